@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * VT-d architectural structures, fault reasons and invalidation descriptors,
+ * plus the model's stable diagnostic codes.  Bit positions follow the spec;
+ * 128-bit entries are two little-endian qwords (lo = bits 63:0, hi = 127:64).
+ */
+#ifndef VTD_DEFS_H
+#define VTD_DEFS_H
+
+#include <vtd/regs.h>
+
+/* ---- Legacy root entry (128 bits), 256 per table, indexed by bus ---- */
+#define VTD_ROOT_SIZE 16
+#define VTD_ROOT_LO_P VTD_BIT(0)
+#define VTD_ROOT_LO_CTP_MASK VTD_GENMASK(63, 12)
+#define VTD_ROOT_LO_RSVD VTD_GENMASK(11, 1) /* hi qword: all reserved */
+
+/* ---- Legacy context entry (128 bits), 256 per table, indexed by devfn ---- */
+#define VTD_CTX_SIZE 16
+#define VTD_CTX_LO_P VTD_BIT(0)
+#define VTD_CTX_LO_FPD VTD_BIT(1)
+#define VTD_CTX_LO_TT_SHIFT 2
+#define VTD_CTX_LO_TT_MASK VTD_GENMASK(3, 2)
+#define VTD_CTX_LO_RSVD VTD_GENMASK(11, 4)
+#define VTD_CTX_LO_SLPTPTR_MASK VTD_GENMASK(63, 12)
+#define VTD_CTX_HI_AW_MASK VTD_GENMASK(2, 0)  /* bits 66:64 */
+#define VTD_CTX_HI_AVAIL_MASK VTD_GENMASK(6, 3) /* bits 70:67, software use */
+#define VTD_CTX_HI_RSVD7 VTD_BIT(7)           /* bit 71 */
+#define VTD_CTX_HI_DID_SHIFT 8                /* bits 87:72 */
+#define VTD_CTX_HI_DID_MASK VTD_GENMASK(23, 8)
+#define VTD_CTX_HI_RSVD VTD_GENMASK(63, 24) /* bits 127:88 */
+#define VTD_TT_UNTRANSLATED 0 /* untranslated requests only */
+#define VTD_TT_DEVTLB 1       /* also translation and translated requests (ECAP.DT) */
+#define VTD_TT_PASSTHROUGH 2  /* ECAP.PT */
+#define VTD_TT_RESERVED 3
+#define VTD_AW_39 1 /* 3-level */
+#define VTD_AW_48 2 /* 4-level */
+#define VTD_AW_57 3 /* 5-level */
+
+/* ---- Second-level paging entry (64 bits), 512 per table ---- */
+#define VTD_SL_R VTD_BIT(0)
+#define VTD_SL_W VTD_BIT(1)
+#define VTD_SL_X VTD_BIT(2)
+#define VTD_SL_EMT_MASK VTD_GENMASK(5, 3)
+#define VTD_SL_IPAT VTD_BIT(6)
+#define VTD_SL_PS VTD_BIT(7)
+#define VTD_SL_A VTD_BIT(8)
+#define VTD_SL_D VTD_BIT(9)
+#define VTD_SL_SNP VTD_BIT(11)
+#define VTD_SL_ADDR_MASK VTD_GENMASK(51, 12)
+#define VTD_SL_TM VTD_BIT(62)
+#define VTD_PAGE_SHIFT 12
+#define VTD_PAGE_SIZE 4096ULL
+#define VTD_LEVEL_STRIDE 9
+
+/* ---- Fault reasons ---- */
+/* Legacy-mode DMA remapping */
+#define VTD_FR_ROOT_NOT_PRESENT 0x01     /* root entry P=0 */
+#define VTD_FR_CTX_NOT_PRESENT 0x02      /* context entry P=0 */
+#define VTD_FR_CTX_INVALID 0x03          /* invalid context programming (AW, TT, SLPTPTR) */
+#define VTD_FR_ADDR_BEYOND_AW 0x04       /* input address above AGAW / MGAW */
+#define VTD_FR_NO_WRITE 0x05             /* write to a page without W */
+#define VTD_FR_NO_READ 0x06              /* read from a page without R */
+#define VTD_FR_SL_READ_ERROR 0x07        /* error reading a second-level entry */
+#define VTD_FR_ROOT_READ_ERROR 0x08      /* error reading the root table */
+#define VTD_FR_CTX_READ_ERROR 0x09       /* error reading the context table */
+#define VTD_FR_ROOT_RSVD 0x0A            /* reserved bits in a root entry */
+#define VTD_FR_CTX_RSVD 0x0B             /* reserved bits in a context entry */
+#define VTD_FR_SL_RSVD 0x0C              /* reserved bits in a second-level entry */
+#define VTD_FR_TT_BLOCKED 0x0D           /* TT does not allow this request type */
+#define VTD_FR_INTR_RANGE 0x0E           /* output address in the interrupt range */
+/* Interrupt remapping */
+#define VTD_FR_IR_REQ_RSVD 0x20
+#define VTD_FR_IR_INDEX 0x21
+#define VTD_FR_IR_NOT_PRESENT 0x22
+#define VTD_FR_IR_READ_ERROR 0x23
+#define VTD_FR_IR_RSVD 0x24
+#define VTD_FR_IR_COMPAT_BLOCKED 0x25
+#define VTD_FR_IR_SID 0x26
+#define VTD_FR_IR_PID_READ_ERROR 0x27
+#define VTD_FR_IR_PID_RSVD 0x28
+#define VTD_FR_IR_UNTRANSLATED 0x29
+/* Scalable mode */
+/* Root-table-address faults (not qualified) */
+#define VTD_FR_RTA_TTM_INVALID 0x30 /* latched TTM not supported (10; 01 w/o SMTS; 11 w/o ADMS) */
+#define VTD_FR_RTA_PASID_LEGACY 0x31 /* request with PASID in legacy mode */
+#define VTD_FR_RTA_PRQ_LEGACY 0x32  /* page request in legacy mode */
+#define VTD_FR_RTA_ABORT_DMA 0x33   /* abort-DMA mode (TTM=11 with ECAP.ADMS) */
+/* Scalable mode */
+#define VTD_FR_SM_ROOT_READ_ERROR 0x38
+#define VTD_FR_SM_ROOT_NOT_PRESENT 0x39
+#define VTD_FR_SM_ROOT_RSVD 0x3A
+#define VTD_FR_SM_CTX_READ_ERROR 0x40
+#define VTD_FR_SM_CTX_NOT_PRESENT 0x41
+#define VTD_FR_SM_CTX_RSVD 0x42
+#define VTD_FR_SM_CTX_INVALID 0x43
+#define VTD_FR_SM_CTX_DTE 0x44
+#define VTD_FR_SM_CTX_PASIDE 0x45
+#define VTD_FR_SM_CTX_PDTS 0x46
+#define VTD_FR_SM_CTX_PRE 0x47
+#define VTD_FR_SM_CTX_RID_PASID 0x48
+#define VTD_FR_SM_PDE_READ_ERROR 0x50
+#define VTD_FR_SM_PDE_NOT_PRESENT 0x51
+#define VTD_FR_SM_PDE_RSVD 0x52
+#define VTD_FR_SM_PTE_READ_ERROR 0x58
+#define VTD_FR_SM_PTE_NOT_PRESENT 0x59
+#define VTD_FR_SM_PTE_RSVD 0x5A
+#define VTD_FR_SM_PTE_PGTT 0x5B
+#define VTD_FR_SM_PTE_ERE 0x5C
+#define VTD_FR_SM_PTE_SRE 0x5D
+#define VTD_FR_SM_FL_READ_ERROR 0x70
+#define VTD_FR_SM_FL_NOT_PRESENT 0x71
+#define VTD_FR_SM_FL_RSVD 0x72
+#define VTD_FR_SM_FL_PML4_READ_ERROR 0x73
+#define VTD_FR_SM_SL_READ_ERROR 0x78
+#define VTD_FR_SM_SL_PERM 0x79
+#define VTD_FR_SM_SL_RSVD 0x7A
+#define VTD_FR_SM_SL_PTR 0x7B
+#define VTD_FR_SM_NON_CANONICAL 0x80
+#define VTD_FR_SM_USER_SUPERVISOR 0x81
+#define VTD_FR_SM_NO_EXECUTE 0x82
+#define VTD_FR_SM_ADDR_BEYOND_MAX 0x83
+#define VTD_FR_SM_SL_OUT_BEYOND_MAX 0x84
+#define VTD_FR_SM_NO_WRITE 0x85
+#define VTD_FR_SM_NO_READ 0x86
+#define VTD_FR_SM_INTR_RANGE 0x87
+#define VTD_FR_SM_FL_AD_NOSNOOP 0x90
+#define VTD_FR_SM_FL_AD_FAILED 0x91
+
+/* ---- Invalidation descriptor types: bits 3:0 | bits 11:9 << 4 ---- */
+#define VTD_DESC_CC 1
+#define VTD_DESC_IOTLB 2
+#define VTD_DESC_DEVTLB 3
+#define VTD_DESC_IEC 4
+#define VTD_DESC_WAIT 5
+#define VTD_DESC_PIOTLB 6
+#define VTD_DESC_PC 7
+#define VTD_DESC_PDEVTLB 8
+#define VTD_DESC_PGRP_RESP 9
+
+/* ---- Diagnostic codes (struct vtd_diag.code): stable, never renumbered ---- */
+enum vtd_diag_code {
+    /* MMIO access */
+    VTD_DIAG_MMIO_SIZE = 1,         /* access size not 4 or 8 */
+    VTD_DIAG_MMIO_UNALIGNED = 2,    /* access not naturally aligned */
+    VTD_DIAG_MMIO_UNKNOWN = 3,      /* offset is no register of this unit */
+    VTD_DIAG_REG_RESERVED = 4,      /* a write set reserved bits of a register */
+    VTD_DIAG_REG_READONLY = 5,      /* a write to a read-only register */
+    /* GCMD */
+    VTD_DIAG_GCMD_MULTI = 10,       /* more than one command in one GCMD write */
+    VTD_DIAG_GCMD_UNSUPPORTED = 11, /* a command bit for a capability not advertised */
+    VTD_DIAG_TE_NO_ROOT = 12,       /* TE set before a root table pointer was latched */
+    VTD_DIAG_RTADDR_TTM = 13,       /* RTADDR.TTM holds a value this unit does not support */
+    VTD_DIAG_WBF_UNNEEDED = 14,     /* WBF written while CAP.RWBF is 0 */
+    VTD_DIAG_PMR_CHANGE_ENABLED = 15, /* PLM/PHM register written while PMRs are enabled */
+    VTD_DIAG_PMR_UNSUPPORTED = 16,  /* PMEN/PLM/PHM used without CAP.PLMR/PHMR */
+    VTD_DIAG_GCMD_PERSIST_DROPPED = 17, /* a one-shot command cleared persistent bits (no shadow) */
+    /* Register-based invalidation */
+    VTD_DIAG_CCMD_GRANULARITY = 20,  /* CCMD.CIRG 00 (reserved) */
+    VTD_DIAG_IOTLB_GRANULARITY = 21, /* IOTLB.IIRG 00 (reserved) */
+    VTD_DIAG_IOTLB_PSI_UNSUPPORTED = 22, /* page-selective requested without CAP.PSI */
+    VTD_DIAG_IOTLB_AM = 23,          /* IVA.AM above CAP.MAMV */
+    VTD_DIAG_IOTLB_ADDR_ALIGN = 24,  /* IVA.ADDR not aligned to 2^AM pages */
+    VTD_DIAG_INVAL_WHILE_QI = 25,    /* register-based invalidation while QI is enabled */
+    VTD_DIAG_INVAL_VERSION = 27,     /* register-based invalidation on a VER >= 6 unit (rejected) */
+    /* Table contents */
+    VTD_DIAG_ROOT_RSVD = 30,   /* root entry reserved bits set */
+    VTD_DIAG_CTX_RSVD = 31,    /* context entry reserved bits set (incl. DID bits beyond CAP.ND) */
+    VTD_DIAG_CTX_AW = 32,      /* context AW not supported by SAGAW */
+    VTD_DIAG_CTX_TT = 33,      /* context TT reserved or not supported */
+    VTD_DIAG_SL_RSVD = 34,     /* second-level entry reserved bits set */
+    VTD_DIAG_READ_ERROR = 36,  /* a table pointer names memory the platform does not back */
+    /* Stale caches: a cached translation no longer matching memory was used */
+    VTD_DIAG_STALE_CONTEXT = 40, /* context-cache entry used after the entry changed */
+    VTD_DIAG_STALE_IOTLB = 41,   /* IOTLB entry used after the tables changed */
+    VTD_DIAG_STALE_NEGATIVE = 42, /* cached not-present entry used (CAP.CM) after it became present */
+    /* Requests (API use) */
+    VTD_DIAG_REQ_PASID_LEGACY = 51, /* request with PASID to a legacy-mode unit (31h) */
+    VTD_DIAG_REQ_INTR_RANGE = 52,   /* untranslated write to the interrupt range: an interrupt, not DMA */
+};
+
+#endif

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libvtd: a software model of an Intel VT-d remapping unit.
+ *
+ * This is the embedder contract: the stable surface a VMM, an emulator, a
+ * test bench or a driver's unit test links against.  One `struct vtd` is one
+ * remapping hardware unit (one DRHD).  The unit sees the platform only
+ * through the `struct vtd_host` callbacks.
+ *
+ * Return values: 0 or a negative VTD_E* code.  A fault is not an error:
+ * vtd_translate() returns 0 and sets res->status = VTD_FAULT.
+ *
+ * Timing: everything is synchronous.  When vtd_translate() returns, its fault
+ * record and fault event are visible; a GCMD, CCMD or IOTLB command has
+ * completed when its vtd_mmio_write() returns.
+ *
+ * Threads: the unit starts no threads and calls host callbacks only from
+ * inside a vtd_* call, on the calling thread.  vtd_translate() may run on
+ * many threads at once, concurrently with MMIO; cache reads take no lock.  A
+ * translation racing an invalidation may return the old or the new result;
+ * one that starts after the invalidation completed never returns the old.
+ */
+#ifndef VTD_VTD_H
+#define VTD_VTD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define VTD_API __attribute__((visibility("default")))
+#else
+#define VTD_API
+#endif
+
+struct vtd; /* one remapping unit (one DRHD) */
+
+/* A programming error of the software driving the unit.  Codes are the
+ * VTD_DIAG_* constants of <vtd/defs.h>. */
+struct vtd_diag {
+    int code;        /* stable VTD_DIAG_* code */
+    const char *msg; /* one sentence naming the offending field */
+    uint16_t sid;    /* requester involved, or 0 */
+    uint64_t addr;   /* entry / register / descriptor address involved, or 0 */
+};
+
+struct vtd_host {
+    void *opaque; /* passed to every callback */
+    /* 0 on success, non-zero when [pa, pa+len) is not backed: the unit then
+     * reports the architectural "error accessing ..." fault. */
+    int (*mem_read)(void *opaque, uint64_t pa, void *buf, size_t len);
+    int (*mem_write)(void *opaque, uint64_t pa, const void *buf, size_t len);
+    /* optional: atomic 64-bit compare-exchange at an 8-byte aligned pa, used
+     * for A/D bits and posted-interrupt descriptors.  Returns 0 when it
+     * exchanged, 1 when the compare failed (*expected then holds the current
+     * value), negative when not backed.  NULL: mem_read + mem_write. */
+    int (*mem_cmpxchg64)(void *opaque, uint64_t pa, uint64_t *expected, uint64_t desired);
+    /* optional: interrupt messages the unit sends.  Fault events use
+     * addr = FEUADDR << 32 | FEADDR, data = FEDATA. */
+    void (*msi)(void *opaque, uint64_t addr, uint32_t data);
+    void (*diag)(void *opaque, const struct vtd_diag *d); /* optional */
+};
+
+struct vtd_config {
+    uint32_t ver;
+    uint64_t cap;  /* honoured exactly; CAP.FRO places the fault records */
+    uint64_t ecap; /* honoured exactly; ECAP.IRO places the IOTLB registers */
+    uint8_t haw;   /* host address width (DMAR HAW + 1): entry address bits at
+                      and above it are reserved.  Default 52 */
+    /* Cache geometry: 0 entries means that cache is absent.  Entry counts are
+     * rounded down to a power of two; iotlb_ways must divide iotlb_entries. */
+    uint32_t iotlb_entries, iotlb_ways;
+    uint32_t context_cache_entries, pasid_cache_entries, pwc_entries, iec_entries;
+    /* Non-architectural knobs. */
+    /* When set and host->diag is given, every cache hit is checked against
+     * memory and a hit that no longer matches the tables is reported as
+     * VTD_DIAG_STALE_* (the hardware behaviour, using the stale entry, is kept).
+     * Costs a table walk per hit; default on. */
+    bool check_stale;
+};
+
+/* A legacy-mode part (docs/model.md "What the default unit advertises"):
+ * 3/4/5-level tables, 2 MiB and 1 GiB pages, PSI, 8 fault records,
+ * pass-through, snoop control, ZLR, PMRs.  Features not yet modelled (QI, IR,
+ * scalable mode, ...) are not advertised. */
+VTD_API void vtd_config_default(struct vtd_config *cfg);
+
+enum {
+    VTD_EINVAL = -1,  /* invalid argument or inconsistent configuration */
+    VTD_ENOMEM = -2,  /* allocation failed */
+    VTD_ENOTSUP = -3, /* a capability the model does not implement */
+};
+VTD_API const char *vtd_strerror(int err);
+
+/* Rejects (VTD_EINVAL / VTD_ENOTSUP) a config it cannot honour or that is
+ * inconsistent, a NULL host, or missing mem_read/mem_write.  cfg NULL means
+ * vtd_config_default(). */
+VTD_API int vtd_create(const struct vtd_config *cfg, const struct vtd_host *host, struct vtd **out);
+VTD_API void vtd_destroy(struct vtd *u);
+VTD_API void vtd_reset(struct vtd *u); /* power-on reset: registers, records, caches */
+
+/* size 4 or 8, naturally aligned.  Other sizes, unaligned or unknown offsets:
+ * reads return 0, writes are ignored, and diag reports it.  GCMD reads as 0. */
+VTD_API uint64_t vtd_mmio_read(struct vtd *u, uint64_t offset, unsigned size);
+VTD_API void vtd_mmio_write(struct vtd *u, uint64_t offset, uint64_t value, unsigned size);
+/* Size in bytes of the unit's register window (4 KiB, or more when FRO/IRO
+ * place registers beyond it). */
+VTD_API uint64_t vtd_mmio_size(const struct vtd *u);
+
+enum { VTD_R = 1, VTD_W = 2, VTD_X = 4 }; /* access / permission bits */
+enum { VTD_AT_UNTRANSLATED, VTD_AT_TRANSLATION_REQ, VTD_AT_TRANSLATED };
+enum { VTD_OK = 0, VTD_FAULT = 1, VTD_BLOCKED = 2 };
+
+/* Translation-completion attribute bits (vtd_result.ats). */
+enum {
+    VTD_ATS_U = 1,    /* untranslated access only: the device must not cache it */
+    VTD_ATS_N = 2,    /* non-snooped accesses allowed */
+    VTD_ATS_G = 4,    /* global mapping */
+    VTD_ATS_PRIV = 8, /* privileged-mode access */
+    VTD_ATS_EXEC = 16 /* execute permitted */
+};
+
+struct vtd_request {
+    uint16_t sid;   /* bus << 8 | dev << 3 | fn */
+    uint8_t at;     /* VTD_AT_* */
+    uint8_t access; /* VTD_R read, VTD_W write, VTD_R|VTD_W atomic, VTD_R|VTD_X execute */
+    bool pasid_valid;
+    bool priv; /* supervisor request (with PASID) */
+    bool zlr;  /* zero-length read */
+    uint32_t pasid;
+    uint64_t addr; /* IOVA; one request never crosses a 4 KiB page */
+};
+
+struct vtd_result {
+    int status;           /* VTD_OK; VTD_FAULT; VTD_BLOCKED: dropped without a fault
+                             (a protected memory region, an unsupported request
+                             such as a translated request with TE=0; abort-DMA
+                             mode faults 33h as the spec says) */
+    uint8_t fault_reason; /* architectural code when status == VTD_FAULT */
+    bool fault_recorded;  /* false when FPD, PFO or collapsing suppressed it */
+    uint64_t pa;          /* translated address (page base + offset) */
+    uint64_t page_size;   /* size of the leaf that mapped it; 4 KiB for pass-through and TE=0 */
+    uint8_t perm;         /* permissions of the translation (not of the request);
+                             pass-through and TE=0: VTD_R|VTD_W */
+    uint8_t ats;          /* translation completion for VTD_AT_TRANSLATION_REQ: VTD_ATS_* */
+};
+
+/* Translate one DMA request.  Returns 0 (the outcome is in *res) or VTD_EINVAL
+ * for a malformed request (NULL pointers, unknown at/access values). */
+VTD_API int vtd_translate(struct vtd *u, const struct vtd_request *req, struct vtd_result *res);
+
+/* ---- Inspection (not architectural; for tools, tests and debuggers) ---- */
+
+/* One structure read by a walk, reported by vtd_walk(). */
+enum {
+    VTD_STEP_ROOT = 1,    /* legacy root entry: val[0..1] */
+    VTD_STEP_CONTEXT = 2, /* legacy context entry: val[0..1] */
+    VTD_STEP_SL_PTE = 3,  /* second-level entry at `level` (1 = 4 KiB PTE): val[0] */
+    VTD_STEP_PASSTHROUGH = 4, /* context says pass-through (no table read) */
+    VTD_STEP_TE_OFF = 5,      /* translation disabled: address passed through */
+};
+struct vtd_walk_step {
+    int kind;       /* VTD_STEP_* */
+    int level;      /* page-table level for VTD_STEP_SL_PTE, else 0 */
+    unsigned index; /* index used into the table */
+    uint64_t table; /* base address of the table read */
+    uint64_t addr;  /* address of the entry read */
+    uint64_t val[4];
+    bool read_error; /* the read failed (the walk stops here) */
+};
+typedef void (*vtd_walk_fn)(void *arg, const struct vtd_walk_step *step);
+
+/* Walk the tables in memory for `req` as the unit would, without using or
+ * filling any cache and without recording faults, calling fn for every
+ * structure read.  res gets the outcome the walk produced (fault_recorded is
+ * always false).  fn may be NULL. */
+VTD_API int vtd_walk(struct vtd *u, const struct vtd_request *req, struct vtd_result *res,
+                     vtd_walk_fn fn, void *arg);
+
+struct vtd_stats {
+    uint64_t translations;  /* vtd_translate calls */
+    uint64_t iotlb_hits, iotlb_misses;
+    uint64_t ctx_hits, ctx_misses;
+    uint64_t pwc_hits, pwc_misses; /* paging-structure cache probes */
+    uint64_t walks;                /* second-level walks started */
+    uint64_t mem_reads;            /* table-entry reads from memory */
+    uint64_t faults;               /* faults detected (recorded or not) */
+    uint64_t faults_recorded;
+    uint64_t invalidations;        /* register-based invalidation commands */
+    uint64_t diags;
+};
+/* Counters since vtd_create / vtd_reset.  Exact when no translation is running
+ * concurrently. */
+VTD_API void vtd_get_stats(struct vtd *u, struct vtd_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Translation caches (spec "Caching Translation Information"): the context
+ * cache, the IOTLB and the second-level paging-structure cache, as
+ * set-associative arrays of four-qword entries.
+ *
+ * Readers take no lock: each set has a sequence counter that writers make odd
+ * while they change the set; a reader that saw it odd or changed retries.
+ * Writers (fills from the translate path, invalidations from MMIO) hold
+ * cache_lock.  Domain-selective and global invalidations are O(1): entries
+ * carry the generation (global << 32 | per-domain) they were filled under and
+ * a lookup compares it with the current one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static int cache_alloc(struct cache *c, uint32_t entries, uint32_t ways)
+{
+    memset(c, 0, sizeof(*c));
+    if (!entries)
+        return 0;
+    c->ways = ways;
+    c->nsets = entries / ways;
+    c->setmask = c->nsets - 1;
+    c->seq = calloc(c->nsets, sizeof(*c->seq));
+    c->victim = calloc(c->nsets, sizeof(*c->victim));
+    c->e = calloc((size_t)entries, sizeof(*c->e));
+    if (!c->seq || !c->victim || !c->e)
+        return VTD_ENOMEM;
+    return 0;
+}
+
+static void cache_free(struct cache *c)
+{
+    free(c->seq);
+    free(c->victim);
+    free(c->e);
+    memset(c, 0, sizeof(*c));
+}
+
+static void cache_clear(struct cache *c)
+{
+    for (uint32_t s = 0; s < c->nsets; s++) {
+        atomic_fetch_add_explicit(&c->seq[s], 1, memory_order_acq_rel);
+        for (uint32_t w = 0; w < c->ways; w++) {
+            struct centry *e = &c->e[s * c->ways + w];
+            atomic_store_explicit(&e->tag, 0, memory_order_relaxed);
+        }
+        c->victim[s] = 0;
+        atomic_fetch_add_explicit(&c->seq[s], 1, memory_order_release);
+    }
+}
+
+int vtd_caches_init(struct vtd *u)
+{
+    const struct vtd_config *c = &u->cfg;
+    int rc = cache_alloc(&u->ctxc, c->context_cache_entries, 1);
+    if (!rc)
+        rc = cache_alloc(&u->iotlb, c->iotlb_entries, c->iotlb_ways ? c->iotlb_ways : 1);
+    if (!rc)
+        rc = cache_alloc(&u->pwc, c->pwc_entries, c->pwc_entries >= 4 ? 4 : 1);
+    if (rc)
+        return rc;
+    u->ctx_dgen = calloc(65536, sizeof(*u->ctx_dgen));
+    u->tlb_dgen = calloc(65536, sizeof(*u->tlb_dgen));
+    u->dsizes = calloc(65536, sizeof(*u->dsizes));
+    if (!u->ctx_dgen || !u->tlb_dgen || !u->dsizes)
+        return VTD_ENOMEM;
+    return 0;
+}
+
+void vtd_caches_free(struct vtd *u)
+{
+    cache_free(&u->ctxc);
+    cache_free(&u->iotlb);
+    cache_free(&u->pwc);
+    free(u->ctx_dgen);
+    free(u->tlb_dgen);
+    free(u->dsizes);
+    u->ctx_dgen = u->tlb_dgen = NULL;
+    u->dsizes = NULL;
+}
+
+void vtd_caches_reset(struct vtd *u)
+{
+    pthread_mutex_lock(&u->cache_lock);
+    cache_clear(&u->ctxc);
+    cache_clear(&u->iotlb);
+    cache_clear(&u->pwc);
+    for (unsigned d = 0; d < 65536; d++)
+        atomic_store_explicit(&u->dsizes[d], 0, memory_order_relaxed);
+    /* bump the generations rather than zeroing them: nothing cached before
+     * the reset may match afterwards */
+    atomic_fetch_add(&u->ctx_ggen, 1);
+    atomic_fetch_add(&u->tlb_ggen, 1);
+    pthread_mutex_unlock(&u->cache_lock);
+}
+
+bool cache_lookup(const struct cache *c, uint32_t set, uint64_t tag, struct chit *out)
+{
+    const struct centry *e = &c->e[(size_t)set * c->ways];
+    for (;;) {
+        uint32_t s1 = atomic_load_explicit(&c->seq[set], memory_order_acquire);
+        if (VTD_UNLIKELY(s1 & 1))
+            continue;
+        bool hit = false;
+        for (uint32_t w = 0; w < c->ways; w++) {
+            if (atomic_load_explicit(&e[w].tag, memory_order_relaxed) == tag) {
+                out->d0 = atomic_load_explicit(&e[w].d0, memory_order_relaxed);
+                out->d1 = atomic_load_explicit(&e[w].d1, memory_order_relaxed);
+                out->gen = atomic_load_explicit(&e[w].gen, memory_order_relaxed);
+                hit = true;
+                break;
+            }
+        }
+        atomic_thread_fence(memory_order_acquire);
+        if (VTD_LIKELY(atomic_load_explicit(&c->seq[set], memory_order_relaxed) == s1))
+            return hit;
+    }
+}
+
+/* Caller holds cache_lock. */
+void cache_insert(struct cache *c, uint32_t set, uint64_t tag, uint64_t d0, uint64_t d1, uint64_t gen)
+{
+    struct centry *e = &c->e[(size_t)set * c->ways];
+    uint32_t way = c->ways;
+    for (uint32_t w = 0; w < c->ways && way == c->ways; w++)
+        if (atomic_load_explicit(&e[w].tag, memory_order_relaxed) == tag)
+            way = w;
+    for (uint32_t w = 0; w < c->ways && way == c->ways; w++)
+        if (atomic_load_explicit(&e[w].tag, memory_order_relaxed) == 0)
+            way = w;
+    if (way == c->ways) {
+        way = c->victim[set];
+        c->victim[set] = (way + 1) % c->ways;
+    }
+    atomic_fetch_add_explicit(&c->seq[set], 1, memory_order_acq_rel);
+    atomic_thread_fence(memory_order_release);
+    atomic_store_explicit(&e[way].tag, tag, memory_order_relaxed);
+    atomic_store_explicit(&e[way].d0, d0, memory_order_relaxed);
+    atomic_store_explicit(&e[way].d1, d1, memory_order_relaxed);
+    atomic_store_explicit(&e[way].gen, gen, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->seq[set], 1, memory_order_release);
+}
+
+/* Drop every entry of `set` whose tag satisfies pred.  Caller holds cache_lock. */
+typedef bool (*tag_pred)(uint64_t tag, const void *arg);
+static void drop_in_set(struct cache *c, uint32_t set, tag_pred pred, const void *arg)
+{
+    struct centry *e = &c->e[(size_t)set * c->ways];
+    bool any = false;
+    for (uint32_t w = 0; w < c->ways; w++) {
+        uint64_t t = atomic_load_explicit(&e[w].tag, memory_order_relaxed);
+        if (t && pred(t, arg)) {
+            if (!any) {
+                atomic_fetch_add_explicit(&c->seq[set], 1, memory_order_acq_rel);
+                atomic_thread_fence(memory_order_release);
+                any = true;
+            }
+            atomic_store_explicit(&e[w].tag, 0, memory_order_relaxed);
+        }
+    }
+    if (any)
+        atomic_fetch_add_explicit(&c->seq[set], 1, memory_order_release);
+}
+
+static void drop_all(struct cache *c, tag_pred pred, const void *arg)
+{
+    for (uint32_t s = 0; s < c->nsets; s++)
+        drop_in_set(c, s, pred, arg);
+}
+
+/* ---- context cache ---- */
+
+void vtd_inval_ctx_global(struct vtd *u)
+{
+    atomic_fetch_add_explicit(&u->ctx_epoch, 1, memory_order_acq_rel);
+    atomic_fetch_add_explicit(&u->ctx_ggen, 1, memory_order_acq_rel);
+}
+
+void vtd_inval_ctx_domain(struct vtd *u, uint16_t did)
+{
+    atomic_fetch_add_explicit(&u->ctx_epoch, 1, memory_order_acq_rel);
+    atomic_fetch_add_explicit(&u->ctx_dgen[did], 1, memory_order_acq_rel);
+}
+
+static bool tag_is(uint64_t tag, const void *arg)
+{
+    return tag == *(const uint64_t *)arg;
+}
+
+void vtd_inval_ctx_device(struct vtd *u, uint16_t sid, unsigned fm)
+{
+    if (!u->ctxc.nsets)
+        return;
+    /* FM: 01 masks function bit 2, 10 bits 2:1, 11 bits 2:0 */
+    static const uint16_t masks[4] = {0, 4, 6, 7};
+    uint16_t m = masks[fm & 3];
+    atomic_fetch_add_explicit(&u->ctx_epoch, 1, memory_order_acq_rel);
+    pthread_mutex_lock(&u->cache_lock);
+    for (unsigned v = 0; v < 8; v++) {
+        if (v & ~m)
+            continue;
+        uint16_t s = (uint16_t)((sid & ~m) | v);
+        uint64_t tag = ctx_tag(s);
+        drop_in_set(&u->ctxc, ctx_set(&u->ctxc, s), tag_is, &tag);
+    }
+    pthread_mutex_unlock(&u->cache_lock);
+}
+
+/* ---- IOTLB and paging-structure cache ---- */
+
+void vtd_inval_iotlb_global(struct vtd *u)
+{
+    atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
+    atomic_fetch_add_explicit(&u->tlb_ggen, 1, memory_order_acq_rel);
+}
+
+void vtd_inval_iotlb_domain(struct vtd *u, uint16_t did)
+{
+    atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
+    atomic_fetch_add_explicit(&u->tlb_dgen[did], 1, memory_order_acq_rel);
+}
+
+struct range_arg {
+    uint16_t did;
+    uint64_t first, last; /* page numbers, inclusive */
+};
+
+static bool iotlb_in_range(uint64_t tag, const void *arg)
+{
+    const struct range_arg *r = arg;
+    if (iotlb_tag_did(tag) != r->did)
+        return false;
+    uint64_t pfn = iotlb_tag_pfn(tag), npages = 1ULL << (9 * iotlb_tag_size(tag));
+    return pfn <= r->last && pfn + npages - 1 >= r->first;
+}
+
+static bool pwc_in_range(uint64_t tag, const void *arg)
+{
+    const struct range_arg *r = arg;
+    if (pwc_tag_did(tag) != r->did)
+        return false;
+    unsigned level = pwc_tag_level(tag);
+    unsigned sh = 9 * (level - 1); /* entry at `level` covers 2^sh pages */
+    uint64_t pfn = pwc_tag_key(tag) << sh, npages = 1ULL << sh;
+    return pfn <= r->last && pfn + npages - 1 >= r->first;
+}
+
+void vtd_inval_iotlb_page(struct vtd *u, uint16_t did, uint64_t addr, unsigned am, bool ih)
+{
+    struct range_arg r = {.did = did};
+    r.first = (addr >> VTD_PAGE_SHIFT) & ~((1ULL << am) - 1);
+    r.last = r.first + (1ULL << am) - 1;
+    atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
+    pthread_mutex_lock(&u->cache_lock);
+    if (u->iotlb.nsets) {
+        for (unsigned s = 0; s < 3; s++) {
+            uint64_t k0 = r.first >> (9 * s), k1 = r.last >> (9 * s);
+            if (k1 - k0 + 1 > u->iotlb.nsets) {
+                drop_all(&u->iotlb, iotlb_in_range, &r);
+                break;
+            }
+            for (uint64_t k = k0; k <= k1; k++)
+                drop_in_set(&u->iotlb, iotlb_set(&u->iotlb, did, s, k), iotlb_in_range, &r);
+        }
+    }
+    /* IH=0: the paging-structure entries above the range go too; IH=1 tells
+     * the unit that no non-leaf entry changed, so they are kept. */
+    if (!ih && u->pwc.nsets) {
+        for (unsigned level = 2; level <= 5; level++) {
+            unsigned sh = 9 * (level - 1);
+            uint64_t k0 = r.first >> sh, k1 = r.last >> sh;
+            if (k1 - k0 + 1 > u->pwc.nsets) {
+                drop_all(&u->pwc, pwc_in_range, &r);
+                break;
+            }
+            for (uint64_t k = k0; k <= k1; k++)
+                drop_in_set(&u->pwc, pwc_set(&u->pwc, did, level, k), pwc_in_range, &r);
+        }
+    }
+    pthread_mutex_unlock(&u->cache_lock);
+}

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal state of one remapping unit, shared by the src/hw modules. */
+#ifndef VTD_HW_INTERNAL_H
+#define VTD_HW_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <vtd/defs.h>
+#include <vtd/regs.h>
+#include <vtd/vtd.h>
+
+#define VTD_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define VTD_LIKELY(x) __builtin_expect(!!(x), 1)
+
+/* ---- Registers (regs.c) ---- */
+enum reg_kind {
+    REG_PLAIN,   /* value/rw/w1c only */
+    REG_COMMAND, /* write-only command register (GCMD): never stores, reads 0 */
+};
+struct reg_desc {
+    uint16_t off;
+    uint8_t size; /* 4 or 8 */
+    uint8_t kind;
+    const char *name;
+    uint64_t reset, rw, w1c;
+    uint64_t ro; /* defined read-only bits: writes to them are ignored silently */
+    uint64_t wo; /* write-only bits: stored for the command, read as 0 */
+    uint64_t val;
+    /* side effects after a write: old value, bits written (value & byte mask), mask */
+    void (*on_write)(struct vtd *u, struct reg_desc *d, uint64_t old, uint64_t wval, uint64_t wmask);
+};
+#define VTD_MAX_REGS 600
+
+/* ---- Set-associative caches (cache.c) ----
+ * An entry is four qwords; tag 0 means invalid.  Readers take no lock: they
+ * read the set's sequence counter before and after (seqlock).  Writers hold
+ * vtd.cache_lock. */
+struct centry {
+    _Atomic uint64_t tag, d0, d1, gen;
+};
+struct cache {
+    uint32_t nsets, ways, setmask;
+    _Atomic uint32_t *seq; /* per set */
+    uint32_t *victim;      /* per set round-robin, under cache_lock */
+    struct centry *e;      /* nsets * ways */
+};
+struct chit {
+    uint64_t d0, d1, gen;
+};
+
+/* Per-thread-slot counters: each thread updates one slot with plain relaxed
+ * load/store (no atomic read-modify-write on the hot path). */
+#define VTD_STAT_SLOTS 16
+struct stat_slot {
+    _Atomic uint64_t translations, iotlb_hits, iotlb_misses, ctx_hits, ctx_misses, pwc_hits,
+        pwc_misses, walks, mem_reads, faults;
+    char pad[64];
+};
+
+/* Decoded context (legacy context entry) as cached. */
+struct ctxinfo {
+    uint64_t slptptr;
+    uint16_t did;
+    uint8_t tt, aw, levels;
+    bool fpd;
+    bool present; /* false: a cached not-present entry (CM=1) */
+};
+
+/* Flags of the translation state read on the hot path (vtd.hot). */
+#define HOT_TE 1u
+#define HOT_ABORT 2u /* TTM abort-DMA latched */
+#define HOT_PMR 4u   /* PMEN.EPM */
+#define HOT_TTM_BAD 8u /* latched TTM not supported: 30h */
+
+struct vtd {
+    struct vtd_config cfg;
+    struct vtd_host host;
+    pthread_mutex_t lock; /* registers, fault recording (recursive) */
+
+    /* registers */
+    struct reg_desc regs[VTD_MAX_REGS];
+    unsigned nregs;
+    uint16_t *slot; /* per 4-byte MMIO slot: regs index + 1, 0 = none */
+    uint64_t mmio_size;
+    struct reg_desc *r_gsts, *r_rtaddr, *r_ccmd, *r_fsts, *r_fectl, *r_fedata, *r_feaddr,
+        *r_feuaddr, *r_pmen, *r_plmbase, *r_plmlimit, *r_phmbase, *r_phmlimit, *r_iva, *r_iotlb;
+    struct reg_desc *r_frcd; /* first of 2*(NFR+1) descs: lo, hi, lo, hi ... */
+    bool root_latched;       /* SRTP done since reset */
+
+    /* translation state read lock-free by vtd_translate */
+    _Atomic uint32_t hot;
+    _Atomic uint64_t rta; /* latched RTADDR (RTA | TTM) */
+    _Atomic uint64_t plm_lo, plm_hi, phm_lo, phm_hi; /* inclusive ranges, lo > hi: empty */
+
+    /* fault recording */
+    unsigned nfr;     /* number of records */
+    unsigned fr_next; /* next record index */
+
+    /* derived capabilities */
+    uint32_t ndomains;
+    uint8_t mgaw; /* width in bits (MGAW + 1) */
+    uint8_t sagaw;
+    uint8_t ver_major;
+    uint64_t haw_mask; /* bits at and above haw */
+    bool cm, zlr, dt, pt, sc, sl2m, sl1g, psi;
+    unsigned mamv;
+    bool stale_check; /* cfg.check_stale && host.diag */
+    uint64_t rsvd_leaf[4];    /* reserved bits of a present leaf at level 1..3 */
+    uint64_t rsvd_nonleaf[6]; /* reserved bits of a present non-leaf at level 2..5 */
+    uint64_t rsvd_ctx_hi;     /* reserved bits of a context entry's high qword */
+
+    /* caches */
+    struct cache ctxc, iotlb, pwc;
+    pthread_mutex_t cache_lock;
+    _Atomic uint32_t ctx_ggen, tlb_ggen;
+    /* bumped by every invalidation of that cache: a walk that started before
+     * one does not fill (its reads may predate the change) */
+    _Atomic uint32_t ctx_epoch, tlb_epoch;
+    _Atomic uint32_t *ctx_dgen, *tlb_dgen; /* per domain id */
+    _Atomic uint8_t *dsizes;               /* per domain: bit s set if IOTLB may hold size s */
+
+    struct stat_slot stats[VTD_STAT_SLOTS];
+    _Atomic uint64_t faults_recorded, invalidations, diags;
+};
+
+/* unit.c */
+void vtd_diagf(struct vtd *u, int code, uint16_t sid, uint64_t addr, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+struct stat_slot *vtd_stat_slot(struct vtd *u);
+static inline void stat_inc(_Atomic uint64_t *c)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
+/* regs.c */
+int vtd_regs_init(struct vtd *u);
+void vtd_regs_reset(struct vtd *u);
+void vtd_regs_free(struct vtd *u);
+
+/* fault.c */
+struct fault {
+    uint8_t reason;
+    uint16_t sid;
+    uint64_t addr; /* FI */
+    uint8_t access, at;
+    bool pasid_valid, priv, exe;
+    uint32_t pasid;
+};
+/* Record a fault (takes the unit lock); returns true when a record was written. */
+bool vtd_fault_record(struct vtd *u, const struct fault *f);
+/* Status bits changed by software: recompute PPF and IP. */
+void vtd_fault_status_update(struct vtd *u);
+/* FECTL.IM cleared: deliver a pending event. */
+void vtd_fault_unmask(struct vtd *u);
+void vtd_fault_reset(struct vtd *u);
+
+/* cache.c */
+int vtd_caches_init(struct vtd *u);
+void vtd_caches_free(struct vtd *u);
+void vtd_caches_reset(struct vtd *u);
+bool cache_lookup(const struct cache *c, uint32_t set, uint64_t tag, struct chit *out);
+/* caller holds cache_lock */
+void cache_insert(struct cache *c, uint32_t set, uint64_t tag, uint64_t d0, uint64_t d1, uint64_t gen);
+static inline uint32_t cache_set(const struct cache *c, uint64_t key)
+{
+    uint64_t h = key * 0x9E3779B97F4A7C15ULL;
+    return (uint32_t)(h >> 40) & c->setmask;
+}
+static inline uint64_t tlb_gen(struct vtd *u, uint16_t did)
+{
+    return (uint64_t)atomic_load_explicit(&u->tlb_ggen, memory_order_acquire) << 32 |
+           atomic_load_explicit(&u->tlb_dgen[did], memory_order_acquire);
+}
+static inline uint64_t ctx_gen(struct vtd *u, uint16_t did)
+{
+    return (uint64_t)atomic_load_explicit(&u->ctx_ggen, memory_order_acquire) << 32 |
+           atomic_load_explicit(&u->ctx_dgen[did], memory_order_acquire);
+}
+/* Context cache: direct-mapped by source-id; tag 1 | sid << 1.
+ * d0: SLPTPTR | P 0 | FPD 1 | TT 3:2 | AW 6:4 ; d1: DID */
+static inline uint64_t ctx_tag(uint16_t sid) { return 1 | (uint64_t)sid << 1; }
+static inline uint32_t ctx_set(const struct cache *c, uint16_t sid) { return sid & c->setmask; }
+/* IOTLB: tag valid 0 | size 2:1 (0 4K, 1 2M, 2 1G) | did 18:3 | pfn of the page base 63:19 */
+static inline uint64_t iotlb_tag(uint16_t did, unsigned size, uint64_t pfn)
+{
+    return 1 | (uint64_t)size << 1 | (uint64_t)did << 3 | pfn << 19;
+}
+static inline unsigned iotlb_tag_size(uint64_t t) { return (unsigned)(t >> 1) & 3; }
+static inline uint16_t iotlb_tag_did(uint64_t t) { return (uint16_t)(t >> 3); }
+static inline uint64_t iotlb_tag_pfn(uint64_t t) { return t >> 19; }
+/* key: page number >> 9*size */
+static inline uint32_t iotlb_set(const struct cache *c, uint16_t did, unsigned size, uint64_t key)
+{
+    return cache_set(c, key ^ (uint64_t)did << 44 ^ (uint64_t)size << 62);
+}
+/* IOTLB d0: output page | perm 2:0 | NEG 3 | SNP 5 */
+#define TLB_NEG 8u
+#define TLB_SNP 32u
+/* PWC: tag valid 0 | level 3:1 | did 19:4 | key (page number >> 9*(level-1)) 63:20;
+ * d0 = next table | perm so far */
+static inline uint64_t pwc_tag(uint16_t did, unsigned level, uint64_t key)
+{
+    return 1 | (uint64_t)level << 1 | (uint64_t)did << 4 | key << 20;
+}
+static inline unsigned pwc_tag_level(uint64_t t) { return (unsigned)(t >> 1) & 7; }
+static inline uint16_t pwc_tag_did(uint64_t t) { return (uint16_t)(t >> 4); }
+static inline uint64_t pwc_tag_key(uint64_t t) { return t >> 20; }
+static inline uint32_t pwc_set(const struct cache *c, uint16_t did, unsigned level, uint64_t key)
+{
+    return cache_set(c, key ^ (uint64_t)did << 44 ^ (uint64_t)level << 61);
+}
+void vtd_inval_ctx_global(struct vtd *u);
+void vtd_inval_ctx_domain(struct vtd *u, uint16_t did);
+void vtd_inval_ctx_device(struct vtd *u, uint16_t sid, unsigned fm);
+void vtd_inval_iotlb_global(struct vtd *u);
+void vtd_inval_iotlb_domain(struct vtd *u, uint16_t did);
+void vtd_inval_iotlb_page(struct vtd *u, uint16_t did, uint64_t addr, unsigned am, bool ih);
+
+/* inval.c: register-based invalidation handlers */
+void vtd_ccmd_write(struct vtd *u, struct reg_desc *d, uint64_t old, uint64_t wval, uint64_t wmask);
+void vtd_iotlb_write(struct vtd *u, struct reg_desc *d, uint64_t old, uint64_t wval, uint64_t wmask);
+
+/* root_ctx.c */
+struct walk;
+/* Fetch the context for the request (cache or memory): 0, or a fault reason
+ * (w->qualified tells whether FPD applies; w->fpd holds the entry's FPD). */
+int vtd_ctx_fetch(struct walk *w, struct ctxinfo *ci);
+
+/* sl_walk.c */
+struct leaf {
+    uint64_t page; /* output page base */
+    uint64_t size; /* page size */
+    uint8_t perm;  /* effective R/W */
+    uint8_t flags; /* TLB_SNP of the leaf */
+};
+/* Walk the second-level tables for w->req (paging-structure cache first),
+ * filling the IOTLB and paging-structure cache on success: 0 or a fault reason. */
+int vtd_sl_walk(struct walk *w, const struct ctxinfo *ci, struct leaf *lf);
+uint8_t vtd_perm_fault(uint8_t need);
+/* 0 when effective permission `perm` satisfies `need`, else 5h/6h. */
+static inline uint8_t vtd_perm_check(uint8_t need, uint8_t perm)
+{
+    if (VTD_UNLIKELY(need & 8u /* NEED_ANY */))
+        return (perm & (VTD_R | VTD_W)) ? 0 : VTD_FR_NO_READ;
+    if (VTD_LIKELY((need & perm) == need))
+        return 0;
+    return ((need & VTD_R) && !(perm & VTD_R)) ? VTD_FR_NO_READ : VTD_FR_NO_WRITE;
+}
+
+/* translate.c: one walk's context */
+#define WALK_NOCACHE 1u  /* neither use nor fill caches */
+#define WALK_NORECORD 2u /* do not record faults or report table diagnostics */
+#define NEED_ANY 8u      /* need: R or W suffices (zero-length read with CAP.ZLR) */
+struct walk {
+    struct vtd *u;
+    const struct vtd_request *req;
+    unsigned flags;
+    vtd_walk_fn fn;
+    void *arg;
+    struct stat_slot *st;
+    bool used_cache; /* some cached state was used */
+    bool neg_cached; /* a cached not-present entry was used */
+    bool ctx_hit;    /* the context came from the context cache */
+    bool qualified;  /* the fault is qualified (FPD may suppress it) */
+    bool fpd;        /* FPD of the context entry */
+    bool ats;        /* translation request: permission conditions do not fault */
+    bool perm_fault; /* the fault is a permission / not-present one (5h/6h) */
+    uint8_t need;    /* VTD_R / VTD_W / NEED_ANY the request needs; 0 for ATS */
+    uint32_t ctx_epoch, tlb_epoch; /* invalidation epochs when the walk started */
+};
+static inline bool walk_caches(const struct walk *w) { return !(w->flags & WALK_NOCACHE); }
+static inline bool walk_diags(const struct walk *w) { return !(w->flags & WALK_NORECORD); }
+static inline void walk_step(struct walk *w, int kind, int level, unsigned index, uint64_t table,
+                             uint64_t addr, const uint64_t *val, unsigned nval, bool err)
+{
+    if (VTD_UNLIKELY(w->fn != NULL)) {
+        struct vtd_walk_step s = {.kind = kind, .level = level, .index = index, .table = table,
+                                  .addr = addr, .read_error = err};
+        for (unsigned i = 0; i < nval && i < 4; i++)
+            s.val[i] = val[i];
+        w->fn(w->arg, &s);
+    }
+}
+
+#endif

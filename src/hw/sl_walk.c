@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Second-level translation (spec "Second-Stage Translation"): a 3-, 4- or
+ * 5-level walk from SLPTPTR with 2 MiB / 1 GiB leaves, permissions ANDed over
+ * the levels, reserved-bit checks, and the paging-structure cache and IOTLB
+ * fills.
+ *
+ * Order within a level (spec table "Fault conditions"): an entry with R=W=0
+ * grants nothing (5h/6h); a present entry lacking the requested permission
+ * faults 5h/6h; only then are its reserved bits checked (Ch); only then is
+ * the next level read (7h, or 3h for the table SLPTPTR names).
+ */
+#include "internal.h"
+
+#define SL_ADDR VTD_GENMASK(51, 12)
+
+uint8_t vtd_perm_fault(uint8_t need)
+{
+    if (need & (VTD_R | NEED_ANY))
+        return VTD_FR_NO_READ;
+    return VTD_FR_NO_WRITE;
+}
+
+struct pwc_fill {
+    unsigned level;
+    uint64_t key, d0;
+};
+
+static void fill(struct walk *w, const struct ctxinfo *ci, const struct pwc_fill *pf, unsigned npf,
+                 unsigned size, uint64_t pfn, uint64_t d0, uint64_t gen, bool leaf)
+{
+    struct vtd *u = w->u;
+    pthread_mutex_lock(&u->cache_lock);
+    if (atomic_load_explicit(&u->tlb_epoch, memory_order_acquire) == w->tlb_epoch) {
+        for (unsigned i = 0; i < npf; i++)
+            cache_insert(&u->pwc, pwc_set(&u->pwc, ci->did, pf[i].level, pf[i].key),
+                         pwc_tag(ci->did, pf[i].level, pf[i].key), pf[i].d0, 0, gen);
+        if (leaf && u->iotlb.nsets) {
+            uint64_t key = pfn >> (9 * size);
+            cache_insert(&u->iotlb, iotlb_set(&u->iotlb, ci->did, size, key), iotlb_tag(ci->did, size, pfn),
+                         d0, 0, gen);
+            uint8_t ds = atomic_load_explicit(&u->dsizes[ci->did], memory_order_relaxed);
+            if (!(ds & (1u << size)))
+                atomic_store_explicit(&u->dsizes[ci->did], (uint8_t)(ds | (1u << size)), memory_order_release);
+        }
+    }
+    pthread_mutex_unlock(&u->cache_lock);
+}
+
+int vtd_sl_walk(struct walk *w, const struct ctxinfo *ci, struct leaf *lf)
+{
+    struct vtd *u = w->u;
+    const uint64_t addr = w->req->addr;
+    const unsigned levels = ci->levels;
+    const bool use = walk_caches(w);
+    uint64_t table = ci->slptptr, gen = 0;
+    uint8_t perm = VTD_R | VTD_W;
+    unsigned l = levels;
+    struct pwc_fill pf[4];
+    unsigned npf = 0;
+
+    if (use) {
+        w->tlb_epoch = atomic_load_explicit(&u->tlb_epoch, memory_order_acquire);
+        gen = tlb_gen(u, ci->did);
+        if (u->pwc.nsets) {
+            /* deepest non-leaf entry first */
+            for (unsigned pl = 2; pl <= levels; pl++) {
+                uint64_t key = addr >> (VTD_PAGE_SHIFT + 9 * (pl - 1));
+                struct chit h;
+                if (cache_lookup(&u->pwc, pwc_set(&u->pwc, ci->did, pl, key), pwc_tag(ci->did, pl, key), &h) &&
+                    h.gen == gen) {
+                    stat_inc(&w->st->pwc_hits);
+                    table = h.d0 & SL_ADDR;
+                    perm = (uint8_t)(h.d0 & (VTD_R | VTD_W));
+                    l = pl - 1;
+                    w->used_cache = true;
+                    break;
+                }
+                stat_inc(&w->st->pwc_misses);
+            }
+        }
+    }
+    stat_inc(&w->st->walks);
+
+    for (;; l--) {
+        unsigned shift = VTD_PAGE_SHIFT + 9 * (l - 1);
+        unsigned idx = (unsigned)(addr >> shift) & 511;
+        uint64_t pa = table + idx * 8, pte;
+        stat_inc(&w->st->mem_reads);
+        if (VTD_UNLIKELY(u->host.mem_read(u->host.opaque, pa, &pte, 8))) {
+            walk_step(w, VTD_STEP_SL_PTE, (int)l, idx, table, pa, NULL, 0, true);
+            if (walk_diags(w))
+                vtd_diagf(u, VTD_DIAG_READ_ERROR, w->req->sid, pa,
+                          "second-level table at 0x%llx (level %u) is not backed by memory",
+                          (unsigned long long)table, l);
+            w->qualified = true;
+            return l == levels ? VTD_FR_CTX_INVALID : VTD_FR_SL_READ_ERROR;
+        }
+        walk_step(w, VTD_STEP_SL_PTE, (int)l, idx, table, pa, &pte, 1, false);
+        w->qualified = true;
+        if (!(pte & (VTD_SL_R | VTD_SL_W))) {
+            /* not present; with CAP.CM the unit caches that (as a 4 KiB
+             * entry granting nothing) and software must invalidate after
+             * making it present */
+            if (use && u->cm)
+                fill(w, ci, pf, npf, 0, addr >> VTD_PAGE_SHIFT, TLB_NEG, gen, true);
+            else if (use && npf)
+                fill(w, ci, pf, npf, 0, 0, 0, gen, false);
+            w->perm_fault = true;
+            lf->perm = 0;
+            return vtd_perm_fault(w->need);
+        }
+        perm &= (uint8_t)(pte & (VTD_SL_R | VTD_SL_W));
+        uint8_t pf_reason = w->ats ? 0 : vtd_perm_check(w->need, perm);
+        if (pf_reason) {
+            w->perm_fault = true;
+            lf->perm = perm;
+            return pf_reason;
+        }
+        bool leaf = l == 1 || (l <= 3 && (pte & VTD_SL_PS));
+        uint64_t rsvd = pte & (leaf ? u->rsvd_leaf[l] : u->rsvd_nonleaf[l]);
+        if (VTD_UNLIKELY(rsvd)) {
+            if (walk_diags(w))
+                vtd_diagf(u, VTD_DIAG_SL_RSVD, w->req->sid, pa,
+                          "second-level %s entry at 0x%llx (level %u) = 0x%016llx sets reserved bits 0x%llx",
+                          leaf ? "leaf" : "non-leaf", (unsigned long long)pa, l, (unsigned long long)pte,
+                          (unsigned long long)rsvd);
+            return VTD_FR_SL_RSVD;
+        }
+        if (leaf) {
+            lf->size = 1ULL << shift;
+            lf->page = pte & SL_ADDR & ~(lf->size - 1);
+            lf->perm = perm;
+            lf->flags = (pte & VTD_SL_SNP) ? TLB_SNP : 0;
+            if (use)
+                fill(w, ci, pf, npf, l - 1, (addr >> VTD_PAGE_SHIFT) & ~((1ULL << (9 * (l - 1))) - 1),
+                     lf->page | lf->perm | lf->flags, gen, true);
+            return 0;
+        }
+        table = pte & SL_ADDR;
+        if (use && u->pwc.nsets)
+            pf[npf++] = (struct pwc_fill){.level = l, .key = addr >> shift, .d0 = table | perm};
+    }
+}

@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DMA request processing in legacy mode (spec "DMA Remapping", "Fault
+ * conditions and remapping hardware behavior for various requests"): from a
+ * request to a translation, a block, or a recorded fault.  docs/model.md
+ * lists the order of checks this file implements.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+#define SL_ADDR VTD_GENMASK(51, 12)
+
+static inline bool in_intr_range(uint64_t a)
+{
+    return (a >> 20) == (VTD_INTR_RANGE_BASE >> 20);
+}
+
+static bool pmr_blocks(struct vtd *u, uint64_t pa)
+{
+    return (pa >= atomic_load_explicit(&u->plm_lo, memory_order_relaxed) &&
+            pa <= atomic_load_explicit(&u->plm_hi, memory_order_relaxed)) ||
+           (pa >= atomic_load_explicit(&u->phm_lo, memory_order_relaxed) &&
+            pa <= atomic_load_explicit(&u->phm_hi, memory_order_relaxed));
+}
+
+static int blocked(struct vtd_result *res)
+{
+    res->status = VTD_BLOCKED;
+    res->fault_reason = 0;
+    res->pa = 0;
+    res->page_size = 0;
+    res->perm = 0;
+    res->ats = 0;
+    return 0;
+}
+
+static int ok(struct vtd_result *res, uint64_t pa, uint64_t size, uint8_t perm, uint8_t ats)
+{
+    res->status = VTD_OK;
+    res->fault_reason = 0;
+    res->pa = pa;
+    res->page_size = size;
+    res->perm = perm;
+    res->ats = ats;
+    return 0;
+}
+
+/* Untranslated output with no walk (TE=0, pass-through, translated): subject
+ * to the protected memory regions. */
+static int ok_direct(struct vtd *u, uint32_t hot, struct vtd_result *res, uint64_t pa)
+{
+    if ((hot & HOT_PMR) && pmr_blocks(u, pa))
+        return blocked(res);
+    return ok(res, pa, VTD_PAGE_SIZE, VTD_R | VTD_W, 0);
+}
+
+static int fault(struct walk *w, struct vtd_result *res, uint8_t reason)
+{
+    const struct vtd_request *req = w->req;
+    res->status = VTD_FAULT;
+    res->fault_reason = reason;
+    res->pa = 0;
+    res->page_size = 0;
+    res->perm = 0;
+    res->ats = 0;
+    if (walk_diags(w)) {
+        stat_inc(&w->st->faults);
+        if (!(w->qualified && w->fpd)) {
+            struct fault f = {.reason = reason, .sid = req->sid, .addr = req->addr, .access = req->access,
+                              .at = req->at, .pasid_valid = req->pasid_valid, .priv = req->priv,
+                              .exe = (req->access & VTD_X) != 0, .pasid = req->pasid};
+            res->fault_recorded = vtd_fault_record(w->u, &f);
+        }
+    }
+    return 0;
+}
+
+/* Translation requests: conditions that a completion expresses as reduced
+ * permission rather than as a fault. */
+static int ats_null(struct vtd_result *res)
+{
+    return ok(res, 0, VTD_PAGE_SIZE, 0, 0);
+}
+
+static bool request_valid(const struct vtd_request *req)
+{
+    if (req->at > VTD_AT_TRANSLATED)
+        return false;
+    switch (req->access) {
+    case VTD_R:
+    case VTD_W:
+    case VTD_R | VTD_W:
+    case VTD_R | VTD_X: break;
+    default: return false;
+    }
+    return !(req->zlr && req->access != VTD_R);
+}
+
+static int do_translate(struct vtd *u, const struct vtd_request *req, struct vtd_result *res, unsigned flags,
+                        vtd_walk_fn fn, void *arg);
+
+static bool same_result(const struct vtd_result *a, const struct vtd_result *b)
+{
+    return a->status == b->status && a->fault_reason == b->fault_reason && a->pa == b->pa &&
+           a->perm == b->perm && a->page_size == b->page_size;
+}
+
+/* A result built from cached state is compared with what memory says now. */
+static void check_stale(struct walk *w, const struct vtd_result *res, const struct ctxinfo *cached_ci)
+{
+    struct vtd *u = w->u;
+    const struct vtd_request *req = w->req;
+    struct vtd_result fresh;
+    do_translate(u, req, &fresh, WALK_NOCACHE | WALK_NORECORD, NULL, NULL);
+    if (same_result(res, &fresh))
+        return;
+    int code = VTD_DIAG_STALE_IOTLB;
+    const char *what = "an IOTLB or paging-structure-cache entry";
+    if (w->neg_cached) {
+        code = VTD_DIAG_STALE_NEGATIVE;
+        what = "a cached not-present entry (CAP.CM=1)";
+    } else if (w->ctx_hit) {
+        struct walk cw = {.u = u, .req = req, .flags = WALK_NOCACHE | WALK_NORECORD, .st = w->st};
+        struct ctxinfo now;
+        memset(&now, 0, sizeof(now));
+        int r = vtd_ctx_fetch(&cw, &now);
+        if (r || now.did != cached_ci->did || now.slptptr != cached_ci->slptptr || now.tt != cached_ci->tt ||
+            now.aw != cached_ci->aw || now.fpd != cached_ci->fpd) {
+            code = VTD_DIAG_STALE_CONTEXT;
+            what = "a context-cache entry";
+        }
+    }
+    vtd_diagf(u, code, req->sid, req->addr,
+              "request from %02x:%02x.%u to 0x%llx used %s that no longer matches memory "
+              "(cached: %s 0x%llx, tables now: %s 0x%llx): software changed the tables without invalidating",
+              req->sid >> 8, (req->sid >> 3) & 31, req->sid & 7, (unsigned long long)req->addr, what,
+              res->status == VTD_OK ? "pa" : "fault", (unsigned long long)(res->status == VTD_OK ? res->pa : res->fault_reason),
+              fresh.status == VTD_OK ? "pa" : "fault",
+              (unsigned long long)(fresh.status == VTD_OK ? fresh.pa : fresh.fault_reason));
+}
+
+static int do_translate(struct vtd *u, const struct vtd_request *req, struct vtd_result *res, unsigned flags,
+                        vtd_walk_fn fn, void *arg)
+{
+    struct walk w;
+    w.u = u;
+    w.req = req;
+    w.flags = flags;
+    w.fn = fn;
+    w.arg = arg;
+    w.st = vtd_stat_slot(u);
+    w.used_cache = w.neg_cached = w.ctx_hit = w.qualified = w.fpd = w.perm_fault = false;
+    res->fault_recorded = false;
+    if (walk_diags(&w))
+        stat_inc(&w.st->translations);
+
+    const uint64_t addr = req->addr;
+    const uint32_t hot = atomic_load_explicit(&u->hot, memory_order_acquire);
+    if (VTD_UNLIKELY(!(hot & HOT_TE))) {
+        walk_step(&w, VTD_STEP_TE_OFF, 0, 0, 0, addr, NULL, 0, false);
+        if (req->at != VTD_AT_UNTRANSLATED)
+            return blocked(res); /* UR: no translation service with TE=0 */
+        return ok_direct(u, hot, res, addr);
+    }
+    if (VTD_UNLIKELY(hot & (HOT_TTM_BAD | HOT_ABORT)))
+        return fault(&w, res, (hot & HOT_ABORT) ? VTD_FR_RTA_ABORT_DMA : VTD_FR_RTA_TTM_INVALID);
+    if (VTD_UNLIKELY(req->pasid_valid)) {
+        if (walk_diags(&w))
+            vtd_diagf(u, VTD_DIAG_REQ_PASID_LEGACY, req->sid, addr,
+                      "request with PASID %u from %02x:%02x.%u on a legacy-mode unit: blocked (31h)", req->pasid,
+                      req->sid >> 8, (req->sid >> 3) & 31, req->sid & 7);
+        return fault(&w, res, VTD_FR_RTA_PASID_LEGACY);
+    }
+    w.ats = req->at == VTD_AT_TRANSLATION_REQ;
+    if (w.ats)
+        w.need = 0;
+    else if (VTD_UNLIKELY(req->zlr) && u->zlr)
+        w.need = NEED_ANY;
+    else
+        w.need = (req->access & VTD_W) | ((req->access & (VTD_R | VTD_X)) ? VTD_R : 0);
+
+    struct ctxinfo ci;
+    int r = vtd_ctx_fetch(&w, &ci);
+    if (VTD_UNLIKELY(r)) {
+        fault(&w, res, (uint8_t)r);
+        goto done;
+    }
+    w.qualified = true;
+    if (VTD_UNLIKELY(req->at != VTD_AT_UNTRANSLATED && ci.tt != VTD_TT_DEVTLB)) {
+        fault(&w, res, VTD_FR_TT_BLOCKED);
+        goto done;
+    }
+    if (VTD_UNLIKELY(in_intr_range(addr))) {
+        if (req->at == VTD_AT_UNTRANSLATED) {
+            if (req->access == VTD_W) {
+                if (walk_diags(&w))
+                    vtd_diagf(u, VTD_DIAG_REQ_INTR_RANGE, req->sid, addr,
+                              "untranslated write to 0x%llx in the interrupt range is an interrupt request, not "
+                              "DMA: deliver it with vtd_remap_msi()",
+                              (unsigned long long)addr);
+                blocked(res);
+            } else if (req->zlr) {
+                ok(res, addr, VTD_PAGE_SIZE, 0, 0); /* completes, data obfuscated */
+            } else {
+                fault(&w, res, VTD_FR_INTR_RANGE);
+            }
+            goto done;
+        }
+        if (req->at == VTD_AT_TRANSLATION_REQ) {
+            /* not a fault: the completion tells the device to use untranslated
+             * requests (U) and, when it asked for write, that it may write */
+            bool wr = req->access & VTD_W;
+            ok(res, addr & ~(VTD_PAGE_SIZE - 1), VTD_PAGE_SIZE, wr ? VTD_W : 0, wr ? VTD_ATS_U : 0);
+            if (!wr)
+                res->ats = VTD_ATS_U; /* R=W=0 with U set is equally "untranslated only" */
+            goto done;
+        }
+    }
+    if (ci.tt == VTD_TT_PASSTHROUGH) {
+        if (addr & u->haw_mask)
+            fault(&w, res, VTD_FR_ADDR_BEYOND_AW);
+        else if (in_intr_range(addr))
+            fault(&w, res, VTD_FR_INTR_RANGE);
+        else
+            ok_direct(u, hot, res, addr);
+        goto done;
+    }
+    if (req->at == VTD_AT_TRANSLATED) {
+        if (addr & u->haw_mask)
+            fault(&w, res, VTD_FR_ADDR_BEYOND_AW);
+        else if (in_intr_range(addr))
+            fault(&w, res, VTD_FR_INTR_RANGE);
+        else
+            ok_direct(u, hot, res, addr);
+        goto done;
+    }
+    unsigned width = 30 + 9 * (unsigned)ci.aw;
+    if (width > u->mgaw)
+        width = u->mgaw;
+    if (VTD_UNLIKELY(addr >> width)) {
+        if (w.ats)
+            ats_null(res);
+        else
+            fault(&w, res, VTD_FR_ADDR_BEYOND_AW);
+        goto done;
+    }
+
+    struct leaf lf;
+    bool hit = false;
+    if (walk_caches(&w) && u->iotlb.nsets) {
+        const uint64_t gen = tlb_gen(u, ci.did), pfn = addr >> VTD_PAGE_SHIFT;
+        struct chit h;
+        unsigned size = 0;
+        hit = cache_lookup(&u->iotlb, iotlb_set(&u->iotlb, ci.did, 0, pfn), iotlb_tag(ci.did, 0, pfn), &h) &&
+              h.gen == gen;
+        if (!hit) {
+            uint8_t ds = atomic_load_explicit(&u->dsizes[ci.did], memory_order_acquire);
+            for (size = 1; size <= 2 && !hit; size++) {
+                if (!(ds & (1u << size)))
+                    continue;
+                uint64_t key = pfn >> (9 * size);
+                hit = cache_lookup(&u->iotlb, iotlb_set(&u->iotlb, ci.did, size, key),
+                                   iotlb_tag(ci.did, size, key << (9 * size)), &h) &&
+                      h.gen == gen;
+            }
+            size--;
+        }
+        if (hit) {
+            stat_inc(&w.st->iotlb_hits);
+            w.used_cache = true;
+            lf.size = 1ULL << (VTD_PAGE_SHIFT + 9 * size);
+            lf.page = h.d0 & SL_ADDR;
+            lf.perm = (uint8_t)(h.d0 & (VTD_R | VTD_W));
+            lf.flags = (uint8_t)(h.d0 & TLB_SNP);
+            if (h.d0 & TLB_NEG)
+                w.neg_cached = true;
+        } else {
+            stat_inc(&w.st->iotlb_misses);
+        }
+    }
+    if (!hit) {
+        r = vtd_sl_walk(&w, &ci, &lf);
+        if (r) {
+            if (w.ats && w.perm_fault)
+                ats_null(res);
+            else
+                fault(&w, res, (uint8_t)r);
+            goto done;
+        }
+    }
+    if (!w.ats) {
+        uint8_t reason = vtd_perm_check(w.need, lf.perm);
+        if (VTD_UNLIKELY(reason)) {
+            fault(&w, res, reason);
+            goto done;
+        }
+    }
+    uint64_t pa = lf.page | (addr & (lf.size - 1));
+    if (VTD_UNLIKELY(in_intr_range(pa))) {
+        fault(&w, res, VTD_FR_INTR_RANGE);
+        goto done;
+    }
+    if (VTD_UNLIKELY(hot & HOT_PMR) && u->ver_major >= 2 && pmr_blocks(u, pa)) {
+        blocked(res);
+        goto done;
+    }
+    res->status = VTD_OK;
+    res->fault_reason = 0;
+    res->pa = pa;
+    res->page_size = lf.size;
+    res->perm = lf.perm;
+    res->ats = (w.ats && u->sc && (lf.flags & TLB_SNP)) ? VTD_ATS_N : 0;
+done:
+    if (VTD_UNLIKELY(w.used_cache) && u->stale_check && walk_diags(&w))
+        check_stale(&w, res, &ci);
+    return 0;
+}
+
+int vtd_translate(struct vtd *u, const struct vtd_request *req, struct vtd_result *res)
+{
+    if (VTD_UNLIKELY(!u || !req || !res || !request_valid(req)))
+        return VTD_EINVAL;
+    return do_translate(u, req, res, 0, NULL, NULL);
+}
+
+int vtd_walk(struct vtd *u, const struct vtd_request *req, struct vtd_result *res, vtd_walk_fn fn, void *arg)
+{
+    if (!u || !req || !res || !request_valid(req))
+        return VTD_EINVAL;
+    return do_translate(u, req, res, WALK_NOCACHE | WALK_NORECORD, fn, arg);
+}

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit life cycle: configuration, create/destroy/reset, diagnostics, stats. */
+#define _XOPEN_SOURCE 700 /* PTHREAD_MUTEX_RECURSIVE */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Capabilities this model implements; any other bit makes vtd_create fail. */
+#define CAP_IMPLEMENTED                                                                        \
+    (VTD_CAP_ND_MASK | VTD_CAP_RWBF | VTD_CAP_PLMR | VTD_CAP_PHMR | VTD_CAP_CM |               \
+     VTD_CAP_SAGAW_MASK | VTD_CAP_MGAW_MASK | VTD_CAP_ZLR | VTD_CAP_FRO_MASK |                 \
+     VTD_CAP_SLLPS_MASK | VTD_CAP_PSI | VTD_CAP_NFR_MASK | VTD_CAP_MAMV_MASK | VTD_CAP_DWD |   \
+     VTD_CAP_DRD)
+#define ECAP_IMPLEMENTED                                                                       \
+    (VTD_ECAP_C | VTD_ECAP_DT | VTD_ECAP_PT | VTD_ECAP_SC | VTD_ECAP_IRO_MASK | VTD_ECAP_ADMS)
+
+void vtd_config_default(struct vtd_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->ver = 0x40;
+    cfg->cap = VTD_FIELD_PREP(6, 2, 0) /* ND: 65536 domains */ | VTD_CAP_PLMR | VTD_CAP_PHMR |
+               VTD_CAP_SAGAW_39 | VTD_CAP_SAGAW_48 | VTD_CAP_SAGAW_57 |
+               VTD_FIELD_PREP(56, 21, 16) /* MGAW: 57 bits */ | VTD_CAP_ZLR |
+               VTD_FIELD_PREP(0x40, 33, 24) /* FRO: 0x400 */ | VTD_CAP_SLLPS_2M | VTD_CAP_SLLPS_1G |
+               VTD_CAP_PSI | VTD_FIELD_PREP(7, 47, 40) /* NFR: 8 records */ |
+               VTD_FIELD_PREP(18, 53, 48) /* MAMV */ | VTD_CAP_DWD | VTD_CAP_DRD;
+    cfg->ecap = VTD_ECAP_C | VTD_ECAP_PT | VTD_ECAP_SC | VTD_FIELD_PREP(0x50, 17, 8) /* IRO: 0x500 */;
+    cfg->haw = 52;
+    cfg->iotlb_entries = 4096;
+    cfg->iotlb_ways = 4;
+    cfg->context_cache_entries = 1024;
+    cfg->pasid_cache_entries = 0; /* no scalable mode yet */
+    cfg->pwc_entries = 1024;
+    cfg->iec_entries = 0; /* no interrupt remapping yet */
+    cfg->check_stale = true;
+}
+
+const char *vtd_strerror(int err)
+{
+    switch (err) {
+    case 0: return "success";
+    case VTD_EINVAL: return "invalid argument or inconsistent configuration";
+    case VTD_ENOMEM: return "out of memory";
+    case VTD_ENOTSUP: return "capability not implemented by this model";
+    default: return "unknown error";
+    }
+}
+
+static bool pow2(uint32_t x) { return x && !(x & (x - 1)); }
+
+/* Checks a configuration; VTD_ENOTSUP for what the model lacks, VTD_EINVAL for
+ * what no hardware could report. */
+static int check_config(const struct vtd_config *c)
+{
+    uint64_t cap = c->cap, ecap = c->ecap;
+    if ((ecap & VTD_ECAP_DT) && !(ecap & VTD_ECAP_QI))
+        return VTD_EINVAL; /* the spec: DT=1 only with QI=1 */
+    if ((ecap & VTD_ECAP_IR) && !(ecap & VTD_ECAP_QI))
+        return VTD_EINVAL;
+    if ((cap & VTD_CAP_PI) && !(ecap & VTD_ECAP_IR))
+        return VTD_EINVAL;
+    if ((ecap & VTD_ECAP_EIM) && !(ecap & VTD_ECAP_IR))
+        return VTD_EINVAL;
+    if (cap & ~CAP_IMPLEMENTED)
+        return VTD_ENOTSUP;
+    if (ecap & ~ECAP_IMPLEMENTED)
+        return VTD_ENOTSUP;
+    if (VTD_FIELD_GET(cap, 2, 0) == 7) /* ND 111b reserved */
+        return VTD_EINVAL;
+    unsigned sagaw = (unsigned)VTD_FIELD_GET(cap, 12, 8);
+    if (!sagaw || (sagaw & 0x11))
+        return VTD_EINVAL;
+    unsigned mgaw = (unsigned)VTD_FIELD_GET(cap, 21, 16) + 1;
+    unsigned minw = (sagaw & 2) ? 39 : (sagaw & 4) ? 48 : 57;
+    if (mgaw < minw || mgaw > 64)
+        return VTD_EINVAL;
+    unsigned sllps = (unsigned)VTD_FIELD_GET(cap, 37, 34);
+    if (sllps != 0 && sllps != 1 && sllps != 3)
+        return VTD_EINVAL;
+    if (c->haw < 32 || c->haw > 52)
+        return VTD_EINVAL;
+    uint64_t fro = VTD_FIELD_GET(cap, 33, 24) * 16, nfr = VTD_FIELD_GET(cap, 47, 40) + 1;
+    uint64_t iro = VTD_FIELD_GET(ecap, 17, 8) * 16;
+    /* fixed registers end at 0x220 (MTRRs) and 0xE00-0xE2F (virtual commands) */
+    uint64_t fro_end = fro + nfr * VTD_FRCD_SIZE, iro_end = iro + 16;
+    if (fro < 0x220 || iro < 0x220)
+        return VTD_EINVAL;
+    if ((fro < 0xE30 && fro_end > 0xE00) || (iro < 0xE30 && iro_end > 0xE00))
+        return VTD_EINVAL;
+    if (fro < iro_end && iro < fro_end)
+        return VTD_EINVAL;
+    if (c->iotlb_entries && (!c->iotlb_ways || c->iotlb_entries % c->iotlb_ways ||
+                             !pow2(c->iotlb_entries / c->iotlb_ways)))
+        return VTD_EINVAL;
+    if (c->context_cache_entries && !pow2(c->context_cache_entries))
+        return VTD_EINVAL;
+    if (c->pwc_entries && !pow2(c->pwc_entries))
+        return VTD_EINVAL;
+    if (c->iotlb_entries > (1u << 24) || c->context_cache_entries > (1u << 20) ||
+        c->pwc_entries > (1u << 24))
+        return VTD_EINVAL;
+    return 0;
+}
+
+static void derive(struct vtd *u)
+{
+    uint64_t cap = u->cfg.cap, ecap = u->cfg.ecap;
+    u->ndomains = 1u << (4 + 2 * (unsigned)VTD_FIELD_GET(cap, 2, 0));
+    u->mgaw = (uint8_t)(VTD_FIELD_GET(cap, 21, 16) + 1);
+    u->sagaw = (uint8_t)VTD_FIELD_GET(cap, 12, 8);
+    u->haw_mask = ~0ULL << u->cfg.haw;
+    u->cm = cap & VTD_CAP_CM;
+    u->zlr = cap & VTD_CAP_ZLR;
+    u->sl2m = cap & VTD_CAP_SLLPS_2M;
+    u->sl1g = cap & VTD_CAP_SLLPS_1G;
+    u->psi = cap & VTD_CAP_PSI;
+    u->mamv = (unsigned)VTD_FIELD_GET(cap, 53, 48);
+    u->dt = ecap & VTD_ECAP_DT;
+    u->pt = ecap & VTD_ECAP_PT;
+    u->sc = ecap & VTD_ECAP_SC;
+    u->nfr = (unsigned)VTD_FIELD_GET(cap, 47, 40) + 1;
+    u->stale_check = u->cfg.check_stale && u->host.diag;
+    u->ver_major = (uint8_t)VTD_VER_MAX(u->cfg.ver);
+
+    /* reserved bits of present second-level entries, per level */
+    uint64_t haw_bits = VTD_GENMASK(51, 12) & u->haw_mask;
+    uint64_t leaf = haw_bits | (u->sc ? 0 : VTD_SL_SNP) | (u->dt ? 0 : VTD_SL_TM);
+    u->rsvd_leaf[1] = leaf;
+    u->rsvd_leaf[2] = leaf | VTD_GENMASK(20, 12) | (u->sl2m ? 0 : VTD_SL_PS);
+    u->rsvd_leaf[3] = leaf | VTD_GENMASK(29, 12) | (u->sl1g ? 0 : VTD_SL_PS);
+    for (unsigned l = 2; l <= 5; l++)
+        u->rsvd_nonleaf[l] = haw_bits | VTD_SL_SNP | VTD_SL_TM | (l >= 4 ? VTD_SL_PS : 0);
+    /* context high qword: bit 71, bits 127:88, and DID bits beyond CAP.ND */
+    unsigned didbits = 4 + 2 * (unsigned)VTD_FIELD_GET(cap, 2, 0);
+    u->rsvd_ctx_hi = VTD_CTX_HI_RSVD7 | VTD_CTX_HI_RSVD;
+    if (didbits < 16)
+        u->rsvd_ctx_hi |= VTD_GENMASK(23, 8 + didbits);
+}
+
+int vtd_create(const struct vtd_config *cfg, const struct vtd_host *host, struct vtd **out)
+{
+    struct vtd_config def;
+    if (!out)
+        return VTD_EINVAL;
+    *out = NULL;
+    if (!host || !host->mem_read || !host->mem_write)
+        return VTD_EINVAL;
+    if (!cfg) {
+        vtd_config_default(&def);
+        cfg = &def;
+    }
+    int rc = check_config(cfg);
+    if (rc)
+        return rc;
+    struct vtd *u = calloc(1, sizeof(*u));
+    if (!u)
+        return VTD_ENOMEM;
+    u->cfg = *cfg;
+    u->host = *host;
+    derive(u);
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&u->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
+    pthread_mutex_init(&u->cache_lock, NULL);
+    rc = vtd_regs_init(u);
+    if (!rc)
+        rc = vtd_caches_init(u);
+    if (rc) {
+        vtd_destroy(u);
+        return rc;
+    }
+    vtd_reset(u);
+    *out = u;
+    return 0;
+}
+
+void vtd_destroy(struct vtd *u)
+{
+    if (!u)
+        return;
+    vtd_caches_free(u);
+    vtd_regs_free(u);
+    pthread_mutex_destroy(&u->cache_lock);
+    pthread_mutex_destroy(&u->lock);
+    free(u);
+}
+
+void vtd_reset(struct vtd *u)
+{
+    if (!u)
+        return;
+    pthread_mutex_lock(&u->lock);
+    vtd_regs_reset(u);
+    vtd_fault_reset(u);
+    vtd_caches_reset(u);
+    for (unsigned i = 0; i < VTD_STAT_SLOTS; i++) {
+        struct stat_slot *s = &u->stats[i];
+        _Atomic uint64_t *c[] = {&s->translations, &s->iotlb_hits, &s->iotlb_misses, &s->ctx_hits,
+                                 &s->ctx_misses, &s->pwc_hits, &s->pwc_misses, &s->walks,
+                                 &s->mem_reads, &s->faults};
+        for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++)
+            atomic_store(c[k], 0);
+    }
+    atomic_store(&u->faults_recorded, 0);
+    atomic_store(&u->invalidations, 0);
+    atomic_store(&u->diags, 0);
+    pthread_mutex_unlock(&u->lock);
+}
+
+void vtd_diagf(struct vtd *u, int code, uint16_t sid, uint64_t addr, const char *fmt, ...)
+{
+    atomic_fetch_add_explicit(&u->diags, 1, memory_order_relaxed);
+    if (!u->host.diag)
+        return;
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    struct vtd_diag d = {.code = code, .msg = buf, .sid = sid, .addr = addr};
+    u->host.diag(u->host.opaque, &d);
+}
+
+/* Threads are numbered once, process-wide, so that each thread of a unit
+ * counts into its own stat slot: no shared cache line on the hit path. */
+static _Atomic unsigned thread_numbers;
+static _Thread_local unsigned thread_number;
+
+struct stat_slot *vtd_stat_slot(struct vtd *u)
+{
+    unsigned n = thread_number;
+    if (VTD_UNLIKELY(n == 0)) {
+        n = atomic_fetch_add_explicit(&thread_numbers, 1, memory_order_relaxed) + 1;
+        thread_number = n;
+    }
+    return &u->stats[n % VTD_STAT_SLOTS];
+}
+
+void vtd_get_stats(struct vtd *u, struct vtd_stats *out)
+{
+    if (!u || !out)
+        return;
+    memset(out, 0, sizeof(*out));
+    for (unsigned i = 0; i < VTD_STAT_SLOTS; i++) {
+        struct stat_slot *s = &u->stats[i];
+        out->translations += atomic_load(&s->translations);
+        out->iotlb_hits += atomic_load(&s->iotlb_hits);
+        out->iotlb_misses += atomic_load(&s->iotlb_misses);
+        out->ctx_hits += atomic_load(&s->ctx_hits);
+        out->ctx_misses += atomic_load(&s->ctx_misses);
+        out->pwc_hits += atomic_load(&s->pwc_hits);
+        out->pwc_misses += atomic_load(&s->pwc_misses);
+        out->walks += atomic_load(&s->walks);
+        out->mem_reads += atomic_load(&s->mem_reads);
+        out->faults += atomic_load(&s->faults);
+    }
+    out->faults_recorded = atomic_load(&u->faults_recorded);
+    out->invalidations = atomic_load(&u->invalidations);
+    out->diags = atomic_load(&u->diags);
+}
