@@ -103,7 +103,7 @@ static uint64_t expected_default_cap(void)
 
 static uint64_t expected_default_ecap(void)
 {
-    return VTD_ECAP_C | VTD_ECAP_DT | VTD_ECAP_PT | VTD_ECAP_SC | VTD_FIELD_PREP(0x50, 17, 8);
+    return VTD_ECAP_C | VTD_ECAP_PT | VTD_ECAP_SC | VTD_FIELD_PREP(0x50, 17, 8);
 }
 
 /* ------------------------------------------------------- VER / CAP / ECAP */
@@ -114,7 +114,7 @@ static void test_default_config_values(void **state)
     struct vtd_config c;
     memset(&c, 0xA5, sizeof(c));
     vtd_config_default(&c);
-    assert_int_equal(c.ver, 0x60);
+    assert_int_equal(c.ver, 0x40);
     assert_int_equal(c.cap, expected_default_cap());
     assert_int_equal(c.ecap, expected_default_ecap());
     assert_int_equal(c.haw, 52);
@@ -126,8 +126,8 @@ static void test_default_config_values(void **state)
 static void test_ver_cap_ecap_read_config(void **state)
 {
     struct th *t = new_th(state, NULL);
-    assert_int_equal(th_rd32(t, VTD_REG_VER), 0x60);
-    assert_int_equal(VTD_VER_MAX(th_rd32(t, VTD_REG_VER)), 6);
+    assert_int_equal(th_rd32(t, VTD_REG_VER), 0x40);
+    assert_int_equal(VTD_VER_MAX(th_rd32(t, VTD_REG_VER)), 4);
     assert_int_equal(VTD_VER_MIN(th_rd32(t, VTD_REG_VER)), 0);
     assert_int_equal(th_rd64(t, VTD_REG_CAP), t->cfg.cap);
     assert_int_equal(th_rd64(t, VTD_REG_CAP), expected_default_cap());
@@ -175,7 +175,7 @@ static void test_ver_cap_ecap_read_only(void **state)
     struct th *t = new_th(state, NULL);
     th_wr32(t, VTD_REG_VER, 0xFFFFFFFF);
     assert_true(th_has_diag(t, VTD_DIAG_REG_READONLY));
-    assert_int_equal(th_rd32(t, VTD_REG_VER), 0x60);
+    assert_int_equal(th_rd32(t, VTD_REG_VER), 0x40);
 
     th_clear_logs(t);
     th_wr64(t, VTD_REG_CAP, ~0ULL);
@@ -450,8 +450,13 @@ static void test_rtaddr_fields(void **state)
     assert_int_equal(th_rd64(t, VTD_REG_RTADDR), 0x123456000ULL);
     assert_false(th_has_diag(t, VTD_DIAG_REG_RESERVED));
 
+    /* RTA is bits haw-1:12 (haw 52) */
     th_wr64(t, VTD_REG_RTADDR, 0x000FFFFFFFFFF000ULL);
     assert_int_equal(th_rd64(t, VTD_REG_RTADDR), 0x000FFFFFFFFFF000ULL);
+    assert_false(th_has_diag(t, VTD_DIAG_REG_RESERVED));
+    th_wr64(t, VTD_REG_RTADDR, 0xFFF0000000001000ULL);
+    assert_true(th_has_diag(t, VTD_DIAG_REG_RESERVED));
+    assert_int_equal(th_rd64(t, VTD_REG_RTADDR), 0x1000);
 
     /* reserved low bits 9:0 */
     th_clear_logs(t);
@@ -459,22 +464,77 @@ static void test_rtaddr_fields(void **state)
     assert_true(th_has_diag(t, VTD_DIAG_REG_RESERVED));
     assert_int_equal(th_rd64(t, VTD_REG_RTADDR), 0x123456000ULL);
 
-    /* TTM is reserved on a unit without ADMS (only legacy mode) */
-    for (unsigned ttm = 1; ttm <= 3; ttm++) {
+    /* TTM is writable (checked when SRTP latches it) */
+    for (unsigned ttm = 0; ttm <= 3; ttm++) {
         th_clear_logs(t);
-        th_wr64(t, VTD_REG_RTADDR, 0x55555000ULL | (uint64_t)ttm << VTD_RTADDR_TTM_SHIFT);
-        assert_true(th_has_diag(t, VTD_DIAG_REG_RESERVED));
-        assert_int_equal(th_rd64(t, VTD_REG_RTADDR), 0x55555000ULL);
+        uint64_t v = 0x55555000ULL | (uint64_t)ttm << VTD_RTADDR_TTM_SHIFT;
+        th_wr64(t, VTD_REG_RTADDR, v);
+        assert_false(th_has_diag(t, VTD_DIAG_REG_RESERVED));
+        assert_false(th_has_diag(t, VTD_DIAG_RTADDR_TTM));
+        assert_int_equal(th_rd64(t, VTD_REG_RTADDR), v);
     }
 
     /* 4-byte halves */
     th_wr64(t, VTD_REG_RTADDR, 0);
     th_wr32(t, VTD_REG_RTADDR + 4, 0x000ABCDE);
     assert_int_equal(th_rd64(t, VTD_REG_RTADDR), 0x000ABCDE00000000ULL);
-    th_wr32(t, VTD_REG_RTADDR, 0x98765000);
-    assert_int_equal(th_rd64(t, VTD_REG_RTADDR), 0x000ABCDE98765000ULL);
-    assert_int_equal(th_rd32(t, VTD_REG_RTADDR), 0x98765000);
+    th_wr32(t, VTD_REG_RTADDR, 0x98765C00);
+    assert_int_equal(th_rd64(t, VTD_REG_RTADDR), 0x000ABCDE98765C00ULL);
+    assert_int_equal(th_rd32(t, VTD_REG_RTADDR), 0x98765C00);
     assert_int_equal(th_rd32(t, VTD_REG_RTADDR + 4), 0x000ABCDE);
+    th_clear_logs(t);
+    th_wr32(t, VTD_REG_RTADDR + 4, 0xFFFFFFFF);
+    assert_true(th_has_diag(t, VTD_DIAG_REG_RESERVED));
+    assert_int_equal(th_rd32(t, VTD_REG_RTADDR + 4), 0x000FFFFF);
+    assert_int_equal(th_rd32(t, VTD_REG_RTADDR), 0x98765C00);
+}
+
+static void test_rtaddr_haw(void **state)
+{
+    struct vtd_config c;
+    vtd_config_default(&c);
+    c.haw = 39;
+    struct th *t = new_th(state, &c);
+    th_wr64(t, VTD_REG_RTADDR, ~0ULL);
+    assert_true(th_has_diag(t, VTD_DIAG_REG_RESERVED));
+    assert_int_equal(th_rd64(t, VTD_REG_RTADDR), VTD_GENMASK(38, 12) | VTD_RTADDR_TTM_MASK);
+}
+
+static void test_rtaddr_ttm_unsupported(void **state)
+{
+    /* TTM 01 (no SMTS), 10 (reserved), 11 (no ADMS): SRTP latches it, every
+     * request faults 30h, recorded even under FPD */
+    for (unsigned ttm = 1; ttm <= 3; ttm++) {
+        struct th *t = new_th(state, NULL);
+        uint16_t sid = SID(2, 0, 0);
+        th_set_ctx(t, sid, VTD_CTX_LO_FPD, 0);
+        th_wr64(t, VTD_REG_RTADDR, t->rta | (uint64_t)ttm << VTD_RTADDR_TTM_SHIFT);
+        assert_false(th_has_diag(t, VTD_DIAG_RTADDR_TTM));
+        th_wr32(t, VTD_REG_GCMD, VTD_GCMD_SRTP);
+        assert_true(th_has_diag(t, VTD_DIAG_RTADDR_TTM));
+        assert_int_equal(gsts(t), VTD_GSTS_RTPS);
+        /* TE=0: untranslated requests still pass through */
+        expect_passthrough(t, sid, 0x8000, VTD_R);
+        th_wr32(t, VTD_REG_GCMD, VTD_GCMD_TE);
+        assert_int_equal(gsts(t), VTD_GSTS_TES | VTD_GSTS_RTPS);
+        struct vtd_result r = th_dma(t, sid, 0x8000, VTD_R);
+        assert_int_equal(r.status, VTD_FAULT);
+        assert_int_equal(r.fault_reason, VTD_FR_RTA_TTM_INVALID);
+        assert_true(r.fault_recorded);
+        r = th_dma(t, SID(7, 0, 0), 0x9000, VTD_W);
+        assert_int_equal(r.fault_reason, VTD_FR_RTA_TTM_INVALID);
+        uint64_t lo, hi;
+        th_frcd(t, 0, &lo, &hi);
+        assert_int_equal(lo, 0x8000);
+        assert_int_equal(hi, VTD_FRCD_HI_F | VTD_FRCD_HI_T1 | sid |
+                                 (uint64_t)VTD_FR_RTA_TTM_INVALID << VTD_FRCD_HI_FR_SHIFT);
+        /* latching legacy again fixes it */
+        th_wr64(t, VTD_REG_RTADDR, t->rta);
+        gcmd_shadowed(t, VTD_GCMD_SRTP);
+        th_inval_all(t);
+        expect_fault(t, sid, 0x8000, VTD_R, VTD_FR_CTX_NOT_PRESENT);
+        teardown(state);
+    }
 }
 
 static void test_rtaddr_ttm_adms(void **state)
@@ -485,22 +545,32 @@ static void test_rtaddr_ttm_adms(void **state)
     struct th *t = new_th(state, &c);
     uint16_t sid = SID(2, 0, 0);
     map_dev(t, sid, 3, 0x8000, 0x9000, VTD_SL_R | VTD_SL_W);
+    th_wr32(t, VTD_REG_FECTL, 0);
 
     th_wr64(t, VTD_REG_RTADDR, t->rta | (uint64_t)VTD_TTM_ABORT_DMA << VTD_RTADDR_TTM_SHIFT);
     assert_false(th_has_diag(t, VTD_DIAG_REG_RESERVED));
     assert_int_equal(th_rd64(t, VTD_REG_RTADDR),
                      t->rta | (uint64_t)VTD_TTM_ABORT_DMA << VTD_RTADDR_TTM_SHIFT);
-    /* RTADDR alone: translation still off */
-    expect_passthrough(t, sid, 0x8000, VTD_R);
+    th_wr32(t, VTD_REG_GCMD, VTD_GCMD_TE); /* walks from 0 (no SRTP yet): 1h */
+    expect_fault(t, sid, 0x8000, VTD_R, VTD_FR_ROOT_NOT_PRESENT);
+    th_wr32(t, VTD_REG_GCMD, 0);
+    th_frcd_clear(t, 0);
+    th_clear_logs(t);
 
     th_wr32(t, VTD_REG_GCMD, VTD_GCMD_SRTP);
+    assert_false(th_has_diag(t, VTD_DIAG_RTADDR_TTM));
     assert_int_equal(gsts(t), VTD_GSTS_RTPS);
     th_wr32(t, VTD_REG_GCMD, VTD_GCMD_TE);
     assert_int_equal(gsts(t), VTD_GSTS_TES | VTD_GSTS_RTPS);
-    expect_blocked(t, sid, 0x8000, VTD_R);
-    expect_blocked(t, SID(7, 0, 0), 0x8000, VTD_W); /* no root entry: still blocked, no fault */
-    assert_int_equal(th_rd32(t, VTD_REG_FSTS), 0);
-    assert_int_equal(t->nmsi, 0);
+    /* abort-DMA: every request faults 33h, mapped or not */
+    struct vtd_result r = th_dma(t, sid, 0x8000, VTD_R);
+    assert_int_equal(r.status, VTD_FAULT);
+    assert_int_equal(r.fault_reason, VTD_FR_RTA_ABORT_DMA);
+    assert_true(r.fault_recorded);
+    r = th_dma(t, SID(7, 0, 0), 0x8000, VTD_W);
+    assert_int_equal(r.status, VTD_FAULT);
+    assert_int_equal(r.fault_reason, VTD_FR_RTA_ABORT_DMA);
+    assert_true(th_rd32(t, VTD_REG_FSTS) & VTD_FSTS_PPF);
 
     /* back to legacy: translation works */
     th_wr64(t, VTD_REG_RTADDR, t->rta);
@@ -624,7 +694,7 @@ static void test_iotlb_am_too_large(void **state)
     th_wr64(t, iro + VTD_REG_IVA_OFF, 0x0 | 19);
     v = iotlb_cmd(t, VTD_IOTLB_PAGE, 3);
     assert_int_equal(v & VTD_IOTLB_IVT, 0);
-    assert_int_equal(VTD_FIELD_GET(v, 58, 57), VTD_IOTLB_DOMAIN);
+    assert_int_equal(VTD_FIELD_GET(v, 58, 57), 0); /* rejected */
     assert_true(th_has_diag(t, VTD_DIAG_IOTLB_AM));
 }
 
@@ -636,6 +706,7 @@ static void test_iotlb_addr_align(void **state)
     uint64_t v = iotlb_cmd(t, VTD_IOTLB_PAGE, 3);
     assert_int_equal(v & VTD_IOTLB_IVT, 0);
     assert_true(th_has_diag(t, VTD_DIAG_IOTLB_ADDR_ALIGN));
+    assert_int_equal(VTD_FIELD_GET(v, 58, 57), VTD_IOTLB_PAGE); /* low bits ignored */
 
     th_clear_logs(t);
     th_wr64(t, iro + VTD_REG_IVA_OFF, 0x2000 | 1);
@@ -674,7 +745,7 @@ static void test_iotlb_psi_is_page_selective(void **state)
     expect_pa(t, sid, 0x180000, VTD_R, 0x600000); /* not named: still the cached one */
 }
 
-static void test_iotlb_am_fallback_is_domain_wide(void **state)
+static void test_iotlb_am_too_large_invalidates_nothing(void **state)
 {
     struct th *t = new_th(state, NULL);
     uint16_t sid = SID(5, 0, 0);
@@ -682,9 +753,97 @@ static void test_iotlb_am_fallback_is_domain_wide(void **state)
     two_cached_pages(t, sid, &a, &b);
     th_wr64(t, iro_of(&t->cfg) + VTD_REG_IVA_OFF, 0x100000 | 19);
     uint64_t v = iotlb_cmd(t, VTD_IOTLB_PAGE, 6);
-    assert_int_equal(VTD_FIELD_GET(v, 58, 57), VTD_IOTLB_DOMAIN);
+    assert_int_equal(VTD_FIELD_GET(v, 58, 57), 0);
+    expect_pa(t, sid, 0x100000, VTD_R, 0x500000);
+    expect_pa(t, sid, 0x180000, VTD_R, 0x600000);
+}
+
+static void test_iotlb_psi_unaligned_addr_rounds_down(void **state)
+{
+    struct th *t = new_th(state, NULL);
+    uint16_t sid = SID(5, 0, 0);
+    uint64_t a, b;
+    two_cached_pages(t, sid, &a, &b);
+    th_clear_logs(t);
+    /* AM=1: [0x100000, 0x102000); the 0x1000 bit is ignored */
+    th_wr64(t, iro_of(&t->cfg) + VTD_REG_IVA_OFF, 0x101000 | 1);
+    uint64_t v = iotlb_cmd(t, VTD_IOTLB_PAGE, 6);
+    assert_true(th_has_diag(t, VTD_DIAG_IOTLB_ADDR_ALIGN));
+    assert_int_equal(VTD_FIELD_GET(v, 58, 57), VTD_IOTLB_PAGE);
+    expect_pa(t, sid, 0x100000, VTD_R, 0x700000);
+    expect_pa(t, sid, 0x180000, VTD_R, 0x600000);
+}
+
+static void test_iotlb_psi_am_range(void **state)
+{
+    /* AM=9 covers 2 MiB: both pages (0x100000, 0x180000) of [0, 0x200000) */
+    struct th *t = new_th(state, NULL);
+    uint16_t sid = SID(5, 0, 0);
+    uint64_t a, b;
+    two_cached_pages(t, sid, &a, &b);
+    th_clear_logs(t);
+    th_wr64(t, iro_of(&t->cfg) + VTD_REG_IVA_OFF, 0x0 | 9);
+    uint64_t v = iotlb_cmd(t, VTD_IOTLB_PAGE, 6);
+    assert_int_equal(VTD_FIELD_GET(v, 58, 57), VTD_IOTLB_PAGE);
+    assert_false(th_has_diag(t, VTD_DIAG_IOTLB_ADDR_ALIGN));
     expect_pa(t, sid, 0x100000, VTD_R, 0x700000);
     expect_pa(t, sid, 0x180000, VTD_R, 0x800000);
+}
+
+static void test_iva_ccmd_write_only_fields(void **state)
+{
+    struct th *t = new_th(state, NULL);
+    uint64_t iro = iro_of(&t->cfg);
+    th_wr64(t, iro + VTD_REG_IVA_OFF, 0x123456000ULL | VTD_IVA_IH | 5);
+    assert_int_equal(th_rd64(t, iro + VTD_REG_IVA_OFF), 0);
+    th_wr64(t, VTD_REG_CCMD, VTD_CCMD_ICC | (uint64_t)VTD_CC_DEVICE << VTD_CCMD_CIRG_SHIFT |
+                                 VTD_FIELD_PREP(3, 33, 32) | VTD_FIELD_PREP(0x0310, 31, 16) | 0x42);
+    uint64_t v = th_rd64(t, VTD_REG_CCMD);
+    assert_int_equal(v & (VTD_CCMD_SID_MASK | VTD_CCMD_FM_MASK), 0);
+    assert_int_equal(VTD_FIELD_GET(v, 60, 59), VTD_CC_DEVICE);
+    assert_int_equal(v & VTD_CCMD_ICC, 0);
+}
+
+static void test_inval_rejected_ver6(void **state)
+{
+    struct vtd_config c;
+    vtd_config_default(&c);
+    c.ver = 0x60;
+    struct th *t = new_th(state, &c);
+    assert_int_equal(th_rd32(t, VTD_REG_VER), 0x60);
+    th_wr64(t, VTD_REG_CCMD, VTD_CCMD_ICC | (uint64_t)VTD_CC_GLOBAL << VTD_CCMD_CIRG_SHIFT);
+    uint64_t v = th_rd64(t, VTD_REG_CCMD);
+    assert_int_equal(v & VTD_CCMD_ICC, 0);
+    assert_int_equal(VTD_FIELD_GET(v, 60, 59), 0);
+    assert_true(th_has_diag(t, VTD_DIAG_INVAL_VERSION));
+    th_clear_logs(t);
+    v = iotlb_cmd(t, VTD_IOTLB_GLOBAL, 0);
+    assert_int_equal(v & VTD_IOTLB_IVT, 0);
+    assert_int_equal(VTD_FIELD_GET(v, 58, 57), 0);
+    assert_true(th_has_diag(t, VTD_DIAG_INVAL_VERSION));
+    /* and nothing was invalidated */
+    th_clear_logs(t);
+    uint16_t sid = SID(5, 0, 0);
+    uint64_t slpt = th_alloc_page(t);
+    uint64_t leaf = th_map(t, slpt, 4, 0x100000, 0x500000, 4096, 4096, VTD_SL_R | VTD_SL_W);
+    th_set_ctx(t, sid, th_ctx_lo(slpt, VTD_TT_UNTRANSLATED, false), th_ctx_hi(VTD_AW_48, 6));
+    th_enable(t);
+    expect_pa(t, sid, 0x100000, VTD_R, 0x500000);
+    th_w64(t, leaf, 0x700000 | VTD_SL_R | VTD_SL_W);
+    (void)iotlb_cmd(t, VTD_IOTLB_GLOBAL, 0);
+    expect_pa(t, sid, 0x100000, VTD_R, 0x500000);
+}
+
+static void test_inval_accepted_ver5(void **state)
+{
+    struct vtd_config c;
+    vtd_config_default(&c);
+    c.ver = 0x5F;
+    struct th *t = new_th(state, &c);
+    th_wr64(t, VTD_REG_CCMD, VTD_CCMD_ICC | (uint64_t)VTD_CC_GLOBAL << VTD_CCMD_CIRG_SHIFT);
+    assert_int_equal(VTD_FIELD_GET(th_rd64(t, VTD_REG_CCMD), 60, 59), VTD_CC_GLOBAL);
+    assert_int_equal(VTD_FIELD_GET(iotlb_cmd(t, VTD_IOTLB_GLOBAL, 0), 58, 57), VTD_IOTLB_GLOBAL);
+    assert_false(th_has_diag(t, VTD_DIAG_INVAL_VERSION));
 }
 
 static void test_iotlb_psi_unsupported_is_domain_wide(void **state)
@@ -829,11 +988,18 @@ static void test_plm_registers(void **state)
     assert_false(th_has_diag(t, VTD_DIAG_REG_RESERVED));
     th_wr32(t, VTD_REG_PLMBASE, 0xFFFFFFFF);
     assert_true(th_has_diag(t, VTD_DIAG_REG_RESERVED));
-    assert_int_equal(th_rd32(t, VTD_REG_PLMBASE), 0xFFE00000);
+    assert_int_equal(th_rd32(t, VTD_REG_PLMBASE), 0xFFF00000);
+    th_clear_logs(t);
+    th_wr32(t, VTD_REG_PLMBASE, 0x12100000); /* bit 20: 1 MiB granularity */
+    assert_false(th_has_diag(t, VTD_DIAG_REG_RESERVED));
+    assert_int_equal(th_rd32(t, VTD_REG_PLMBASE), 0x12100000);
+    th_wr32(t, VTD_REG_PLMBASE, 0x000FFFFF);
+    assert_true(th_has_diag(t, VTD_DIAG_REG_RESERVED));
+    assert_int_equal(th_rd32(t, VTD_REG_PLMBASE), 0);
     th_clear_logs(t);
     th_wr32(t, VTD_REG_PLMLIMIT, 0xFFFFFFFF);
     assert_true(th_has_diag(t, VTD_DIAG_REG_RESERVED));
-    assert_int_equal(th_rd32(t, VTD_REG_PLMLIMIT), 0xFFE00000);
+    assert_int_equal(th_rd32(t, VTD_REG_PLMLIMIT), 0xFFF00000);
 }
 
 static void test_phm_registers(void **state)
@@ -846,11 +1012,11 @@ static void test_phm_registers(void **state)
     assert_false(th_has_diag(t, VTD_DIAG_REG_RESERVED));
     th_wr64(t, VTD_REG_PHMBASE, ~0ULL);
     assert_true(th_has_diag(t, VTD_DIAG_REG_RESERVED));
-    assert_int_equal(th_rd64(t, VTD_REG_PHMBASE), VTD_GENMASK(51, 21));
+    assert_int_equal(th_rd64(t, VTD_REG_PHMBASE), VTD_GENMASK(51, 20));
     th_clear_logs(t);
     th_wr64(t, VTD_REG_PHMLIMIT, ~0ULL);
     assert_true(th_has_diag(t, VTD_DIAG_REG_RESERVED));
-    assert_int_equal(th_rd64(t, VTD_REG_PHMLIMIT), VTD_GENMASK(51, 21));
+    assert_int_equal(th_rd64(t, VTD_REG_PHMLIMIT), VTD_GENMASK(51, 20));
     /* 4-byte halves */
     th_wr64(t, VTD_REG_PHMLIMIT, 0);
     th_wr32(t, VTD_REG_PHMLIMIT + 4, 0x00000123);
@@ -864,11 +1030,11 @@ static void test_phm_haw(void **state)
     c.haw = 40;
     struct th *t = new_th(state, &c);
     th_wr64(t, VTD_REG_PHMBASE, ~0ULL);
-    assert_int_equal(th_rd64(t, VTD_REG_PHMBASE), VTD_GENMASK(39, 21));
+    assert_int_equal(th_rd64(t, VTD_REG_PHMBASE), VTD_GENMASK(39, 20));
     th_wr64(t, VTD_REG_PHMLIMIT, ~0ULL);
-    assert_int_equal(th_rd64(t, VTD_REG_PHMLIMIT), VTD_GENMASK(39, 21));
-    th_wr64(t, VTD_REG_PHMLIMIT, 0x00000080FFE00000ULL); /* bit 39 kept, bit 47 dropped */
-    assert_int_equal(th_rd64(t, VTD_REG_PHMLIMIT), 0x00000080FFE00000ULL & VTD_GENMASK(39, 21));
+    assert_int_equal(th_rd64(t, VTD_REG_PHMLIMIT), VTD_GENMASK(39, 20));
+    th_wr64(t, VTD_REG_PHMLIMIT, 0x0000808000100000ULL); /* bit 47 dropped */
+    assert_int_equal(th_rd64(t, VTD_REG_PHMLIMIT), 0x0000008000100000ULL);
 }
 
 static void test_pmr_change_while_enabled(void **state)
@@ -911,11 +1077,13 @@ static void test_pmr_unsupported(void **state)
     c.cap &= ~VTD_CAP_PLMR;
     struct th *t = new_th(state, &c);
     th_wr32(t, VTD_REG_PLMBASE, 0x00200000);
-    assert_true(th_has_diag(t, VTD_DIAG_REG_RESERVED) || th_has_diag(t, VTD_DIAG_PMR_UNSUPPORTED));
+    assert_true(th_has_diag(t, VTD_DIAG_REG_RESERVED) || th_has_diag(t, VTD_DIAG_PMR_UNSUPPORTED) ||
+                th_has_diag(t, VTD_DIAG_REG_READONLY));
     assert_int_equal(th_rd32(t, VTD_REG_PLMBASE), 0);
     th_clear_logs(t);
     th_wr32(t, VTD_REG_PLMLIMIT, 0x00400000);
-    assert_true(th_has_diag(t, VTD_DIAG_REG_RESERVED) || th_has_diag(t, VTD_DIAG_PMR_UNSUPPORTED));
+    assert_true(th_has_diag(t, VTD_DIAG_REG_RESERVED) || th_has_diag(t, VTD_DIAG_PMR_UNSUPPORTED) ||
+                th_has_diag(t, VTD_DIAG_REG_READONLY));
     assert_int_equal(th_rd32(t, VTD_REG_PLMLIMIT), 0);
     /* the high region still works */
     th_clear_logs(t);
@@ -938,7 +1106,8 @@ static void test_pmr_none(void **state)
     c.cap &= ~(VTD_CAP_PLMR | VTD_CAP_PHMR);
     struct th *t = new_th(state, &c);
     th_wr64(t, VTD_REG_PHMBASE, 0x100000000ULL);
-    assert_true(th_has_diag(t, VTD_DIAG_REG_RESERVED) || th_has_diag(t, VTD_DIAG_PMR_UNSUPPORTED));
+    assert_true(th_has_diag(t, VTD_DIAG_REG_RESERVED) || th_has_diag(t, VTD_DIAG_PMR_UNSUPPORTED) ||
+                th_has_diag(t, VTD_DIAG_REG_READONLY));
     assert_int_equal(th_rd64(t, VTD_REG_PHMBASE), 0);
     th_wr64(t, VTD_REG_PHMLIMIT, 0x100000000ULL);
     assert_int_equal(th_rd64(t, VTD_REG_PHMLIMIT), 0);
@@ -956,9 +1125,9 @@ static void test_pmr_blocking_te_off(void **state)
     struct th *t = new_th(state, NULL);
     uint16_t sid = SID(0, 3, 0);
     th_wr32(t, VTD_REG_PLMBASE, 0x00200000);
-    th_wr32(t, VTD_REG_PLMLIMIT, 0x00400000); /* [0x200000, 0x5FFFFF] */
+    th_wr32(t, VTD_REG_PLMLIMIT, 0x00400000); /* [0x200000, 0x4FFFFF] */
     th_wr64(t, VTD_REG_PHMBASE, 0x100000000ULL);
-    th_wr64(t, VTD_REG_PHMLIMIT, 0x100200000ULL); /* [4G, 4G + 0x3FFFFF] */
+    th_wr64(t, VTD_REG_PHMLIMIT, 0x100200000ULL); /* [4G, 4G + 0x2FFFFF] */
     /* EPM=0: nothing blocked */
     expect_passthrough(t, sid, 0x00200000, VTD_W);
     expect_passthrough(t, sid, 0x100000000ULL, VTD_R);
@@ -967,14 +1136,14 @@ static void test_pmr_blocking_te_off(void **state)
     expect_blocked(t, sid, 0x00200000, VTD_W);
     expect_blocked(t, sid, 0x00200000, VTD_R);
     expect_blocked(t, sid, 0x00400000, VTD_R);
-    expect_blocked(t, sid, 0x005FF000, VTD_R);
-    expect_blocked(t, sid, 0x005FFFF8, VTD_R);
-    expect_passthrough(t, sid, 0x00600000, VTD_R);
+    expect_blocked(t, sid, 0x004FF000, VTD_R);
+    expect_blocked(t, sid, 0x004FFFF8, VTD_R | VTD_W);
+    expect_passthrough(t, sid, 0x00500000, VTD_R);
     expect_passthrough(t, sid, 0x001FF000, VTD_W);
     expect_passthrough(t, sid, 0x001FFFF8, VTD_W);
     expect_blocked(t, sid, 0x100000000ULL, VTD_R);
-    expect_blocked(t, sid, 0x1003FF000ULL, VTD_W);
-    expect_passthrough(t, sid, 0x100400000ULL, VTD_W);
+    expect_blocked(t, sid, 0x1002FF000ULL, VTD_W);
+    expect_passthrough(t, sid, 0x100300000ULL, VTD_W);
     expect_passthrough(t, sid, 0x0FFFFF000ULL, VTD_W);
     /* blocking is not a fault */
     assert_int_equal(th_rd32(t, VTD_REG_FSTS), 0);
@@ -984,26 +1153,79 @@ static void test_pmr_blocking_te_off(void **state)
     assert_int_equal(t->nmsi, 0);
 
     th_wr32(t, VTD_REG_PMEN, 0);
+    assert_int_equal(th_rd32(t, VTD_REG_PMEN), 0);
     expect_passthrough(t, sid, 0x00200000, VTD_W);
     expect_passthrough(t, sid, 0x100000000ULL, VTD_W);
 }
 
-static void test_pmr_not_applied_to_remapped(void **state)
+static void test_pmr_region_bounds(void **state)
 {
     struct th *t = new_th(state, NULL);
+    uint16_t sid = SID(0, 3, 0);
+    /* base == limit: one 1 MiB region */
+    th_wr32(t, VTD_REG_PLMBASE, 0x00300000);
+    th_wr32(t, VTD_REG_PLMLIMIT, 0x00300000);
+    /* limit below base: no region */
+    th_wr64(t, VTD_REG_PHMBASE, 0x200000000ULL);
+    th_wr64(t, VTD_REG_PHMLIMIT, 0x100000000ULL);
+    th_wr32(t, VTD_REG_PMEN, VTD_PMEN_EPM);
+    expect_blocked(t, sid, 0x00300000, VTD_R);
+    expect_blocked(t, sid, 0x003FF000, VTD_R);
+    expect_passthrough(t, sid, 0x002FF000, VTD_R);
+    expect_passthrough(t, sid, 0x00400000, VTD_R);
+    expect_passthrough(t, sid, 0x100000000ULL, VTD_R);
+    expect_passthrough(t, sid, 0x180000000ULL, VTD_R);
+    expect_passthrough(t, sid, 0x200000000ULL, VTD_R);
+    /* reset values (0/0) with EPM: base 0, limit 0xFFFFF... of the high region */
+    th_wr32(t, VTD_REG_PMEN, 0);
+    th_wr64(t, VTD_REG_PHMBASE, 0);
+    th_wr64(t, VTD_REG_PHMLIMIT, 0);
+    th_wr32(t, VTD_REG_PMEN, VTD_PMEN_EPM);
+    expect_blocked(t, sid, 0x0, VTD_R);
+    expect_blocked(t, sid, 0xFF000, VTD_W);
+    expect_passthrough(t, sid, 0x100000, VTD_W);
+}
+
+static void test_pmr_remapped_and_passthrough(void **state)
+{
+    /* VER 4.0 (>= 2): every output address is checked */
+    struct th *t = new_th(state, NULL);
     uint16_t sid = SID(1, 2, 3), pt_sid = SID(1, 2, 4);
-    /* remapped: iova 0x300000 -> pa 0x300000, inside the low region */
-    map_dev(t, sid, 2, 0x300000, 0x300000, VTD_SL_R | VTD_SL_W);
-    /* pass-through device */
+    map_dev(t, sid, 2, 0x900000, 0x300000, VTD_SL_R | VTD_SL_W); /* output in region */
+    uint64_t slpt2 = th_alloc_page(t);
+    uint16_t sid2 = SID(1, 2, 5);
+    th_map(t, slpt2, 4, 0x300000, 0x900000, 4096, 4096, VTD_SL_R | VTD_SL_W); /* input in region */
+    th_set_ctx(t, sid2, th_ctx_lo(slpt2, VTD_TT_UNTRANSLATED, false), th_ctx_hi(VTD_AW_48, 5));
     th_set_ctx(t, pt_sid, th_ctx_lo(0, VTD_TT_PASSTHROUGH, false), th_ctx_hi(VTD_AW_48, 4));
     th_wr32(t, VTD_REG_PLMBASE, 0x00200000);
-    th_wr32(t, VTD_REG_PLMLIMIT, 0x00200000);
+    th_wr32(t, VTD_REG_PLMLIMIT, 0x00300000); /* [0x200000, 0x3FFFFF] */
     th_wr32(t, VTD_REG_PMEN, VTD_PMEN_EPM);
     th_enable(t);
-    expect_pa(t, sid, 0x300000, VTD_W, 0x300000);
+    expect_blocked(t, sid, 0x900000, VTD_W);
+    expect_pa(t, sid2, 0x300000, VTD_W, 0x900000);
     expect_blocked(t, pt_sid, 0x300000, VTD_W);
     expect_pa(t, pt_sid, 0x400000, VTD_W, 0x400000);
     assert_int_equal(th_rd32(t, VTD_REG_FSTS), 0);
+    assert_int_equal(t->nmsi, 0);
+}
+
+static void test_pmr_ver1_remapped_not_checked(void **state)
+{
+    struct vtd_config c;
+    vtd_config_default(&c);
+    c.ver = 0x10;
+    struct th *t = new_th(state, &c);
+    uint16_t sid = SID(1, 2, 3), pt_sid = SID(1, 2, 4);
+    map_dev(t, sid, 2, 0x900000, 0x300000, VTD_SL_R | VTD_SL_W);
+    th_set_ctx(t, pt_sid, th_ctx_lo(0, VTD_TT_PASSTHROUGH, false), th_ctx_hi(VTD_AW_48, 4));
+    th_wr32(t, VTD_REG_PLMBASE, 0x00200000);
+    th_wr32(t, VTD_REG_PLMLIMIT, 0x00300000);
+    th_wr32(t, VTD_REG_PMEN, VTD_PMEN_EPM);
+    /* TE=0: checked */
+    expect_blocked(t, sid, 0x300000, VTD_R);
+    th_enable(t);
+    expect_pa(t, sid, 0x900000, VTD_W, 0x300000); /* through second-level tables: not checked */
+    expect_blocked(t, pt_sid, 0x300000, VTD_W);   /* pass-through: checked */
 }
 
 /* -------------------------------------------------------- access checking */
@@ -1197,7 +1419,9 @@ static void test_create_unsupported_caps(void **state)
     struct vtd_config def;
     vtd_config_default(&def);
     assert_int_equal(try_create(&def), 0);
-    static const uint64_t ecaps[] = {VTD_ECAP_QI,   VTD_ECAP_IR,   VTD_ECAP_EIM,  VTD_ECAP_MTS,
+    static const uint64_t ecaps[] = {VTD_ECAP_QI,   VTD_ECAP_QI | VTD_ECAP_IR,
+                                     VTD_ECAP_QI | VTD_ECAP_IR | VTD_ECAP_EIM,
+                                     VTD_ECAP_QI | VTD_ECAP_DT,  VTD_ECAP_MTS,
                                      VTD_ECAP_NEST, VTD_ECAP_PRS,  VTD_ECAP_ERS,  VTD_ECAP_SRS,
                                      VTD_ECAP_PASID, VTD_ECAP_SMTS, VTD_ECAP_NWFS, VTD_ECAP_EAFS,
                                      VTD_ECAP_DIT,  VTD_ECAP_PDS,  VTD_ECAP_VCS,  VTD_ECAP_PMS,
@@ -1212,6 +1436,8 @@ static void test_create_unsupported_caps(void **state)
     for (unsigned i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
         struct vtd_config c = def;
         c.cap |= caps[i];
+        if (caps[i] == VTD_CAP_PI)
+            c.ecap |= VTD_ECAP_QI | VTD_ECAP_IR;
         print_message("cap bit %#llx\n", (unsigned long long)caps[i]);
         assert_int_equal(try_create(&c), VTD_ENOTSUP);
     }
@@ -1222,6 +1448,39 @@ static void test_create_inconsistent(void **state)
     (void)state;
     struct vtd_config def, c;
     vtd_config_default(&def);
+
+    /* dependencies between capabilities */
+    c = def;
+    c.ecap |= VTD_ECAP_DT; /* DT without QI */
+    assert_int_equal(try_create(&c), VTD_EINVAL);
+    c = def;
+    c.ecap |= VTD_ECAP_IR; /* IR without QI */
+    assert_int_equal(try_create(&c), VTD_EINVAL);
+    c = def;
+    c.cap |= VTD_CAP_PI; /* PI without IR */
+    assert_int_equal(try_create(&c), VTD_EINVAL);
+    c = def;
+    c.cap |= VTD_CAP_PI;
+    c.ecap |= VTD_ECAP_QI; /* still without IR */
+    assert_int_equal(try_create(&c), VTD_EINVAL);
+    /* ADMS is implemented */
+    c = def;
+    c.ecap |= VTD_ECAP_ADMS;
+    assert_int_equal(try_create(&c), 0);
+    /* cache geometry */
+    c = def;
+    c.context_cache_entries = 1000;
+    assert_int_equal(try_create(&c), VTD_EINVAL);
+    c = def;
+    c.pwc_entries = 48;
+    assert_int_equal(try_create(&c), VTD_EINVAL);
+    c = def;
+    c.iotlb_entries = 4096;
+    c.iotlb_ways = 3;
+    assert_int_equal(try_create(&c), VTD_EINVAL);
+    c = def;
+    c.iotlb_entries = c.context_cache_entries = c.pwc_entries = 0; /* no caches at all */
+    assert_int_equal(try_create(&c), 0);
 
     c = def; /* SAGAW empty */
     c.cap &= ~VTD_CAP_SAGAW_MASK;
@@ -1320,7 +1579,7 @@ static void test_reset(void **state)
 
     vtd_reset(t->u);
 
-    assert_int_equal(th_rd32(t, VTD_REG_VER), 0x60);
+    assert_int_equal(th_rd32(t, VTD_REG_VER), 0x40);
     assert_int_equal(th_rd64(t, VTD_REG_CAP), expected_default_cap());
     assert_int_equal(th_rd64(t, VTD_REG_ECAP), expected_default_ecap());
     assert_int_equal(th_rd32(t, VTD_REG_GSTS), 0);
@@ -1427,6 +1686,8 @@ int main(void)
         T(test_wbf_with_rwbf),
         T(test_te_without_root),
         T(test_rtaddr_fields),
+        T(test_rtaddr_haw),
+        T(test_rtaddr_ttm_unsupported),
         T(test_rtaddr_ttm_adms),
     };
     const struct CMUnitTest inval_tests[] = {
@@ -1438,7 +1699,12 @@ int main(void)
         T(test_iotlb_am_too_large),
         T(test_iotlb_addr_align),
         T(test_iotlb_psi_is_page_selective),
-        T(test_iotlb_am_fallback_is_domain_wide),
+        T(test_iotlb_am_too_large_invalidates_nothing),
+        T(test_iotlb_psi_unaligned_addr_rounds_down),
+        T(test_iotlb_psi_am_range),
+        T(test_iva_ccmd_write_only_fields),
+        T(test_inval_rejected_ver6),
+        T(test_inval_accepted_ver5),
         T(test_iotlb_psi_unsupported_is_domain_wide),
         T(test_iotlb_other_domain_untouched),
     };
@@ -1457,7 +1723,9 @@ int main(void)
         T(test_pmr_unsupported),
         T(test_pmr_none),
         T(test_pmr_blocking_te_off),
-        T(test_pmr_not_applied_to_remapped),
+        T(test_pmr_region_bounds),
+        T(test_pmr_remapped_and_passthrough),
+        T(test_pmr_ver1_remapped_not_checked),
     };
     const struct CMUnitTest access_tests[] = {
         T(test_bad_sizes),

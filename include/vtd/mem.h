@@ -46,8 +46,18 @@ VTD_API int vtd_mem_add_hole(struct vtd_mem *m, uint64_t base, uint64_t len);
 VTD_API uint64_t vtd_mem_size(const struct vtd_mem *m);
 VTD_API uint64_t vtd_mem_pages(const struct vtd_mem *m); /* pages allocated so far */
 
-/* Fill h->opaque, mem_read, mem_write and mem_cmpxchg64 for this memory;
- * leaves msi and diag as they are. */
+/* The contract of vtd_host.mem_ptr: a pointer to the aligned qword at pa
+ * (read it with an atomic 8-byte load), valid until vtd_mem_destroy; NULL
+ * when pa is unaligned, beyond the size, or while any hole exists (then use
+ * vtd_mem_read, which reports holes).  A page never written yields a pointer
+ * into a shared page of zeros, so a later first write is not seen through it:
+ * take a fresh pointer for every read. */
+VTD_API const uint64_t *vtd_mem_ptr(struct vtd_mem *m, uint64_t pa);
+
+/* Fill h->opaque, mem_read, mem_write, mem_cmpxchg64 and mem_ptr for this
+ * memory; leaves msi and diag as they are.  Since opaque becomes the memory,
+ * an embedder whose msi/diag callbacks need their own context should wrap
+ * these functions instead (as tests/harness.c does). */
 VTD_API void vtd_mem_host(struct vtd_mem *m, struct vtd_host *h);
 
 #ifdef __cplusplus

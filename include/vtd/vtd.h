@@ -63,6 +63,11 @@ struct vtd_host {
      * addr = FEUADDR << 32 | FEADDR, data = FEDATA. */
     void (*msi)(void *opaque, uint64_t addr, uint32_t data);
     void (*diag)(void *opaque, const struct vtd_diag *d); /* optional */
+    /* optional, a speed-up for RAM-backed memory: a pointer to the 8-byte
+     * aligned qword at pa that the unit may read at once with an atomic 8-byte
+     * load, or NULL to make the unit use mem_read for it (always return NULL
+     * where mem_read would fail).  Used for page-table entry reads. */
+    const uint64_t *(*mem_ptr)(void *opaque, uint64_t pa);
 };
 
 struct vtd_config {

@@ -66,7 +66,9 @@ int vtd_caches_init(struct vtd *u)
     u->ctx_dgen = calloc(65536, sizeof(*u->ctx_dgen));
     u->tlb_dgen = calloc(65536, sizeof(*u->tlb_dgen));
     u->dsizes = calloc(65536, sizeof(*u->dsizes));
-    if (!u->ctx_dgen || !u->tlb_dgen || !u->dsizes)
+    if (u->iotlb.nsets && u->ctxc.nsets)
+        u->front = calloc(FRONT_ENTRIES, sizeof(*u->front));
+    if (!u->ctx_dgen || !u->tlb_dgen || !u->dsizes || (u->iotlb.nsets && u->ctxc.nsets && !u->front))
         return VTD_ENOMEM;
     return 0;
 }
@@ -79,6 +81,8 @@ void vtd_caches_free(struct vtd *u)
     free(u->ctx_dgen);
     free(u->tlb_dgen);
     free(u->dsizes);
+    free(u->front);
+    u->front = NULL;
     u->ctx_dgen = u->tlb_dgen = NULL;
     u->dsizes = NULL;
 }
@@ -95,34 +99,12 @@ void vtd_caches_reset(struct vtd *u)
      * the reset may match afterwards */
     atomic_fetch_add(&u->ctx_ggen, 1);
     atomic_fetch_add(&u->tlb_ggen, 1);
+    front_bump(u);
     pthread_mutex_unlock(&u->cache_lock);
 }
 
-bool cache_lookup(const struct cache *c, uint32_t set, uint64_t tag, struct chit *out)
-{
-    const struct centry *e = &c->e[(size_t)set * c->ways];
-    for (;;) {
-        uint32_t s1 = atomic_load_explicit(&c->seq[set], memory_order_acquire);
-        if (VTD_UNLIKELY(s1 & 1))
-            continue;
-        bool hit = false;
-        for (uint32_t w = 0; w < c->ways; w++) {
-            if (atomic_load_explicit(&e[w].tag, memory_order_relaxed) == tag) {
-                out->d0 = atomic_load_explicit(&e[w].d0, memory_order_relaxed);
-                out->d1 = atomic_load_explicit(&e[w].d1, memory_order_relaxed);
-                out->gen = atomic_load_explicit(&e[w].gen, memory_order_relaxed);
-                hit = true;
-                break;
-            }
-        }
-        atomic_thread_fence(memory_order_acquire);
-        if (VTD_LIKELY(atomic_load_explicit(&c->seq[set], memory_order_relaxed) == s1))
-            return hit;
-    }
-}
-
 /* Caller holds cache_lock. */
-void cache_insert(struct cache *c, uint32_t set, uint64_t tag, uint64_t d0, uint64_t d1, uint64_t gen)
+bool cache_insert(struct cache *c, uint32_t set, uint64_t tag, uint64_t d0, uint64_t d1, uint64_t gen)
 {
     struct centry *e = &c->e[(size_t)set * c->ways];
     uint32_t way = c->ways;
@@ -132,9 +114,11 @@ void cache_insert(struct cache *c, uint32_t set, uint64_t tag, uint64_t d0, uint
     for (uint32_t w = 0; w < c->ways && way == c->ways; w++)
         if (atomic_load_explicit(&e[w].tag, memory_order_relaxed) == 0)
             way = w;
+    bool evicted = false;
     if (way == c->ways) {
         way = c->victim[set];
         c->victim[set] = (way + 1) % c->ways;
+        evicted = true;
     }
     atomic_fetch_add_explicit(&c->seq[set], 1, memory_order_acq_rel);
     atomic_thread_fence(memory_order_release);
@@ -143,6 +127,7 @@ void cache_insert(struct cache *c, uint32_t set, uint64_t tag, uint64_t d0, uint
     atomic_store_explicit(&e[way].d1, d1, memory_order_relaxed);
     atomic_store_explicit(&e[way].gen, gen, memory_order_relaxed);
     atomic_fetch_add_explicit(&c->seq[set], 1, memory_order_release);
+    return evicted;
 }
 
 /* Drop every entry of `set` whose tag satisfies pred.  Caller holds cache_lock. */
@@ -176,12 +161,14 @@ static void drop_all(struct cache *c, tag_pred pred, const void *arg)
 
 void vtd_inval_ctx_global(struct vtd *u)
 {
+    front_bump(u);
     atomic_fetch_add_explicit(&u->ctx_epoch, 1, memory_order_acq_rel);
     atomic_fetch_add_explicit(&u->ctx_ggen, 1, memory_order_acq_rel);
 }
 
 void vtd_inval_ctx_domain(struct vtd *u, uint16_t did)
 {
+    front_bump(u);
     atomic_fetch_add_explicit(&u->ctx_epoch, 1, memory_order_acq_rel);
     atomic_fetch_add_explicit(&u->ctx_dgen[did], 1, memory_order_acq_rel);
 }
@@ -198,6 +185,7 @@ void vtd_inval_ctx_device(struct vtd *u, uint16_t sid, unsigned fm)
     /* FM: 01 masks function bit 2, 10 bits 2:1, 11 bits 2:0 */
     static const uint16_t masks[4] = {0, 4, 6, 7};
     uint16_t m = masks[fm & 3];
+    front_bump(u);
     atomic_fetch_add_explicit(&u->ctx_epoch, 1, memory_order_acq_rel);
     pthread_mutex_lock(&u->cache_lock);
     for (unsigned v = 0; v < 8; v++) {
@@ -214,12 +202,14 @@ void vtd_inval_ctx_device(struct vtd *u, uint16_t sid, unsigned fm)
 
 void vtd_inval_iotlb_global(struct vtd *u)
 {
+    front_bump(u);
     atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
     atomic_fetch_add_explicit(&u->tlb_ggen, 1, memory_order_acq_rel);
 }
 
 void vtd_inval_iotlb_domain(struct vtd *u, uint16_t did)
 {
+    front_bump(u);
     atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
     atomic_fetch_add_explicit(&u->tlb_dgen[did], 1, memory_order_acq_rel);
 }
@@ -254,6 +244,7 @@ void vtd_inval_iotlb_page(struct vtd *u, uint16_t did, uint64_t addr, unsigned a
     struct range_arg r = {.did = did};
     r.first = (addr >> VTD_PAGE_SHIFT) & ~((1ULL << am) - 1);
     r.last = r.first + (1ULL << am) - 1;
+    front_bump(u);
     atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
     pthread_mutex_lock(&u->cache_lock);
     if (u->iotlb.nsets) {

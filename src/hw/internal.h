@@ -55,9 +55,11 @@ struct chit {
  * load/store (no atomic read-modify-write on the hot path). */
 #define VTD_STAT_SLOTS 16
 struct stat_slot {
-    _Atomic uint64_t translations, iotlb_hits, iotlb_misses, ctx_hits, ctx_misses, pwc_hits,
+    _Alignas(64) _Atomic uint64_t translations, iotlb_hits, iotlb_misses, ctx_hits, ctx_misses, pwc_hits,
         pwc_misses, walks, mem_reads, faults;
-    char pad[64];
+    /* translations completed by the fast path: each is also a context-cache
+     * hit and an IOTLB hit (vtd_get_stats adds them in) */
+    _Atomic uint64_t fast_hits;
 };
 
 /* Decoded context (legacy context entry) as cached. */
@@ -74,6 +76,7 @@ struct ctxinfo {
 #define HOT_ABORT 2u /* TTM abort-DMA latched */
 #define HOT_PMR 4u   /* PMEN.EPM */
 #define HOT_TTM_BAD 8u /* latched TTM not supported: 30h */
+#define HOT_FAST 16u   /* fast_ok: set once at create, never changes */
 
 struct vtd {
     struct vtd_config cfg;
@@ -108,6 +111,7 @@ struct vtd {
     bool cm, zlr, dt, pt, sc, sl2m, sl1g, psi;
     unsigned mamv;
     bool stale_check; /* cfg.check_stale && host.diag */
+    bool fast_ok;     /* the fast path may be used: both caches present, no stale checking */
     uint64_t rsvd_leaf[4];    /* reserved bits of a present leaf at level 1..3 */
     uint64_t rsvd_nonleaf[6]; /* reserved bits of a present non-leaf at level 2..5 */
     uint64_t rsvd_ctx_hi;     /* reserved bits of a context entry's high qword */
@@ -122,6 +126,9 @@ struct vtd {
     _Atomic uint32_t *ctx_dgen, *tlb_dgen; /* per domain id */
     _Atomic uint8_t *dsizes;               /* per domain: bit s set if IOTLB may hold size s */
 
+    struct front_entry *front;
+    _Atomic uint32_t front_epoch;
+
     struct stat_slot stats[VTD_STAT_SLOTS];
     _Atomic uint64_t faults_recorded, invalidations, diags;
 };
@@ -129,7 +136,16 @@ struct vtd {
 /* unit.c */
 void vtd_diagf(struct vtd *u, int code, uint16_t sid, uint64_t addr, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-struct stat_slot *vtd_stat_slot(struct vtd *u);
+struct stat_slot *vtd_stat_slot_slow(struct vtd *u);
+/* process-wide thread number (0: not yet assigned), see unit.c */
+extern _Thread_local unsigned vtd_thread_number __attribute__((tls_model("initial-exec"), visibility("hidden")));
+static inline struct stat_slot *vtd_stat_slot(struct vtd *u)
+{
+    unsigned n = vtd_thread_number;
+    if (VTD_UNLIKELY(n == 0))
+        return vtd_stat_slot_slow(u);
+    return &u->stats[n % VTD_STAT_SLOTS];
+}
 static inline void stat_inc(_Atomic uint64_t *c)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_relaxed);
@@ -161,9 +177,55 @@ void vtd_fault_reset(struct vtd *u);
 int vtd_caches_init(struct vtd *u);
 void vtd_caches_free(struct vtd *u);
 void vtd_caches_reset(struct vtd *u);
-bool cache_lookup(const struct cache *c, uint32_t set, uint64_t tag, struct chit *out);
+/* Lock-free probe of one set for `tag` (seqlock read). */
+static inline bool cache_lookup(const struct cache *c, uint32_t set, uint64_t tag, struct chit *out)
+{
+    const struct centry *e = &c->e[(size_t)set * c->ways];
+    for (;;) {
+        uint32_t s1 = atomic_load_explicit(&c->seq[set], memory_order_acquire);
+        if (VTD_UNLIKELY(s1 & 1))
+            continue;
+        bool hit = false;
+        for (uint32_t w = 0; w < c->ways; w++) {
+            if (atomic_load_explicit(&e[w].tag, memory_order_relaxed) == tag) {
+                out->d0 = atomic_load_explicit(&e[w].d0, memory_order_relaxed);
+                out->d1 = atomic_load_explicit(&e[w].d1, memory_order_relaxed);
+                out->gen = atomic_load_explicit(&e[w].gen, memory_order_relaxed);
+                hit = true;
+                break;
+            }
+        }
+        atomic_thread_fence(memory_order_acquire);
+        if (VTD_LIKELY(atomic_load_explicit(&c->seq[set], memory_order_relaxed) == s1))
+            return hit;
+    }
+}
 /* caller holds cache_lock */
-void cache_insert(struct cache *c, uint32_t set, uint64_t tag, uint64_t d0, uint64_t d1, uint64_t gen);
+/* Returns true when it displaced a valid entry with another tag (an eviction). */
+bool cache_insert(struct cache *c, uint32_t set, uint64_t tag, uint64_t d0, uint64_t d1, uint64_t gen);
+
+/*
+ * The front cache: not architectural, a memo of results the context cache
+ * and IOTLB give together, indexed by (source-id, page) so that a hit costs
+ * one probe.  It never changes what the unit does: every event that could
+ * make the architectural caches answer differently (any invalidation, any
+ * eviction from the context cache or IOTLB, reset) bumps front_epoch, which
+ * every front entry must match.  Entry: seq (odd while written), tag
+ * (valid 0 | sid 16:1 | pfn 63:17), d0 (page | perm | size code << 2), epoch.
+ */
+#define FRONT_ENTRIES 4096u
+struct front_entry {
+    _Atomic uint32_t seq;
+    _Atomic uint32_t epoch;
+    _Atomic uint64_t tag, d0, size;
+};
+static inline uint32_t front_index(uint16_t sid, uint64_t pfn)
+{
+    /* consecutive pages of one device land in consecutive entries */
+    return (uint32_t)(pfn ^ ((uint32_t)sid * 0x9E3779B1u >> 16)) & (FRONT_ENTRIES - 1);
+}
+static inline uint64_t front_tag(uint16_t sid, uint64_t pfn) { return 1 | (uint64_t)sid << 1 | pfn << 17; }
+static inline void front_bump(struct vtd *u);
 static inline uint32_t cache_set(const struct cache *c, uint64_t key)
 {
     uint64_t h = key * 0x9E3779B97F4A7C15ULL;
@@ -180,9 +242,16 @@ static inline uint64_t ctx_gen(struct vtd *u, uint16_t did)
            atomic_load_explicit(&u->ctx_dgen[did], memory_order_acquire);
 }
 /* Context cache: direct-mapped by source-id; tag 1 | sid << 1.
- * d0: SLPTPTR | P 0 | FPD 1 | TT 3:2 | AW 6:4 ; d1: DID */
+ * d0: SLPTPTR | P 0 | FPD 1 | TT 3:2 | AW 6:4 ;
+ * d1: DID 15:0 | input width 23:16 (min(AGAW, MGAW+1)) | CTX_FAST: present
+ *     and TT 00/01, so an untranslated request may take the fast path */
+#define CTX_FAST (1ULL << 24)
 static inline uint64_t ctx_tag(uint16_t sid) { return 1 | (uint64_t)sid << 1; }
 static inline uint32_t ctx_set(const struct cache *c, uint16_t sid) { return sid & c->setmask; }
+static inline void front_bump(struct vtd *u)
+{
+    atomic_fetch_add_explicit(&u->front_epoch, 1, memory_order_acq_rel);
+}
 /* IOTLB: tag valid 0 | size 2:1 (0 4K, 1 2M, 2 1G) | did 18:3 | pfn of the page base 63:19 */
 static inline uint64_t iotlb_tag(uint16_t did, unsigned size, uint64_t pfn)
 {

@@ -137,7 +137,7 @@ void vtd_regs_reset(struct vtd *u)
     for (unsigned i = 0; i < u->nregs; i++)
         u->regs[i].val = u->regs[i].reset;
     u->root_latched = false;
-    atomic_store(&u->hot, 0);
+    atomic_store(&u->hot, u->fast_ok ? HOT_FAST : 0);
     atomic_store(&u->rta, 0);
     atomic_store(&u->plm_lo, 1);
     atomic_store(&u->plm_hi, 0);

@@ -24,6 +24,16 @@ static void ctx_from_cache(const struct chit *h, struct ctxinfo *ci)
     ci->did = (uint16_t)h->d1;
 }
 
+/* d1 of a context-cache entry (see internal.h) */
+static uint64_t ctx_d1(const struct vtd *u, const struct ctxinfo *ci)
+{
+    unsigned width = 30 + 9 * (unsigned)ci->aw;
+    if (width > u->mgaw)
+        width = u->mgaw;
+    bool fast = ci->present && (ci->tt == VTD_TT_UNTRANSLATED || ci->tt == VTD_TT_DEVTLB);
+    return ci->did | (uint64_t)(width & 0xFF) << 16 | (fast ? CTX_FAST : 0);
+}
+
 static void ctx_fill(struct walk *w, const struct ctxinfo *ci)
 {
     struct vtd *u = w->u;
@@ -33,8 +43,9 @@ static void ctx_fill(struct walk *w, const struct ctxinfo *ci)
                   (uint64_t)ci->aw << 4;
     pthread_mutex_lock(&u->cache_lock);
     if (atomic_load_explicit(&u->ctx_epoch, memory_order_acquire) == w->ctx_epoch)
-        cache_insert(&u->ctxc, ctx_set(&u->ctxc, w->req->sid), ctx_tag(w->req->sid), d0, ci->did,
-                     ctx_gen(u, ci->did));
+        if (cache_insert(&u->ctxc, ctx_set(&u->ctxc, w->req->sid), ctx_tag(w->req->sid), d0, ctx_d1(u, ci),
+                         ctx_gen(u, ci->did)))
+            front_bump(u);
     pthread_mutex_unlock(&u->cache_lock);
 }
 

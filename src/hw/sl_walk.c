@@ -30,6 +30,8 @@ static void fill(struct walk *w, const struct ctxinfo *ci, const struct pwc_fill
                  unsigned size, uint64_t pfn, uint64_t d0, uint64_t gen, bool leaf)
 {
     struct vtd *u = w->u;
+    if (!(leaf && u->iotlb.nsets) && !(npf && u->pwc.nsets))
+        return;
     pthread_mutex_lock(&u->cache_lock);
     if (atomic_load_explicit(&u->tlb_epoch, memory_order_acquire) == w->tlb_epoch) {
         for (unsigned i = 0; i < npf; i++)
@@ -37,8 +39,9 @@ static void fill(struct walk *w, const struct ctxinfo *ci, const struct pwc_fill
                          pwc_tag(ci->did, pf[i].level, pf[i].key), pf[i].d0, 0, gen);
         if (leaf && u->iotlb.nsets) {
             uint64_t key = pfn >> (9 * size);
-            cache_insert(&u->iotlb, iotlb_set(&u->iotlb, ci->did, size, key), iotlb_tag(ci->did, size, pfn),
-                         d0, 0, gen);
+            if (cache_insert(&u->iotlb, iotlb_set(&u->iotlb, ci->did, size, key), iotlb_tag(ci->did, size, pfn),
+                             d0, 0, gen))
+                front_bump(u);
             uint8_t ds = atomic_load_explicit(&u->dsizes[ci->did], memory_order_relaxed);
             if (!(ds & (1u << size)))
                 atomic_store_explicit(&u->dsizes[ci->did], (uint8_t)(ds | (1u << size)), memory_order_release);
@@ -81,45 +84,55 @@ int vtd_sl_walk(struct walk *w, const struct ctxinfo *ci, struct leaf *lf)
         }
     }
     stat_inc(&w->st->walks);
+    /* table reads are counted once per walk: levels read = start - end + 1 */
+    const unsigned l0 = l;
+#define COUNT_READS() atomic_store_explicit(&w->st->mem_reads, atomic_load_explicit(&w->st->mem_reads, memory_order_relaxed) + (l0 - l + 1), memory_order_relaxed)
 
-    for (;; l--) {
-        unsigned shift = VTD_PAGE_SHIFT + 9 * (l - 1);
+    const uint8_t need = w->need;
+    unsigned shift = VTD_PAGE_SHIFT + 9 * (l - 1);
+    for (;; l--, shift -= 9) {
         unsigned idx = (unsigned)(addr >> shift) & 511;
         uint64_t pa = table + idx * 8, pte;
-        stat_inc(&w->st->mem_reads);
-        if (VTD_UNLIKELY(u->host.mem_read(u->host.opaque, pa, &pte, 8))) {
+        const uint64_t *p = u->host.mem_ptr ? u->host.mem_ptr(u->host.opaque, pa) : NULL;
+        if (VTD_LIKELY(p != NULL)) {
+            pte = __atomic_load_n(p, __ATOMIC_RELAXED);
+        } else if (VTD_UNLIKELY(u->host.mem_read(u->host.opaque, pa, &pte, 8))) {
             walk_step(w, VTD_STEP_SL_PTE, (int)l, idx, table, pa, NULL, 0, true);
             if (walk_diags(w))
                 vtd_diagf(u, VTD_DIAG_READ_ERROR, w->req->sid, pa,
                           "second-level table at 0x%llx (level %u) is not backed by memory",
                           (unsigned long long)table, l);
             w->qualified = true;
+            COUNT_READS();
             return l == levels ? VTD_FR_CTX_INVALID : VTD_FR_SL_READ_ERROR;
         }
         walk_step(w, VTD_STEP_SL_PTE, (int)l, idx, table, pa, &pte, 1, false);
-        w->qualified = true;
-        if (!(pte & (VTD_SL_R | VTD_SL_W))) {
-            /* not present; with CAP.CM the unit caches that (as a 4 KiB
-             * entry granting nothing) and software must invalidate after
-             * making it present */
-            if (use && u->cm)
-                fill(w, ci, pf, npf, 0, addr >> VTD_PAGE_SHIFT, TLB_NEG, gen, true);
-            else if (use && npf)
-                fill(w, ci, pf, npf, 0, 0, 0, gen, false);
-            w->perm_fault = true;
-            lf->perm = 0;
-            return vtd_perm_fault(w->need);
-        }
         perm &= (uint8_t)(pte & (VTD_SL_R | VTD_SL_W));
-        uint8_t pf_reason = w->ats ? 0 : vtd_perm_check(w->need, perm);
-        if (pf_reason) {
-            w->perm_fault = true;
-            lf->perm = perm;
-            return pf_reason;
-        }
-        bool leaf = l == 1 || (l <= 3 && (pte & VTD_SL_PS));
-        uint64_t rsvd = pte & (leaf ? u->rsvd_leaf[l] : u->rsvd_nonleaf[l]);
-        if (VTD_UNLIKELY(rsvd)) {
+        const bool leaf = l == 1 || (l <= 3 && (pte & VTD_SL_PS));
+        const uint64_t rsvd = pte & (leaf ? u->rsvd_leaf[l] : u->rsvd_nonleaf[l]);
+        const bool short_perm = (need & ~perm & (VTD_R | VTD_W)) || ((need & NEED_ANY) && !perm);
+        /* one test on the common path; the order of the checks below is the
+         * spec's precedence */
+        if (VTD_UNLIKELY(!(pte & (VTD_SL_R | VTD_SL_W)) || short_perm || rsvd)) {
+            w->qualified = true;
+            COUNT_READS();
+            if (!(pte & (VTD_SL_R | VTD_SL_W))) {
+                /* not present; with CAP.CM the unit caches that (as a 4 KiB
+                 * entry granting nothing) and software must invalidate after
+                 * making it present */
+                if (use && u->cm && u->iotlb.nsets)
+                    fill(w, ci, pf, npf, 0, addr >> VTD_PAGE_SHIFT, TLB_NEG, gen, true);
+                else if (use && npf)
+                    fill(w, ci, pf, npf, 0, 0, 0, gen, false);
+                w->perm_fault = true;
+                lf->perm = 0;
+                return vtd_perm_fault(need);
+            }
+            if (short_perm) {
+                w->perm_fault = true;
+                lf->perm = perm;
+                return vtd_perm_check(need, perm);
+            }
             if (walk_diags(w))
                 vtd_diagf(u, VTD_DIAG_SL_RSVD, w->req->sid, pa,
                           "second-level %s entry at 0x%llx (level %u) = 0x%016llx sets reserved bits 0x%llx",
@@ -128,11 +141,12 @@ int vtd_sl_walk(struct walk *w, const struct ctxinfo *ci, struct leaf *lf)
             return VTD_FR_SL_RSVD;
         }
         if (leaf) {
+            COUNT_READS();
             lf->size = 1ULL << shift;
             lf->page = pte & SL_ADDR & ~(lf->size - 1);
             lf->perm = perm;
             lf->flags = (pte & VTD_SL_SNP) ? TLB_SNP : 0;
-            if (use)
+            if (use && (u->iotlb.nsets || npf))
                 fill(w, ci, pf, npf, l - 1, (addr >> VTD_PAGE_SHIFT) & ~((1ULL << (9 * (l - 1))) - 1),
                      lf->page | lf->perm | lf->flags, gen, true);
             return 0;

@@ -5,6 +5,7 @@
  * request to a translation, a block, or a recorded fault.  docs/model.md
  * lists the order of checks this file implements.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "internal.h"
@@ -97,6 +98,26 @@ static bool request_valid(const struct vtd_request *req)
     return !(req->zlr && req->access != VTD_R);
 }
 
+/* Memo a result that the context cache and IOTLB hold now (see struct
+ * front_entry): `epoch` is the front epoch read before the translation
+ * started, so an invalidation or eviction since then leaves the memo dead. */
+static void front_fill(struct vtd *u, uint16_t sid, uint64_t iova, uint64_t pa, uint64_t size, uint8_t perm,
+                       uint32_t epoch)
+{
+    uint64_t pfn = iova >> VTD_PAGE_SHIFT;
+    struct front_entry *fe = &u->front[front_index(sid, pfn)];
+    uint32_t s = atomic_load_explicit(&fe->seq, memory_order_relaxed);
+    if ((s & 1) || !atomic_compare_exchange_strong_explicit(&fe->seq, &s, s + 1, memory_order_acq_rel,
+                                                            memory_order_relaxed))
+        return; /* another thread is writing it: skip, this is only a memo */
+    atomic_thread_fence(memory_order_release);
+    atomic_store_explicit(&fe->tag, front_tag(sid, pfn), memory_order_relaxed);
+    atomic_store_explicit(&fe->d0, (pa & ~(VTD_PAGE_SIZE - 1)) | perm, memory_order_relaxed);
+    atomic_store_explicit(&fe->size, size, memory_order_relaxed);
+    atomic_store_explicit(&fe->epoch, epoch, memory_order_relaxed);
+    atomic_store_explicit(&fe->seq, s + 2, memory_order_release);
+}
+
 static int do_translate(struct vtd *u, const struct vtd_request *req, struct vtd_result *res, unsigned flags,
                         vtd_walk_fn fn, void *arg);
 
@@ -156,6 +177,7 @@ static int do_translate(struct vtd *u, const struct vtd_request *req, struct vtd
         stat_inc(&w.st->translations);
 
     const uint64_t addr = req->addr;
+    const uint32_t front_epoch = atomic_load_explicit(&u->front_epoch, memory_order_acquire);
     const uint32_t hot = atomic_load_explicit(&u->hot, memory_order_acquire);
     if (VTD_UNLIKELY(!(hot & HOT_TE))) {
         walk_step(&w, VTD_STEP_TE_OFF, 0, 0, 0, addr, NULL, 0, false);
@@ -311,17 +333,78 @@ static int do_translate(struct vtd *u, const struct vtd_request *req, struct vtd
     res->page_size = lf.size;
     res->perm = lf.perm;
     res->ats = (w.ats && u->sc && (lf.flags & TLB_SNP)) ? VTD_ATS_N : 0;
+    if (walk_caches(&w) && hot == (HOT_TE | HOT_FAST) && req->at == VTD_AT_UNTRANSLATED && !req->zlr &&
+        !(req->access & VTD_X))
+        front_fill(u, req->sid, addr, pa, lf.size, lf.perm, front_epoch);
 done:
     if (VTD_UNLIKELY(w.used_cache) && u->stale_check && walk_diags(&w))
         check_stale(&w, res, &ci);
     return 0;
 }
 
-int vtd_translate(struct vtd *u, const struct vtd_request *req, struct vtd_result *res)
+/*
+ * The common case in one straight line: an untranslated request without
+ * PASID, translation enabled and nothing else latched, a context-cache hit
+ * and a 4 KiB IOTLB hit that grants the access.  It reads exactly the cached
+ * state do_translate() would read and gives the same result; anything else
+ * (a miss, a fault, superpages, PMRs, stale checking) takes do_translate().
+ */
+/* The request fields the fast path requires to be zero, read as one qword:
+ * at, pasid_valid, zlr and the access bits other than R and W. */
+_Static_assert(offsetof(struct vtd_request, at) == 2 && offsetof(struct vtd_request, access) == 3 &&
+                   offsetof(struct vtd_request, pasid_valid) == 4 && offsetof(struct vtd_request, zlr) == 6,
+               "struct vtd_request layout");
+#define FAST_REQ_MASK (0xFFULL << 16 | (0xFFULL & ~(uint64_t)(VTD_R | VTD_W)) << 24 | 0xFFULL << 32 | 0xFFULL << 48)
+
+static inline __attribute__((always_inline)) bool fast_translate(struct vtd *u, const struct vtd_request *req,
+                                                                 struct vtd_result *res)
 {
-    if (VTD_UNLIKELY(!u || !req || !res || !request_valid(req)))
+    uint64_t head;
+    memcpy(&head, req, sizeof(head));
+    if ((head & FAST_REQ_MASK) || atomic_load_explicit(&u->hot, memory_order_acquire) != (HOT_TE | HOT_FAST))
+        return false;
+    const uint16_t sid = (uint16_t)head;
+    const uint8_t access = (uint8_t)(head >> 24);
+    const uint64_t addr = req->addr, pfn = addr >> VTD_PAGE_SHIFT;
+    const struct front_entry *fe = &u->front[front_index(sid, pfn)];
+    uint32_t s1 = atomic_load_explicit(&fe->seq, memory_order_acquire);
+    uint64_t tag = atomic_load_explicit(&fe->tag, memory_order_relaxed);
+    uint64_t d0 = atomic_load_explicit(&fe->d0, memory_order_relaxed);
+    uint64_t size = atomic_load_explicit(&fe->size, memory_order_relaxed);
+    uint32_t ep = atomic_load_explicit(&fe->epoch, memory_order_relaxed);
+    atomic_thread_fence(memory_order_acquire);
+    if ((s1 & 1) || atomic_load_explicit(&fe->seq, memory_order_relaxed) != s1 || tag != front_tag(sid, pfn) ||
+        ep != atomic_load_explicit(&u->front_epoch, memory_order_acquire))
+        return false;
+    const uint8_t perm = (uint8_t)(d0 & (VTD_R | VTD_W));
+    if ((perm & access) != access)
+        return false;
+    res->status = VTD_OK;
+    res->fault_reason = 0;
+    res->fault_recorded = false;
+    res->pa = (d0 & SL_ADDR) | (addr & (VTD_PAGE_SIZE - 1));
+    res->page_size = size;
+    res->perm = perm;
+    res->ats = 0;
+    stat_inc(&vtd_stat_slot(u)->fast_hits);
+    return true;
+}
+
+static __attribute__((noinline)) int slow_translate(struct vtd *u, const struct vtd_request *req,
+                                                    struct vtd_result *res)
+{
+    if (!request_valid(req))
         return VTD_EINVAL;
     return do_translate(u, req, res, 0, NULL, NULL);
+}
+
+int vtd_translate(struct vtd *u, const struct vtd_request *req, struct vtd_result *res)
+{
+    if (VTD_UNLIKELY(!u || !req || !res))
+        return VTD_EINVAL;
+    if (VTD_LIKELY(fast_translate(u, req, res)))
+        return 0;
+    return slow_translate(u, req, res);
 }
 
 int vtd_walk(struct vtd *u, const struct vtd_request *req, struct vtd_result *res, vtd_walk_fn fn, void *arg)

@@ -123,6 +123,7 @@ static void derive(struct vtd *u)
     u->sc = ecap & VTD_ECAP_SC;
     u->nfr = (unsigned)VTD_FIELD_GET(cap, 47, 40) + 1;
     u->stale_check = u->cfg.check_stale && u->host.diag;
+    u->fast_ok = !u->stale_check && u->cfg.iotlb_entries && u->cfg.context_cache_entries;
     u->ver_major = (uint8_t)VTD_VER_MAX(u->cfg.ver);
 
     /* reserved bits of present second-level entries, per level */
@@ -202,7 +203,7 @@ void vtd_reset(struct vtd *u)
         struct stat_slot *s = &u->stats[i];
         _Atomic uint64_t *c[] = {&s->translations, &s->iotlb_hits, &s->iotlb_misses, &s->ctx_hits,
                                  &s->ctx_misses, &s->pwc_hits, &s->pwc_misses, &s->walks,
-                                 &s->mem_reads, &s->faults};
+                                 &s->mem_reads, &s->faults, &s->fast_hits};
         for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++)
             atomic_store(c[k], 0);
     }
@@ -229,15 +230,12 @@ void vtd_diagf(struct vtd *u, int code, uint16_t sid, uint64_t addr, const char 
 /* Threads are numbered once, process-wide, so that each thread of a unit
  * counts into its own stat slot: no shared cache line on the hit path. */
 static _Atomic unsigned thread_numbers;
-static _Thread_local unsigned thread_number;
+_Thread_local unsigned vtd_thread_number;
 
-struct stat_slot *vtd_stat_slot(struct vtd *u)
+struct stat_slot *vtd_stat_slot_slow(struct vtd *u)
 {
-    unsigned n = thread_number;
-    if (VTD_UNLIKELY(n == 0)) {
-        n = atomic_fetch_add_explicit(&thread_numbers, 1, memory_order_relaxed) + 1;
-        thread_number = n;
-    }
+    unsigned n = atomic_fetch_add_explicit(&thread_numbers, 1, memory_order_relaxed) + 1;
+    vtd_thread_number = n;
     return &u->stats[n % VTD_STAT_SLOTS];
 }
 
@@ -248,8 +246,10 @@ void vtd_get_stats(struct vtd *u, struct vtd_stats *out)
     memset(out, 0, sizeof(*out));
     for (unsigned i = 0; i < VTD_STAT_SLOTS; i++) {
         struct stat_slot *s = &u->stats[i];
-        out->translations += atomic_load(&s->translations);
-        out->iotlb_hits += atomic_load(&s->iotlb_hits);
+        uint64_t fast = atomic_load(&s->fast_hits);
+        out->translations += atomic_load(&s->translations) + fast;
+        out->ctx_hits += fast;
+        out->iotlb_hits += atomic_load(&s->iotlb_hits) + fast;
         out->iotlb_misses += atomic_load(&s->iotlb_misses);
         out->ctx_hits += atomic_load(&s->ctx_hits);
         out->ctx_misses += atomic_load(&s->ctx_misses);

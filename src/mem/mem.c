@@ -252,6 +252,14 @@ void vtd_mem_destroy(struct vtd_mem *m)
 
 int vtd_mem_read(struct vtd_mem *m, uint64_t pa, void *buf, size_t len)
 {
+    /* Fastest path first: one aligned qword with no hole anywhere, the shape
+     * of every table-entry read. */
+    if (len == 8 && !(pa & 7) && m && buf && pa < m->size && !__atomic_load_n(&m->holes, __ATOMIC_ACQUIRE)) {
+        const struct pg *pg = page_lookup(m, pa >> PG_SHIFT);
+        uint64_t v = pg ? __atomic_load_n(&pg->q[(pa & PG_MASK) / 8], __ATOMIC_RELAXED) : 0;
+        memcpy(buf, &v, 8);
+        return 0;
+    }
     if (!m || !in_range(m, pa, len) || (len && !buf))
         return NOT_BACKED;
     if (len == 0)
@@ -421,6 +429,27 @@ uint64_t vtd_mem_pages(const struct vtd_mem *m)
 
 /* ---- vtd_host adapters ---- */
 
+/* Zeros for qwords of pages never written (read-only). */
+static const uint64_t zero_page[PG_SIZE / 8];
+
+static inline const uint64_t *mem_ptr(struct vtd_mem *m, uint64_t pa)
+{
+    if (!m || (pa & 7) || pa >= m->size || __atomic_load_n(&m->holes, __ATOMIC_ACQUIRE))
+        return NULL;
+    const struct pg *pg = page_lookup(m, pa >> PG_SHIFT);
+    return pg ? &pg->q[(pa & PG_MASK) / 8] : &zero_page[(pa & PG_MASK) / 8];
+}
+
+const uint64_t *vtd_mem_ptr(struct vtd_mem *m, uint64_t pa)
+{
+    return mem_ptr(m, pa);
+}
+
+static const uint64_t *host_ptr(void *opaque, uint64_t pa)
+{
+    return mem_ptr(opaque, pa);
+}
+
 static int host_read(void *opaque, uint64_t pa, void *buf, size_t len)
 {
     return vtd_mem_read(opaque, pa, buf, len);
@@ -444,4 +473,5 @@ void vtd_mem_host(struct vtd_mem *m, struct vtd_host *h)
     h->mem_read = host_read;
     h->mem_write = host_write;
     h->mem_cmpxchg64 = host_cmpxchg64;
+    h->mem_ptr = host_ptr;
 }

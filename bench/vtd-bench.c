@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vtd-bench: translation speed of the model.
+ *
+ *   vtd-bench [--iters N] [--threads T] [--case hit|walk|miss|all]
+ *
+ * Cases (each a unit with the default config, legacy mode, 4-level tables,
+ * programmed through MMIO and memory as a driver would):
+ *   hit   IOTLB hit: the same 256 pages translated again and again
+ *   walk  full 4-level walk: IOTLB and paging-structure cache absent
+ *         (iotlb_entries = pwc_entries = 0), context cached, tables in cache
+ *   miss  IOTLB miss on a unit with all caches: 2^18 distinct pages, so the
+ *         IOTLB never hits and the walk starts from the paging-structure cache
+ * Reports ns per translation on 1..T threads (wall clock, best of 5 runs) and
+ * the speed-up of T threads over one.  For instructions per translation, run
+ * it under callgrind: scripts/bench.sh does that and prints both.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <vtd/defs.h>
+#include <vtd/mem.h>
+#include <vtd/vtd.h>
+
+#define PAGE 4096ULL
+
+struct bench {
+    struct vtd_mem *mem;
+    struct vtd *u;
+    uint64_t next;
+};
+
+static uint64_t alloc_page(struct bench *b)
+{
+    uint64_t pa = b->next;
+    b->next += PAGE;
+    return pa;
+}
+
+static uint64_t rd64(struct bench *b, uint64_t pa)
+{
+    uint64_t v = 0;
+    vtd_mem_read(b->mem, pa, &v, 8);
+    return v;
+}
+
+static void wr64(struct bench *b, uint64_t pa, uint64_t v)
+{
+    if (vtd_mem_write(b->mem, pa, &v, 8)) {
+        fprintf(stderr, "vtd-bench: memory write failed\n");
+        exit(1);
+    }
+}
+
+/* 4-level second-level map of one 4 KiB page. */
+static void map4k(struct bench *b, uint64_t root, uint64_t iova, uint64_t pa)
+{
+    uint64_t table = root;
+    for (int l = 4; l > 1; l--) {
+        uint64_t e = table + ((iova >> (12 + 9 * (l - 1))) & 511) * 8, v = rd64(b, e);
+        if (!(v & 3)) {
+            v = alloc_page(b) | VTD_SL_R | VTD_SL_W;
+            wr64(b, e, v);
+        }
+        table = v & VTD_GENMASK(51, 12);
+    }
+    wr64(b, table + ((iova >> 12) & 511) * 8, pa | VTD_SL_R | VTD_SL_W);
+}
+
+static void setup(struct bench *b, const struct vtd_config *cfg, unsigned ndev, uint64_t npages)
+{
+    memset(b, 0, sizeof(*b));
+    b->next = 0x100000;
+    if (vtd_mem_create(0, &b->mem)) {
+        fprintf(stderr, "vtd-bench: cannot create memory\n");
+        exit(1);
+    }
+    struct vtd_host h = {0};
+    vtd_mem_host(b->mem, &h);
+    int rc = vtd_create(cfg, &h, &b->u);
+    if (rc) {
+        fprintf(stderr, "vtd-bench: vtd_create: %s\n", vtd_strerror(rc));
+        exit(1);
+    }
+    uint64_t rta = alloc_page(b), ctp = alloc_page(b);
+    wr64(b, rta, ctp | VTD_ROOT_LO_P); /* bus 0 */
+    for (unsigned d = 0; d < ndev; d++) {
+        uint64_t root = alloc_page(b);
+        for (uint64_t p = 0; p < npages; p++)
+            map4k(b, root, p * PAGE, (0x40000000ULL + (d * npages + p) * PAGE));
+        wr64(b, ctp + d * 8 * 16 + 8, VTD_AW_48 | (uint64_t)(d + 1) << 8);
+        wr64(b, ctp + d * 8 * 16, root | VTD_CTX_LO_P);
+    }
+    vtd_mmio_write(b->u, VTD_REG_RTADDR, rta, 8);
+    vtd_mmio_write(b->u, VTD_REG_GCMD, VTD_GCMD_SRTP, 4);
+    vtd_mmio_write(b->u, VTD_REG_CCMD, VTD_CCMD_ICC | (uint64_t)VTD_CC_GLOBAL << VTD_CCMD_CIRG_SHIFT, 8);
+    uint64_t iro = VTD_FIELD_GET(vtd_mmio_read(b->u, VTD_REG_ECAP, 8), 17, 8) * 16;
+    vtd_mmio_write(b->u, iro + 8, VTD_IOTLB_IVT | (uint64_t)VTD_IOTLB_GLOBAL << VTD_IOTLB_IIRG_SHIFT, 8);
+    vtd_mmio_write(b->u, VTD_REG_GCMD, VTD_GCMD_TE, 4);
+    if (!(vtd_mmio_read(b->u, VTD_REG_GSTS, 4) & VTD_GSTS_TES)) {
+        fprintf(stderr, "vtd-bench: translation did not enable\n");
+        exit(1);
+    }
+}
+
+static void teardown(struct bench *b)
+{
+    vtd_destroy(b->u);
+    vtd_mem_destroy(b->mem);
+}
+
+struct job {
+    struct bench *b;
+    unsigned dev;
+    uint64_t npages, iters;
+    uint64_t ok;
+    pthread_barrier_t *bar;
+    double ns;
+};
+
+/* The measured loops, kept out of line so that callgrind can count them
+ * alone (--toggle-collect=translate_loop). */
+__attribute__((noinline)) uint64_t translate_loop(struct vtd *u, uint16_t sid, uint64_t npages, uint64_t iters);
+__attribute__((noinline)) uint64_t translate_loop(struct vtd *u, uint16_t sid, uint64_t npages, uint64_t iters)
+{
+    struct vtd_request req = {.sid = sid, .at = VTD_AT_UNTRANSLATED, .access = VTD_R};
+    struct vtd_result res;
+    uint64_t ok = 0, mask = npages - 1;
+    for (uint64_t i = 0; i < iters; i++) {
+        /* a stride coprime with npages visits every page, in an order
+         * hardware prefetchers do not follow */
+        req.addr = ((i * 40503) & mask) * PAGE + (i & 0xFF8);
+        vtd_translate(u, &req, &res);
+        ok += res.status == VTD_OK;
+    }
+    return ok;
+}
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static void *run_job(void *arg)
+{
+    struct job *j = arg;
+    uint16_t sid = (uint16_t)(j->dev << 3);
+    translate_loop(j->b->u, sid, j->npages, j->npages * 2); /* warm up */
+    pthread_barrier_wait(j->bar);
+    double t0 = now_ns();
+    j->ok = translate_loop(j->b->u, sid, j->npages, j->iters);
+    j->ns = now_ns() - t0;
+    return NULL;
+}
+
+/* ns per translation per thread, best of `reps` */
+static double measure(struct bench *b, unsigned threads, uint64_t npages, uint64_t iters, int reps)
+{
+    double best = 1e30;
+    for (int r = 0; r < reps; r++) {
+        pthread_t tid[16];
+        struct job jobs[16];
+        pthread_barrier_t bar;
+        pthread_barrier_init(&bar, NULL, threads);
+        for (unsigned t = 0; t < threads; t++) {
+            jobs[t] = (struct job){.b = b, .dev = t, .npages = npages, .iters = iters, .bar = &bar};
+            pthread_create(&tid[t], NULL, run_job, &jobs[t]);
+        }
+        double worst = 0;
+        for (unsigned t = 0; t < threads; t++) {
+            pthread_join(tid[t], NULL);
+            if (jobs[t].ok != iters) {
+                fprintf(stderr, "vtd-bench: %llu of %llu translations failed\n",
+                        (unsigned long long)(iters - jobs[t].ok), (unsigned long long)iters);
+                exit(1);
+            }
+            if (jobs[t].ns > worst)
+                worst = jobs[t].ns;
+        }
+        pthread_barrier_destroy(&bar);
+        if (worst / iters < best)
+            best = worst / iters;
+    }
+    return best;
+}
+
+static void run_case(const char *name, unsigned maxthreads, uint64_t iters, int reps)
+{
+    struct vtd_config cfg;
+    vtd_config_default(&cfg);
+    cfg.check_stale = false;
+    uint64_t npages = 256;
+    const char *what = "IOTLB hit";
+    if (!strcmp(name, "walk")) {
+        cfg.iotlb_entries = 0;
+        cfg.pwc_entries = 0;
+        what = "4-level walk, no IOTLB/PWC";
+    } else if (!strcmp(name, "miss")) {
+        npages = 1u << 18;
+        what = "IOTLB miss, PWC on";
+    }
+    struct bench b;
+    setup(&b, &cfg, maxthreads, npages);
+    double one = 0;
+    for (unsigned t = 1; t <= maxthreads; t++) {
+        double ns = measure(&b, t, npages, iters, reps);
+        if (t == 1)
+            one = ns;
+        printf("%-5s %-28s threads=%u  %7.1f ns/translation/thread  %6.2f Mtrans/s total  speed-up %.2fx\n",
+               name, what, t, ns, t * 1e3 / ns, t * one / ns);
+        fflush(stdout);
+    }
+    struct vtd_stats st;
+    vtd_get_stats(b.u, &st);
+    printf("      stats: %llu translations, %llu IOTLB hits, %llu misses, %llu walks, %llu table reads\n",
+           (unsigned long long)st.translations, (unsigned long long)st.iotlb_hits,
+           (unsigned long long)st.iotlb_misses, (unsigned long long)st.walks, (unsigned long long)st.mem_reads);
+    teardown(&b);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: vtd-bench [--iters N] [--threads T] [--reps R] [--case hit|walk|miss|all]\n"
+               "  Measures vtd_translate on a legacy-mode unit (see the comment at the top of\n"
+               "  bench/vtd-bench.c).  Defaults: --iters 2000000 --threads 2 --reps 5 --case all\n");
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t iters = 2000000;
+    unsigned threads = 2;
+    int reps = 5;
+    const char *which = "all";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--iters") && v) {
+            iters = strtoull(v, NULL, 0), i++;
+        } else if (!strcmp(a, "--threads") && v) {
+            threads = (unsigned)atoi(v), i++;
+        } else if (!strcmp(a, "--reps") && v) {
+            reps = atoi(v), i++;
+        } else if (!strcmp(a, "--case") && v) {
+            which = v, i++;
+        } else {
+            fprintf(stderr, "vtd-bench: unknown or incomplete option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!iters || threads < 1 || threads > 16 || reps < 1) {
+        fprintf(stderr, "vtd-bench: --iters must be > 0, --threads 1..16, --reps >= 1\n");
+        return 2;
+    }
+    const char *cases[] = {"hit", "walk", "miss"};
+    int ran = 0;
+    for (int c = 0; c < 3; c++) {
+        if (strcmp(which, "all") && strcmp(which, cases[c]))
+            continue;
+        run_case(cases[c], threads, iters, reps);
+        ran++;
+    }
+    if (!ran) {
+        fprintf(stderr, "vtd-bench: unknown case '%s' (hit, walk, miss, all)\n", which);
+        return 2;
+    }
+    return 0;
+}
