@@ -141,13 +141,14 @@ static void clear_all(struct th *t)
         th_frcd_clear(t, i);
 }
 
-/* sid gets a 4-level domain mapping iova -> pa with leaf flags; TT, FPD given. */
+/* sid gets its own 4-level domain (DID = 1 + devfn, different tables need
+ * different domain ids) mapping iova -> pa with leaf flags; TT, FPD given. */
 static void map_dev(struct th *t, uint16_t sid, uint64_t iova, uint64_t pa, uint64_t flags,
                     unsigned tt, bool fpd)
 {
     uint64_t slpt = th_alloc_page(t);
     th_map(t, slpt, 4, iova, pa, 4096, 4096, flags);
-    th_set_ctx(t, sid, th_ctx_lo(slpt, tt, fpd), th_ctx_hi(VTD_AW_48, 1));
+    th_set_ctx(t, sid, th_ctx_lo(slpt, tt, fpd), th_ctx_hi(VTD_AW_48, (uint16_t)(1 + (sid & 0xFF))));
 }
 
 /* ----------------------------------------------------- record contents */
@@ -175,11 +176,23 @@ static void test_record_root_not_present(void **state)
     check_msi(t, 0, EV_ADDR, EV_DATA);
     /* 4-byte reads of the record's dwords */
     uint64_t hi = rec_hi(sid, VTD_FR_ROOT_NOT_PRESENT, VTD_R, VTD_AT_UNTRANSLATED);
-    assert_int_equal(th_rd32(t, t->fro + 0), 0x89000);
+    assert_int_equal(th_rd32(t, t->fro + 0), 0x56789000);
     assert_int_equal(th_rd32(t, t->fro + 0) | (uint64_t)th_rd32(t, t->fro + 4) << 32,
                      0x0000123456789000ULL);
     assert_int_equal(th_rd32(t, t->fro + 8), (uint32_t)hi);
     assert_int_equal(th_rd32(t, t->fro + 12), (uint32_t)(hi >> 32));
+}
+
+static void test_record_fi_above_mgaw(void **state)
+{
+    /* spec: FI bits 63:MGAW are reserved (0); default MGAW is 57 bits */
+    struct th *t = new_th(state);
+    uint16_t sid = rsid(3);
+    assert_true(root_fault(t, sid, 0xF1FFFFFFFFFFF123ULL));
+    uint64_t lo, hi;
+    th_frcd(t, 0, &lo, &hi);
+    assert_int_equal(lo, 0x01FFFFFFFFFFF000ULL);
+    assert_int_equal(hi & VTD_FRCD_HI_SID_MASK, sid);
 }
 
 static void test_record_ctx_not_present(void **state)
@@ -278,9 +291,10 @@ static void test_record_at_field(void **state)
     assert_int_equal(r.fault_reason, VTD_FR_ROOT_NOT_PRESENT);
     assert_true(r.fault_recorded);
 
-    check_rec(t, 0, a, 0x9000, VTD_FR_TT_BLOCKED, VTD_R, VTD_AT_TRANSLATION_REQ);
-    check_rec(t, 1, b, 0xA123, VTD_FR_TT_BLOCKED, VTD_W, VTD_AT_TRANSLATED);
-    check_rec(t, 2, c, 0xB000, VTD_FR_ROOT_NOT_PRESENT, VTD_R, VTD_AT_TRANSLATED);
+    /* AT reads 0 on a unit without ECAP.DT (the default) */
+    check_rec(t, 0, a, 0x9000, VTD_FR_TT_BLOCKED, VTD_R, 0);
+    check_rec(t, 1, b, 0xA123, VTD_FR_TT_BLOCKED, VTD_W, 0);
+    check_rec(t, 2, c, 0xB000, VTD_FR_ROOT_NOT_PRESENT, VTD_R, 0);
 }
 
 static void test_record_read_errors(void **state)
@@ -528,6 +542,80 @@ static void test_wraparound_small_nfr(void **state)
     assert_int_equal(fri(t), 0);
 }
 
+static void test_next_index_resets_when_te_off(void **state)
+{
+    struct th *t = new_th(state);
+    assert_true(root_fault(t, rsid(0), 0x1000));
+    assert_true(root_fault(t, rsid(1), 0x2000));
+    assert_true(root_fault(t, rsid(2), 0x3000));
+    clear_all(t);
+    /* TE stays on: the index keeps going (3) */
+    assert_true(root_fault(t, rsid(3), 0x4000));
+    check_rec_sid(t, 3, rsid(3), 0x4000);
+    clear_all(t);
+    /* TE off (IRE clear too): the index returns to 0 */
+    th_disable_te(t);
+    th_enable_te(t);
+    assert_true(root_fault(t, rsid(4), 0x5000));
+    check_rec_sid(t, 0, rsid(4), 0x5000);
+    check_empty(t, 4);
+    assert_int_equal(fri(t), 0);
+}
+
+static void test_pasid_request_legacy(void **state)
+{
+    /* 31h: not qualified (recorded under FPD); no PASID in the record */
+    struct th *t = new_th(state);
+    uint16_t sid = SID(6, 1, 0);
+    map_dev(t, sid, 0x1000, 0x2000, VTD_SL_R | VTD_SL_W, VTD_TT_UNTRANSLATED, true);
+    struct vtd_request q;
+    memset(&q, 0, sizeof(q));
+    q.sid = sid;
+    q.at = VTD_AT_UNTRANSLATED;
+    q.access = VTD_R;
+    q.pasid_valid = true;
+    q.pasid = 0x1234;
+    q.priv = true;
+    q.addr = 0x1000;
+    struct vtd_result r = th_req(t, &q);
+    assert_int_equal(r.status, VTD_FAULT);
+    assert_int_equal(r.fault_reason, VTD_FR_RTA_PASID_LEGACY);
+    assert_true(r.fault_recorded);
+    assert_true(th_has_diag(t, VTD_DIAG_REQ_PASID_LEGACY));
+    check_rec(t, 0, sid, 0x1000, VTD_FR_RTA_PASID_LEGACY, VTD_R, 0);
+    /* the same request without PASID is fine */
+    q.pasid_valid = false;
+    q.priv = false;
+    r = th_req(t, &q);
+    assert_int_equal(r.status, VTD_OK);
+    assert_int_equal(r.pa, 0x2000);
+}
+
+static void test_interrupt_range_faults(void **state)
+{
+    struct th *t = new_th(state);
+    uint16_t sid = SID(6, 2, 0);
+    map_dev(t, sid, 0x1000, 0x2000, VTD_SL_R | VTD_SL_W, VTD_TT_UNTRANSLATED, false);
+    /* untranslated write there: an interrupt, blocked, no record */
+    struct vtd_result r = th_dma(t, sid, 0xFEE00000, VTD_W);
+    assert_int_equal(r.status, VTD_BLOCKED);
+    assert_false(r.fault_recorded);
+    assert_true(th_has_diag(t, VTD_DIAG_REQ_INTR_RANGE));
+    assert_int_equal(fsts(t), 0);
+    /* a read there faults Eh */
+    r = th_dma(t, sid, 0xFEEFF008, VTD_R);
+    assert_int_equal(r.status, VTD_FAULT);
+    assert_int_equal(r.fault_reason, VTD_FR_INTR_RANGE);
+    assert_true(r.fault_recorded);
+    check_rec(t, 0, sid, 0xFEEFF008, VTD_FR_INTR_RANGE, VTD_R, 0);
+    /* output in the range: Eh as well */
+    uint16_t sid2 = SID(6, 3, 0);
+    map_dev(t, sid2, 0x5000, 0xFEE01000, VTD_SL_R | VTD_SL_W, VTD_TT_UNTRANSLATED, false);
+    r = th_dma(t, sid2, 0x5010, VTD_W);
+    assert_int_equal(r.fault_reason, VTD_FR_INTR_RANGE);
+    check_rec(t, 1, sid2, 0x5010, VTD_FR_INTR_RANGE, VTD_W, 0);
+}
+
 /* ----------------------------------------------------------- fault event */
 
 static void test_event_once(void **state)
@@ -758,6 +846,7 @@ int main(void)
 {
     const struct CMUnitTest record_tests[] = {
         T(test_record_root_not_present),
+        T(test_record_fi_above_mgaw),
         T(test_record_ctx_not_present),
         T(test_record_permission_faults),
         T(test_record_not_present_write),
@@ -773,6 +862,9 @@ int main(void)
         T(test_pfo_drops_even_with_free_records),
         T(test_wraparound),
         T(test_wraparound_small_nfr),
+        T(test_next_index_resets_when_te_off),
+        T(test_pasid_request_legacy),
+        T(test_interrupt_range_faults),
     };
     const struct CMUnitTest event_tests[] = {
         T(test_event_once),

@@ -260,6 +260,20 @@ static void test_te_on_off(void **state)
     th_wr32(t, VTD_REG_GCMD, 0);
     assert_int_equal(gsts(t), VTD_GSTS_RTPS);
     expect_passthrough(t, sid, 0x12345000, VTD_W);
+    /* TE=0: translation and translated requests are blocked (no fault) */
+    struct vtd_request q;
+    memset(&q, 0, sizeof(q));
+    q.sid = sid;
+    q.access = VTD_R;
+    q.addr = 0x12345000;
+    q.at = VTD_AT_TRANSLATION_REQ;
+    struct vtd_result r = th_req(t, &q);
+    assert_int_equal(r.status, VTD_BLOCKED);
+    assert_false(r.fault_recorded);
+    q.at = VTD_AT_TRANSLATED;
+    r = th_req(t, &q);
+    assert_int_equal(r.status, VTD_BLOCKED);
+    assert_int_equal(th_rd32(t, VTD_REG_FSTS), VTD_FSTS_PPF); /* only the 1h from above */
 
     th_enable_te(t);
     assert_int_equal(gsts(t), VTD_GSTS_TES | VTD_GSTS_RTPS);

@@ -161,16 +161,16 @@ static void drop_all(struct cache *c, tag_pred pred, const void *arg)
 
 void vtd_inval_ctx_global(struct vtd *u)
 {
-    front_bump(u);
     atomic_fetch_add_explicit(&u->ctx_epoch, 1, memory_order_acq_rel);
     atomic_fetch_add_explicit(&u->ctx_ggen, 1, memory_order_acq_rel);
+    front_bump(u);
 }
 
 void vtd_inval_ctx_domain(struct vtd *u, uint16_t did)
 {
-    front_bump(u);
     atomic_fetch_add_explicit(&u->ctx_epoch, 1, memory_order_acq_rel);
     atomic_fetch_add_explicit(&u->ctx_dgen[did], 1, memory_order_acq_rel);
+    front_bump(u);
 }
 
 static bool tag_is(uint64_t tag, const void *arg)
@@ -185,7 +185,6 @@ void vtd_inval_ctx_device(struct vtd *u, uint16_t sid, unsigned fm)
     /* FM: 01 masks function bit 2, 10 bits 2:1, 11 bits 2:0 */
     static const uint16_t masks[4] = {0, 4, 6, 7};
     uint16_t m = masks[fm & 3];
-    front_bump(u);
     atomic_fetch_add_explicit(&u->ctx_epoch, 1, memory_order_acq_rel);
     pthread_mutex_lock(&u->cache_lock);
     for (unsigned v = 0; v < 8; v++) {
@@ -196,22 +195,23 @@ void vtd_inval_ctx_device(struct vtd *u, uint16_t sid, unsigned fm)
         drop_in_set(&u->ctxc, ctx_set(&u->ctxc, s), tag_is, &tag);
     }
     pthread_mutex_unlock(&u->cache_lock);
+    front_bump(u);
 }
 
 /* ---- IOTLB and paging-structure cache ---- */
 
 void vtd_inval_iotlb_global(struct vtd *u)
 {
-    front_bump(u);
     atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
     atomic_fetch_add_explicit(&u->tlb_ggen, 1, memory_order_acq_rel);
+    front_bump(u);
 }
 
 void vtd_inval_iotlb_domain(struct vtd *u, uint16_t did)
 {
-    front_bump(u);
     atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
     atomic_fetch_add_explicit(&u->tlb_dgen[did], 1, memory_order_acq_rel);
+    front_bump(u);
 }
 
 struct range_arg {
@@ -244,7 +244,6 @@ void vtd_inval_iotlb_page(struct vtd *u, uint16_t did, uint64_t addr, unsigned a
     struct range_arg r = {.did = did};
     r.first = (addr >> VTD_PAGE_SHIFT) & ~((1ULL << am) - 1);
     r.last = r.first + (1ULL << am) - 1;
-    front_bump(u);
     atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
     pthread_mutex_lock(&u->cache_lock);
     if (u->iotlb.nsets) {
@@ -273,4 +272,5 @@ void vtd_inval_iotlb_page(struct vtd *u, uint16_t did, uint64_t addr, unsigned a
         }
     }
     pthread_mutex_unlock(&u->cache_lock);
+    front_bump(u);
 }

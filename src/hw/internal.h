@@ -209,8 +209,10 @@ bool cache_insert(struct cache *c, uint32_t set, uint64_t tag, uint64_t d0, uint
  * and IOTLB give together, indexed by (source-id, page) so that a hit costs
  * one probe.  It never changes what the unit does: every event that could
  * make the architectural caches answer differently (any invalidation, any
- * eviction from the context cache or IOTLB, reset) bumps front_epoch, which
- * every front entry must match.  Entry: seq (odd while written), tag
+ * eviction from the context cache or IOTLB, reset) bumps front_epoch once it
+ * has taken effect, and every front entry must match the epoch read before
+ * the translation that filled it started: a translation that could still
+ * see the old state started before the bump.  Entry: seq (odd while written), tag
  * (valid 0 | sid 16:1 | pfn 63:17), d0 (page | perm | size code << 2), epoch.
  */
 #define FRONT_ENTRIES 4096u
