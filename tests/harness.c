@@ -44,6 +44,13 @@ static const uint64_t *th_host_ptr(void *opaque, uint64_t pa)
     return vtd_mem_ptr(t->mem, pa);
 }
 
+static void th_host_notice(void *opaque, const struct vtd_inval_notice *n)
+{
+    struct th *t = opaque;
+    if (t->on_notice)
+        t->on_notice(t, n);
+}
+
 /* Translations may run on several threads, so the slot is claimed with an
  * atomic increment; each slot is then written by one thread only. */
 static void th_host_diag(void *opaque, const struct vtd_diag *d)
@@ -86,6 +93,7 @@ void th_init(struct th *t, const struct vtd_config *cfg)
     t->host.mem_write = th_host_write;
     t->host.mem_cmpxchg64 = th_host_cmpxchg64;
     t->host.mem_ptr = th_host_ptr;
+    t->host.inval_notify = th_host_notice;
     t->host.msi = th_host_msi;
     t->host.diag = th_host_diag;
     rc = vtd_create(&t->cfg, &t->host, &t->u);

@@ -29,6 +29,9 @@ struct th {
     struct { int code; uint16_t sid; uint64_t addr; char msg[160]; } diag[TH_MAX_LOG];
     int nmsi;
     struct { uint64_t addr; uint32_t data; } msi[TH_MAX_LOG];
+    /* optional: called for every invalidation notice (vtd_host.inval_notify) */
+    void (*on_notice)(struct th *t, const struct vtd_inval_notice *n);
+    void *user;
 };
 
 /* Create memory (whole 52-bit space) and a unit with cfg (NULL: default).

@@ -60,20 +60,38 @@ bool ref_in_pmr(const struct ref_unit *ru, uint64_t pa)
 {
     if (!ru->epm)
         return false;
-    /* model.md "Registers": a region is [base, limit | 0x1FFFFF]. */
+    /* model.md "Registers": a region is [base, limit | 0xFFFFF]; limit below
+     * base: no region. */
     if (ru->cap & VTD_CAP_PLMR) {
         uint64_t base = ru->plmbase;
-        uint64_t limit = (uint64_t)ru->plmlimit | 0x1FFFFFu;
-        if (pa >= base && pa <= limit)
+        uint64_t limit = ru->plmlimit;
+        if (limit >= base && pa >= base && pa <= (limit | 0xFFFFFu))
             return true;
     }
     if (ru->cap & VTD_CAP_PHMR) {
         uint64_t base = ru->phmbase;
-        uint64_t limit = ru->phmlimit | 0x1FFFFFu;
-        if (pa >= base && pa <= limit)
+        uint64_t limit = ru->phmlimit;
+        if (limit >= base && pa >= base && pa <= (limit | 0xFFFFFu))
             return true;
     }
     return false;
+}
+
+static int blocked(const struct ref_unit *ru, struct vtd_result *res, const char *why)
+{
+    memset(res, 0, sizeof(*res));
+    res->status = VTD_BLOCKED;
+    trace(ru, "=> BLOCKED: %s\n", why);
+    return 0;
+}
+
+/* M13: protected memory regions apply to every output (VER major >= 2); with
+ * VER major below 2 not to outputs translated through second-level tables. */
+static bool pmr_blocks(const struct ref_unit *ru, uint64_t pa, bool via_second_level)
+{
+    if (via_second_level && VTD_VER_MAX(ru->ver) < 2)
+        return false;
+    return ref_in_pmr(ru, pa);
 }
 
 /* An untranslated/pass-through/translated output: 4 KiB, R|W (vtd.h). */
@@ -113,34 +131,39 @@ int ref_translate(const struct ref_unit *ru, struct vtd_mem *mem, const struct v
     if (ru->trace != NULL && ru->trace_size > 0)
         ru->trace[0] = '\0';
 
+    const bool is_untr = req->at == VTD_AT_UNTRANSLATED;
     const bool is_treq = req->at == VTD_AT_TRANSLATION_REQ;
     const bool is_translated = req->at == VTD_AT_TRANSLATED;
+    const bool is_write = req->access == VTD_W; /* a write, not an atomic */
+    const bool zlr_ok = req->zlr && (ru->cap & VTD_CAP_ZLR); /* "Zero-length reads" */
     const uint64_t addr = req->addr;
     const uint8_t bus = (uint8_t)(req->sid >> 8);
     const uint8_t devfn = (uint8_t)(req->sid & 0xFF);
 
-    /* M1: TE=0: the address passes through untranslated (4 KiB, RW),
-     * subject to the protected memory regions (M11). */
+    /* M1: TE=0: untranslated requests pass through (4 KiB, RW), still subject
+     * to the protected memory regions (M13: they block every DMA); translation
+     * and translated requests are blocked (UR, no fault). */
     if (!ru->te) {
         trace(ru, "TE=0\n");
-        if (ref_in_pmr(ru, addr)) {
-            res->status = VTD_BLOCKED;
-            trace(ru, "=> BLOCKED (PMR, TE=0)\n");
-            return 0;
-        }
+        if (!is_untr)
+            return blocked(ru, res, "TE=0, translation/translated request (M1)");
+        if (pmr_blocks(ru, addr, false))
+            return blocked(ru, res, "PMR, TE=0 (M13)");
         return pass_out(ru, res, addr, "TE=0");
     }
 
-    /* M2: abort-DMA mode: every request blocked. */
-    if (ru->ttm == VTD_TTM_ABORT_DMA) {
-        res->status = VTD_BLOCKED;
-        trace(ru, "=> BLOCKED (TTM=11 abort-DMA)\n");
-        return 0;
-    }
+    /* M2: a latched TTM the unit does not support: 30h; abort-DMA: 33h. */
+    if (ru->ttm == VTD_TTM_RESERVED || (ru->ttm == VTD_TTM_SCALABLE && !(ru->ecap & VTD_ECAP_SMTS)) ||
+        (ru->ttm == VTD_TTM_ABORT_DMA && !(ru->ecap & VTD_ECAP_ADMS)))
+        return fault(ru, res, VTD_FR_RTA_TTM_INVALID, "latched TTM not supported (M2)");
+    if (ru->ttm == VTD_TTM_ABORT_DMA)
+        return fault(ru, res, VTD_FR_RTA_ABORT_DMA, "TTM=11 abort-DMA (M2)");
     if (ru->ttm != VTD_TTM_LEGACY)
         return VTD_ENOTSUP;
 
-    /* M3: a PASID on a legacy-mode unit is ignored: nothing to do. */
+    /* M3: a request with PASID on a legacy-mode unit: 31h. */
+    if (req->pasid_valid)
+        return fault(ru, res, VTD_FR_RTA_PASID_LEGACY, "request with PASID, legacy TTM (M3)");
 
     /* M4: root entry at RTA + bus * 16 (VTD-FACTS §2 legacy root entry). */
     uint64_t root_addr = (ru->rta & VTD_RTADDR_RTA_MASK) + (uint64_t)bus * VTD_ROOT_SIZE;
@@ -170,6 +193,13 @@ int ref_translate(const struct ref_unit *ru, struct vtd_mem *mem, const struct v
     }
     trace(ru, "ctx[%02x] @%#llx = %016llx %016llx\n", devfn, (unsigned long long)ctx_addr,
           (unsigned long long)ctx[1], (unsigned long long)ctx[0]);
+    unsigned tt = (unsigned)((ctx[0] & VTD_CTX_LO_TT_MASK) >> VTD_CTX_LO_TT_SHIFT);
+    unsigned aw = (unsigned)(ctx[1] & VTD_CTX_HI_AW_MASK);
+    uint64_t slptptr = ctx[0] & VTD_CTX_LO_SLPTPTR_MASK;
+    unsigned nd = (unsigned)((ru->cap & VTD_CAP_ND_MASK) >> VTD_CAP_ND_SHIFT);
+    unsigned did_bits = 4 + 2 * nd; /* domains = 2^(4 + 2 ND), VTD-FACTS §1 */
+    uint64_t did = (ctx[1] & VTD_CTX_HI_DID_MASK) >> VTD_CTX_HI_DID_SHIFT;
+
     if (!(ctx[0] & VTD_CTX_LO_P))
         return fault(ru, res, VTD_FR_CTX_NOT_PRESENT, "context P=0 (M5)");
     if (ctx[0] & VTD_CTX_LO_RSVD)
@@ -178,13 +208,10 @@ int ref_translate(const struct ref_unit *ru, struct vtd_mem *mem, const struct v
         return fault(ru, res, VTD_FR_CTX_RSVD, "context bit 71 reserved (M5)");
     if (ctx[1] & VTD_CTX_HI_RSVD)
         return fault(ru, res, VTD_FR_CTX_RSVD, "context bits 127:88 reserved (M5)");
-    if (ctx[0] & bits_from_haw(ru->haw, 63))
-        return fault(ru, res, VTD_FR_CTX_RSVD, "context SLPTPTR at or above haw (M5)");
-
-    unsigned tt = (unsigned)((ctx[0] & VTD_CTX_LO_TT_MASK) >> VTD_CTX_LO_TT_SHIFT);
-    unsigned aw = (unsigned)(ctx[1] & VTD_CTX_HI_AW_MASK);
-    uint64_t slptptr = ctx[0] & VTD_CTX_LO_SLPTPTR_MASK;
-    unsigned sagaw = (unsigned)((ru->cap & VTD_CAP_SAGAW_MASK) >> VTD_CAP_SAGAW_SHIFT);
+    if (did_bits < 16 && (did >> did_bits) != 0)
+        return fault(ru, res, VTD_FR_CTX_RSVD, "context DID beyond CAP.ND (M5)");
+    if ((tt == VTD_TT_UNTRANSLATED || tt == VTD_TT_DEVTLB) && (ctx[0] & bits_from_haw(ru->haw, 63)))
+        return fault(ru, res, VTD_FR_CTX_RSVD, "context SLPTPTR at or above haw, TT 00/01 (M5)");
 
     if (tt == VTD_TT_RESERVED)
         return fault(ru, res, VTD_FR_CTX_INVALID, "context TT=11 reserved (M5)");
@@ -192,105 +219,119 @@ int ref_translate(const struct ref_unit *ru, struct vtd_mem *mem, const struct v
         return fault(ru, res, VTD_FR_CTX_INVALID, "context TT=01 without ECAP.DT (M5)");
     if (tt == VTD_TT_PASSTHROUGH && !(ru->ecap & VTD_ECAP_PT))
         return fault(ru, res, VTD_FR_CTX_INVALID, "context TT=10 without ECAP.PT (M5)");
-    /* AW must name a width SAGAW advertises, pass-through included (M5).  The
-     * only widths a unit can advertise are AW 1..3 (39/48/57 bits). */
-    if (aw < VTD_AW_39 || aw > VTD_AW_57 || !(sagaw & (1u << aw)))
-        return fault(ru, res, VTD_FR_CTX_INVALID, "context AW not in SAGAW (M5)");
 
     /* M6: request type against TT. */
-    if ((is_treq || is_translated) && (tt == VTD_TT_UNTRANSLATED || tt == VTD_TT_PASSTHROUGH))
+    if (!is_untr && (tt == VTD_TT_UNTRANSLATED || tt == VTD_TT_PASSTHROUGH))
         return fault(ru, res, VTD_FR_TT_BLOCKED, "translation/translated request, TT 00/10 (M6)");
-    if (is_translated) {
-        /* TT=01: translated requests are not walked; the address is the
-         * output (M6), Eh when in the interrupt range (M6/M10), then the
-         * protected memory regions (M11). */
-        if (in_intr_range(addr))
-            return fault(ru, res, VTD_FR_INTR_RANGE, "translated output in interrupt range (M6)");
-        if (ref_in_pmr(ru, addr)) {
-            res->status = VTD_BLOCKED;
-            trace(ru, "=> BLOCKED (PMR, translated)\n");
+
+    /* M7: TT 00/01: AW must name a width SAGAW advertises (only AW 1..3 can
+     * be advertised).  TT=10 ignores AW. */
+    unsigned sagaw = (unsigned)((ru->cap & VTD_CAP_SAGAW_MASK) >> VTD_CAP_SAGAW_SHIFT);
+    if (tt != VTD_TT_PASSTHROUGH && (aw < VTD_AW_39 || aw > VTD_AW_57 || !(sagaw & (1u << aw))))
+        return fault(ru, res, VTD_FR_CTX_INVALID, "context AW not in SAGAW (M7)");
+
+    /* M8: an untranslated request whose input is in the interrupt range is an
+     * interrupt write, not DMA: blocked; a ZLR completes with perm 0; other
+     * reads and atomics fault Eh.  A translation request there completes with
+     * perm W and U when it asks for write, else perm 0 and U. */
+    if (is_untr && in_intr_range(addr)) {
+        if (is_write)
+            return blocked(ru, res, "untranslated write to the interrupt range (M8)");
+        /* M8 says "a zero-length read completes" with no CAP.ZLR condition
+         * (unlike "Zero-length reads", which makes a ZLR a plain read when
+         * CAP.ZLR=0); the specific rule is taken. */
+        if (req->zlr) {
+            pass_out(ru, res, addr, "ZLR to the interrupt range (M8)");
+            res->perm = 0;
             return 0;
         }
-        return pass_out(ru, res, addr, "translated");
+        return fault(ru, res, VTD_FR_INTR_RANGE, "untranslated read/atomic to the interrupt range (M8)");
+    }
+    if (is_treq && in_intr_range(addr)) {
+        pass_out(ru, res, addr, "translation request in the interrupt range (M8)");
+        res->perm = (req->access & VTD_W) ? VTD_W : 0;
+        res->ats = VTD_ATS_U;
+        return 0;
     }
 
-    /* M7: input address width: 2^min(AGAW, MGAW+1), pass-through included. */
+    /* M9: address width.  Untranslated and translation requests (TT 00/01):
+     * 2^min(AGAW, MGAW+1); pass-through and translated requests: 2^haw.
+     * Translation requests do not fault: the completion grants nothing. */
     unsigned agaw = 30 + 9 * aw;
     unsigned mgaw = (unsigned)((ru->cap & VTD_CAP_MGAW_MASK) >> VTD_CAP_MGAW_SHIFT) + 1;
-    unsigned width = agaw < mgaw ? agaw : mgaw;
-    if (width < 64 && (addr >> width) != 0)
-        return fault(ru, res, VTD_FR_ADDR_BEYOND_AW, "input address above AGAW/MGAW (M7)");
-
-    /* M8: pass-through: pa = input address, then M10 and M11. */
-    if (tt == VTD_TT_PASSTHROUGH) {
-        if (in_intr_range(addr))
-            return fault(ru, res, VTD_FR_INTR_RANGE, "pass-through output in interrupt range (M10)");
-        if (ref_in_pmr(ru, addr)) {
-            res->status = VTD_BLOCKED;
-            trace(ru, "=> BLOCKED (PMR, pass-through)\n");
-            return 0;
+    unsigned width = (tt == VTD_TT_PASSTHROUGH || is_translated) ? ru->haw : (agaw < mgaw ? agaw : mgaw);
+    if (width < 64 && (addr >> width) != 0) {
+        if (is_treq) {
+            res->status = VTD_OK;
+            trace(ru, "=> OK (translation request above the width): perm 0\n");
+            return 0; /* page_size 0: nothing mapped */
         }
-        return pass_out(ru, res, addr, "pass-through");
+        return fault(ru, res, VTD_FR_ADDR_BEYOND_AW, "input address above the width (M9)");
     }
 
-    /* M9: second-level walk from SLPTPTR, AW + 2 levels. */
+    /* M10: translated requests are not walked; pass-through: pa = addr.
+     * Then M12 (interrupt range) and M13 (PMR). */
+    if (is_translated || tt == VTD_TT_PASSTHROUGH) {
+        if (in_intr_range(addr))
+            return fault(ru, res, VTD_FR_INTR_RANGE, "output in the interrupt range (M12)");
+        if (pmr_blocks(ru, addr, false))
+            return blocked(ru, res, "PMR, translated/pass-through output (M13)");
+        return pass_out(ru, res, addr, is_translated ? "translated" : "pass-through");
+    }
+
+    /* M11: second-level walk from SLPTPTR, AW + 2 levels. */
     const int levels = (int)aw + 2;
-    const bool zlr_ok = req->zlr && (ru->cap & VTD_CAP_ZLR); /* model.md "Zero-length reads" */
+    /* A ZLR with CAP.ZLR does not need R ("Zero-length reads"). */
     const bool need_r = !zlr_ok && (req->access & VTD_R);
     const bool need_w = req->access & VTD_W;
-    /* Not-present fault: 6h for reads (atomics too), 5h for writes (M9). */
-    const uint8_t np_fr = (req->access == VTD_W) ? VTD_FR_NO_WRITE : VTD_FR_NO_READ;
+    /* R=W=0 grants nothing: 5h for writes, 6h for reads and atomics. */
+    const uint8_t np_fr = is_write ? VTD_FR_NO_WRITE : VTD_FR_NO_READ;
 
     uint64_t table = slptptr;
-    uint8_t perm = VTD_R | VTD_W; /* effective permission: AND over levels (M9) */
+    uint8_t perm = VTD_R | VTD_W; /* effective permission: AND over levels */
     for (int level = levels; level >= 1; level--) {
         unsigned shift = VTD_PAGE_SHIFT + VTD_LEVEL_STRIDE * (unsigned)(level - 1);
         unsigned idx = (unsigned)((addr >> shift) & 0x1FF);
         uint64_t ea = table + (uint64_t)idx * 8;
         uint64_t e;
 
-        /* M9: unreadable table: the one the context names 3h, lower ones 7h. */
+        /* M11: unreadable table: the one the context names 3h, lower ones 7h. */
         if (vtd_mem_read(mem, ea, &e, sizeof(e)) != 0) {
             trace(ru, "L%d[%u] @%#llx unreadable\n", level, idx, (unsigned long long)ea);
             if (level == levels)
-                return fault(ru, res, VTD_FR_CTX_INVALID, "SLPTPTR table unreadable (M9)");
-            return fault(ru, res, VTD_FR_SL_READ_ERROR, "second-level table unreadable (M9)");
+                return fault(ru, res, VTD_FR_CTX_INVALID, "SLPTPTR table unreadable (M11)");
+            return fault(ru, res, VTD_FR_SL_READ_ERROR, "second-level table unreadable (M11)");
         }
         trace(ru, "L%d[%u] @%#llx = %016llx\n", level, idx, (unsigned long long)ea,
               (unsigned long long)e);
 
         uint8_t eperm = (uint8_t)(((e & VTD_SL_R) ? VTD_R : 0) | ((e & VTD_SL_W) ? VTD_W : 0));
 
-        /* M9: R=W=0 is not present: 6h/5h by request type, no reserved-bit
-         * check.  Translation requests do not fault: the completion grants
-         * nothing (model.md "Translation requests"). */
+        /* M11: R=W=0 grants nothing, no reserved-bit check.  Translation
+         * requests do not fault on permission: the completion grants nothing. */
         if (eperm == 0) {
             if (is_treq) {
                 res->status = VTD_OK;
-                res->perm = 0;
-                res->pa = 0;
-                res->page_size = 0;
-                res->ats = 0;
-                trace(ru, "=> OK (translation request, not present at L%d): perm 0\n", level);
-                return 0;
+                trace(ru, "=> OK (translation request, R=W=0 at L%d): perm 0\n", level);
+                return 0; /* page_size 0: nothing mapped */
             }
-            return fault(ru, res, np_fr, "second-level entry not present (M9)");
+            return fault(ru, res, np_fr, "second-level entry grants nothing (M11)");
         }
 
         perm &= eperm;
 
-        /* M9: a present entry lacking the requested permission: 6h (read)
-         * before 5h (write).  Checked against the permission accumulated so
-         * far, which for plain reads and writes is the same as checking this
-         * entry alone; a ZLR with CAP.ZLR needs R or W.  Translation requests
-         * report the permission instead of faulting. */
+        /* M11: a present entry lacking the requested permission: 6h (read,
+         * atomic without R) or 5h (write, atomic without W).  A ZLR with
+         * CAP.ZLR may lack R, but not everything: it needs a page with W
+         * ("a ZLR to a page with W but no R"), i.e. the permission
+         * accumulated so far must not be empty (6h: it is a read). */
         if (!is_treq) {
             if (zlr_ok && perm == 0)
-                return fault(ru, res, VTD_FR_NO_READ, "ZLR: no R or W along the path (M9, ZLR)");
-            if (need_r && !(perm & VTD_R))
-                return fault(ru, res, VTD_FR_NO_READ, "no read permission (M9)");
-            if (need_w && !(perm & VTD_W))
-                return fault(ru, res, VTD_FR_NO_WRITE, "no write permission (M9)");
+                return fault(ru, res, VTD_FR_NO_READ, "ZLR: the path grants neither R nor W (M11)");
+            if (need_r && !(eperm & VTD_R))
+                return fault(ru, res, VTD_FR_NO_READ, "no read permission (M11)");
+            if (need_w && !(eperm & VTD_W))
+                return fault(ru, res, VTD_FR_NO_WRITE, "no write permission (M11)");
         }
 
         /* Leaf or table?  PTE (level 1) is always a leaf; a PDE (2) or PDPE (3)
@@ -298,7 +339,7 @@ int ref_translate(const struct ref_unit *ru, struct vtd_mem *mem, const struct v
         bool ps = (e & VTD_SL_PS) != 0;
         bool leaf = (level == 1) || ((level == 2 || level == 3) && ps);
 
-        /* M9 then: reserved bits (Ch), model.md "Reserved bits of a
+        /* M11 then: reserved bits (Ch), model.md "Reserved bits of a
          * second-level entry", VTD-FACTS §2 second-level PTE. */
         if (e & bits_from_haw(ru->haw, 51))
             return fault(ru, res, VTD_FR_SL_RSVD, "address bits at or above haw");
@@ -330,24 +371,22 @@ int ref_translate(const struct ref_unit *ru, struct vtd_mem *mem, const struct v
         uint64_t page_size = 1ULL << shift;
         uint64_t pa = (e & VTD_SL_ADDR_MASK & ~(page_size - 1)) | (addr & (page_size - 1));
 
-        /* M10: output in the interrupt range: Eh. */
+        /* M12: output in the interrupt range: Eh. */
         if (in_intr_range(pa))
-            return fault(ru, res, VTD_FR_INTR_RANGE, "output in the interrupt range (M10)");
+            return fault(ru, res, VTD_FR_INTR_RANGE, "output in the interrupt range (M12)");
+        /* M13: protected memory regions (VER major >= 2 for remapped output). */
+        if (pmr_blocks(ru, pa, true))
+            return blocked(ru, res, "PMR, remapped output (M13)");
 
-        /* M11: remapped requests are not checked against the PMRs. */
         res->status = VTD_OK;
         res->fault_reason = 0;
         res->pa = pa;
         res->page_size = page_size;
         res->perm = perm;
         res->ats = 0;
-        if (is_treq) {
-            /* model.md "Translation requests": U when TM=1, N when SNP=0. */
-            if (e & VTD_SL_TM)
-                res->ats |= VTD_ATS_U;
-            if (!(e & VTD_SL_SNP))
-                res->ats |= VTD_ATS_N;
-        }
+        /* "Translation requests": N when ECAP.SC=1 and the leaf has SNP=1. */
+        if (is_treq && (ru->ecap & VTD_ECAP_SC) && (e & VTD_SL_SNP))
+            res->ats |= VTD_ATS_N;
         trace(ru, "=> OK pa=%#llx size=%#llx perm=%u ats=%u\n", (unsigned long long)pa,
               (unsigned long long)page_size, perm, res->ats);
         return 0;

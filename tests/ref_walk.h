@@ -19,14 +19,15 @@
 /* What the reference needs to know about the unit: its capabilities and the
  * register state software latched into it. */
 struct ref_unit {
+    uint32_t ver;       /* VER as advertised (major in bits 7:4) */
     uint64_t cap, ecap; /* CAP and ECAP as advertised */
     unsigned haw;       /* host address width: entry address bits >= haw are reserved */
     bool te;            /* GSTS.TES */
     uint64_t rta;       /* root table address latched by SRTP (RTADDR.RTA) */
     unsigned ttm;       /* RTADDR.TTM latched by SRTP */
     bool epm;           /* PMEN.EPM */
-    uint32_t plmbase, plmlimit; /* PLMBASE / PLMLIMIT register values (bits 31:21) */
-    uint64_t phmbase, phmlimit; /* PHMBASE / PHMLIMIT register values (bits haw-1:21) */
+    uint32_t plmbase, plmlimit; /* PLMBASE / PLMLIMIT register values (bits 31:20) */
+    uint64_t phmbase, phmlimit; /* PHMBASE / PHMLIMIT register values (bits haw-1:20) */
 
     /* Optional human-readable trace of every structure read and every
      * decision taken (NUL-terminated, truncated to trace_size).  NULL: none. */
@@ -34,14 +35,14 @@ struct ref_unit {
     size_t trace_size;
 };
 
-/* Translate req as the architecture (docs/model.md) says.  Returns 0 with the
- * outcome in *res, VTD_EINVAL for a malformed request (NULL pointers, unknown
- * at / access values), VTD_ENOTSUP for a TTM the reference does not model
- * (scalable or reserved). */
+/* Translate req as docs/model.md says.  Returns 0 with the outcome in *res,
+ * VTD_EINVAL for a malformed request (NULL pointers, unknown at / access
+ * values), VTD_ENOTSUP for scalable mode (TTM=01 with ECAP.SMTS), which the
+ * reference does not model. */
 int ref_translate(const struct ref_unit *ru, struct vtd_mem *mem, const struct vtd_request *req,
                   struct vtd_result *res);
 
-/* True when pa lies in an enabled protected memory region (model.md step 11). */
+/* True when pa lies in an enabled protected memory region (model.md step 13). */
 bool ref_in_pmr(const struct ref_unit *ru, uint64_t pa);
 
 #endif

@@ -209,10 +209,16 @@ static void record_ent(struct set *s, uint64_t addr, int kind, int level)
         s->ents[s->nents++] = (struct ent){ addr, kind, level };
 }
 
+/* A domain id nobody uses yet, within CAP.ND (very rarely beyond it: Bh). */
 static uint64_t did_fresh(struct set *s)
 {
+    unsigned nd = (unsigned)((s->ru.cap & VTD_CAP_ND_MASK) >> VTD_CAP_ND_SHIFT);
+    unsigned bits = 4 + 2 * nd;
     s->next_did = (uint16_t)(s->next_did + 1 + rnd_below(&s->r, 3));
-    return s->next_did;
+    uint64_t did = bits >= 16 ? s->next_did : (s->next_did & ((1u << bits) - 1));
+    if (bits < 16 && chance_pm(&s->r, 5))
+        did |= 1u << (bits + rnd_below(&s->r, 16 - bits));
+    return did;
 }
 
 static unsigned haw_of(const struct set *s)
@@ -268,7 +274,8 @@ static void random_config(struct set *s, struct vtd_config *cfg)
             cfg->cap ^= VTD_CAP_ZLR;
         if (chance(r, 30)) {
             cfg->cap &= ~VTD_CAP_SLLPS_MASK;
-            cfg->cap |= (rnd_below(r, 4) << VTD_CAP_SLLPS_SHIFT);
+            static const uint64_t sllps[] = { 0, 1, 3 }; /* 1 GiB implies 2 MiB */
+            cfg->cap |= sllps[rnd_below(r, 3)] << VTD_CAP_SLLPS_SHIFT;
         }
         if (chance(r, 35)) {
             uint64_t sg = 0;
@@ -302,12 +309,18 @@ static void random_config(struct set *s, struct vtd_config *cfg)
             cfg->cap ^= VTD_CAP_PLMR;
         if (chance(r, 10))
             cfg->cap ^= VTD_CAP_PHMR;
-        if (chance(r, 15))
-            cfg->ecap ^= VTD_ECAP_DT;
+        if (chance(r, 15) && (cfg->ecap & VTD_ECAP_QI))
+            cfg->ecap ^= VTD_ECAP_DT; /* DT needs QI (model.md) */
         if (chance(r, 15))
             cfg->ecap ^= VTD_ECAP_PT;
         if (chance(r, 15))
             cfg->ecap ^= VTD_ECAP_SC;
+        if (chance(r, 15)) /* VER 1.0: PMRs do not check remapped output */
+            cfg->ver = 0x10;
+        if (chance(r, 10)) { /* fewer domain-id bits: 2^(4 + 2 ND) domains */
+            cfg->cap &= ~VTD_CAP_ND_MASK;
+            cfg->cap |= 1 + rnd_below(r, 6);
+        }
         if (chance(r, 15)) {
             static const uint8_t haws[] = { 32, 36, 39, 40, 46, 48 };
             cfg->haw = haws[rnd_below(r, sizeof(haws))];
@@ -596,17 +609,27 @@ static unsigned rnd_tt(struct rng *r)
 
 /* ---------------------------------------------------------- build a set */
 
+/* Global invalidation.  The model refuses register-based invalidation while
+ * the latched TTM is not legacy (CAIG=00): such sets fault 30h on every
+ * request without reading a table, so nothing needs invalidating. */
+static void inval_all(struct set *s)
+{
+    if (s->ru.ttm == VTD_TTM_LEGACY)
+        th_inval_all(&s->t);
+}
+
 static void program_pmr(struct set *s)
 {
     struct rng *r = &s->r;
     bool any = false;
     if ((s->ru.cap & VTD_CAP_PLMR) && chance(r, 70)) {
-        uint32_t base = (uint32_t)(rnd_below(r, 2048) << 21);
-        uint32_t limit = chance(r, 10) ? (uint32_t)(rnd_below(r, 2048) << 21)
-                                       : (uint32_t)(base + (rnd_below(r, 4) << 21));
+        /* bits 31:20 (model.md: 1 MiB granularity) */
+        uint32_t base = (uint32_t)(rnd_below(r, 4096) << 20);
+        uint32_t limit = chance(r, 10) ? (uint32_t)(rnd_below(r, 4096) << 20)
+                                       : (uint32_t)(base + (rnd_below(r, 4) << 20));
         if (chance(r, 30)) { /* near the tables and the low addresses requests use */
-            base = (uint32_t)(rnd_below(r, 8) << 21);
-            limit = base + (uint32_t)(rnd_below(r, 3) << 21);
+            base = (uint32_t)(rnd_below(r, 8) << 20);
+            limit = base + (uint32_t)(rnd_below(r, 3) << 20);
         }
         th_wr32(&s->t, VTD_REG_PLMBASE, base);
         th_wr32(&s->t, VTD_REG_PLMLIMIT, limit);
@@ -615,11 +638,11 @@ static void program_pmr(struct set *s)
         any = true;
     }
     if ((s->ru.cap & VTD_CAP_PHMR) && chance(r, 70)) {
-        uint64_t m = VTD_GENMASK(haw_of(s) - 1, 21);
+        uint64_t m = VTD_GENMASK(haw_of(s) - 1, 20); /* bits haw-1:20 */
         uint64_t base = rnd(r) & m;
         if (chance(r, 40))
-            base = (rnd(r) & VTD_GENMASK(35, 21)) & m;
-        uint64_t limit = chance(r, 10) ? (rnd(r) & m) : ((base + (rnd_below(r, 4) << 21)) & m);
+            base = (rnd(r) & VTD_GENMASK(35, 20)) & m;
+        uint64_t limit = chance(r, 10) ? (rnd(r) & m) : ((base + (rnd_below(r, 4) << 20)) & m);
         th_wr64(&s->t, VTD_REG_PHMBASE, base);
         th_wr64(&s->t, VTD_REG_PHMLIMIT, limit);
         s->ru.phmbase = base;
@@ -646,6 +669,7 @@ static void build_set(struct set *s)
     s->ru.trace = s->trace;
     s->ru.trace_size = sizeof(s->trace);
     s->next_did = (uint16_t)rnd(r);
+    s->ru.ver = cfg.ver;
 
     uint64_t cap_rb = th_rd64(&s->t, VTD_REG_CAP), ecap_rb = th_rd64(&s->t, VTD_REG_ECAP);
     if (cap_rb != cfg.cap || ecap_rb != cfg.ecap) {
@@ -710,16 +734,22 @@ static void build_set(struct set *s)
     /* root table: occasionally an unbacked one (8h everywhere) */
     if (chance_pm(r, 15))
         s->t.rta = new_hole(s);
-    s->ru.rta = s->t.rta;
-    s->ru.ttm = VTD_TTM_LEGACY;
+    s->ru.rta = s->t.rta & VTD_GENMASK(haw_of(s) - 1, 12); /* RTA bits haw-1:12 writable */
+    /* Rarely a TTM this unit does not support (model.md: 30h for everything) */
+    s->ru.ttm = chance_pm(r, 15) ? 1 + (unsigned)rnd_below(r, 3) : VTD_TTM_LEGACY;
+    th_set_root(&s->t, s->ru.ttm);
     if (chance(r, 6)) {
-        th_set_root(&s->t, 0);
         s->ru.te = false;
     } else {
-        th_enable(&s->t);
+        th_enable_te(&s->t);
         s->ru.te = true;
     }
-    th_inval_all(&s->t);
+    if (getenv("VTD_RANDOM_VERBOSE"))
+        fprintf(stderr, "set %u (%s): ver=%#x cap=%#" PRIx64 " ecap=%#" PRIx64 " haw=%u te=%d ttm=%u rta=%#" PRIx64
+                " epm=%d iotlb=%u/%u ctx=%u pwc=%u\n", s->index, s->pass, s->ru.ver, s->ru.cap, s->ru.ecap, s->ru.haw,
+                s->ru.te, s->ru.ttm, s->ru.rta, s->ru.epm, s->t.cfg.iotlb_entries, s->t.cfg.iotlb_ways,
+                s->t.cfg.context_cache_entries, s->t.cfg.pwc_entries);
+    inval_all(s);
 }
 
 /* ---------------------------------------------------------- mutations */
@@ -939,7 +969,7 @@ static uint64_t rnd_addr(struct set *s, const struct dev *dv)
     if (s->ru.epm) {
         bool low = chance(r, 50);
         uint64_t base = low ? s->ru.plmbase : s->ru.phmbase;
-        uint64_t lim = (low ? (uint64_t)s->ru.plmlimit : s->ru.phmlimit) | 0x1FFFFF;
+        uint64_t lim = (low ? (uint64_t)s->ru.plmlimit : s->ru.phmlimit) | 0xFFFFF;
         if (lim >= base && chance(r, 80))
             return base + rnd_below(r, lim - base + 1);
         return chance(r, 50) ? lim + 1 + rnd_below(r, 64) : base - 1 - rnd_below(r, 64);
@@ -1174,7 +1204,7 @@ static void run_set(const struct options *opt, struct totals *tot, unsigned inde
          * tables' results; the property is only that invalidation ends it.
          * Without caches the unit must follow memory at once. */
         run_requests(s, opt->reqs / 4, no_caches, "after mutation, no invalidation");
-        th_inval_all(&s->t);
+        inval_all(s);
         run_requests(s, opt->reqs, true, "after mutation + th_inval_all");
     }
     tot->sets++;

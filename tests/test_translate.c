@@ -53,6 +53,14 @@ static void expect_ok_at(const struct vtd_result *r, uint64_t pa, uint64_t ps, i
 }
 #define EXPECT_OK(r, pa, ps, perm) expect_ok_at(&(r), (pa), (ps), (perm), __LINE__)
 
+/* Mask of the FI bits a record keeps: 63:12 below the largest SAGAW width. */
+static uint64_t fi_mask(struct th *t)
+{
+    uint64_t sagaw = th_rd64(t, VTD_REG_CAP) & VTD_CAP_SAGAW_MASK;
+    unsigned w = (sagaw & VTD_CAP_SAGAW_57) ? 57 : (sagaw & VTD_CAP_SAGAW_48) ? 48 : 39;
+    return ((1ULL << w) - 1) & ~0xFFFULL;
+}
+
 /* The fault record `idx` must hold this fault. */
 static void expect_fault_at(struct th *t, const struct vtd_result *r, unsigned fr, uint16_t sid,
                             uint64_t addr, uint8_t access, uint8_t at, unsigned idx, int line)
@@ -68,8 +76,11 @@ static void expect_fault_at(struct th *t, const struct vtd_result *r, unsigned f
     CHECK_EQ_AT(line, !!(hi & VTD_FRCD_HI_F), 1);
     CHECK_EQ_AT(line, (hi & VTD_FRCD_HI_FR_MASK) >> VTD_FRCD_HI_FR_SHIFT, fr);
     CHECK_EQ_AT(line, hi & VTD_FRCD_HI_SID_MASK, sid);
-    CHECK_EQ_AT(line, lo & VTD_FRCD_LO_FI_MASK, addr & ~0xFFFULL);
-    CHECK_EQ_AT(line, (hi & VTD_FRCD_HI_AT_MASK) >> VTD_FRCD_HI_AT_SHIFT, at);
+    /* FI: address bits 63:12; bits at and above the largest AGAW read 0 */
+    CHECK_EQ_AT(line, lo & VTD_FRCD_LO_FI_MASK, addr & fi_mask(t));
+    /* AT reads 0 on a unit without ECAP.DT */
+    CHECK_EQ_AT(line, (hi & VTD_FRCD_HI_AT_MASK) >> VTD_FRCD_HI_AT_SHIFT,
+                (th_rd64(t, VTD_REG_ECAP) & VTD_ECAP_DT) ? at : 0);
     /* (T1,T2): write (0,0), read (1,0), atomic (1,1) */
     {
         bool t1 = !!(hi & VTD_FRCD_HI_T1), t2 = !!(hi & VTD_FRCD_HI_T2);
@@ -241,9 +252,9 @@ static void test_fr3_invalid_context(void **state)
         {"AW=7", 0, 0, VTD_TT_UNTRANSLATED, 7},
         {"AW=1 without SAGAW 39", VTD_CAP_SAGAW_39, 0, VTD_TT_UNTRANSLATED, 1},
         {"AW=3 without SAGAW 57", VTD_CAP_SAGAW_57, 0, VTD_TT_UNTRANSLATED, 3},
-        {"pass-through with AW=0", 0, 0, VTD_TT_PASSTHROUGH, 0},
-        {"pass-through with AW=4", 0, 0, VTD_TT_PASSTHROUGH, 4},
         {"TT=01 with AW=0", 0, 0, VTD_TT_DEVTLB, 0},
+        {"TT=01 with AW=4", 0, 0, VTD_TT_DEVTLB, 4},
+        {"TT=11 with AW=0", 0, 0, VTD_TT_RESERVED, 0},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -264,6 +275,54 @@ static void test_fr3_invalid_context(void **state)
         EXPECT_FAULT(&t, r, VTD_FR_CTX_INVALID, S0, IOVA, VTD_R);
         th_fini(&t);
     }
+}
+
+/* TT=10 ignores AW (diag for a value other than the largest supported) and
+ * SLPTPTR (no reserved-bit check on it). */
+static void test_fr3_passthrough_ignores_aw(void **state)
+{
+    static const unsigned aws[] = {0, 1, 2, 4, 7};
+    (void)state;
+    for (size_t i = 0; i < sizeof(aws) / sizeof(aws[0]); i++) {
+        struct th t;
+        struct vtd_result r;
+        print_message("pass-through AW=%u\n", aws[i]);
+        th_init(&t, NULL);
+        th_set_ctx(&t, S0, th_ctx_lo(1ULL << 52, VTD_TT_PASSTHROUGH, false), th_ctx_hi(aws[i], 1));
+        th_enable(&t);
+        th_clear_logs(&t);
+        r = th_dma(&t, S0, 0x7654321ULL, VTD_W);
+        EXPECT_OK(r, 0x7654321ULL, SZ_4K, VTD_R | VTD_W);
+        EXPECT_NO_RECORDS(&t);
+        assert_true(th_has_diag(&t, VTD_DIAG_CTX_AW));
+        th_fini(&t);
+    }
+    {   /* the largest supported AW: no diag */
+        struct th t;
+        struct vtd_result r;
+        th_init(&t, NULL);
+        th_set_ctx(&t, S0, th_ctx_lo(0, VTD_TT_PASSTHROUGH, false), th_ctx_hi(3, 1));
+        th_enable(&t);
+        th_clear_logs(&t);
+        r = th_dma(&t, S0, 0x7654321ULL, VTD_R);
+        EXPECT_OK(r, 0x7654321ULL, SZ_4K, VTD_R | VTD_W);
+        assert_false(th_has_diag(&t, VTD_DIAG_CTX_AW));
+        th_fini(&t);
+    }
+}
+
+/* Step 6 (Dh) comes before step 7 (AW 3h). */
+static void test_fr3_tt_check_before_aw(void **state)
+{
+    struct th t;
+    struct vtd_result r;
+    (void)state;
+    th_init(&t, NULL);
+    th_set_ctx(&t, S0, th_ctx_lo(th_alloc_page(&t), VTD_TT_UNTRANSLATED, false), th_ctx_hi(0, 1));
+    th_enable(&t);
+    r = treq(&t, S0, AT_TREQ, IOVA, VTD_R);
+    EXPECT_FAULT_I(&t, r, VTD_FR_TT_BLOCKED, S0, IOVA, VTD_R, AT_TREQ, 0);
+    th_fini(&t);
 }
 
 /* The table SLPTPTR names is unreadable: 3h, for every depth. */
@@ -557,6 +616,30 @@ static void test_frB_ctx_reserved(void **state)
     }
 }
 
+/* DID bits beyond CAP.ND are reserved (ND=0: 16 domains, DID 3:0). */
+static void test_frB_did_beyond_nd(void **state)
+{
+    struct th t;
+    struct vtd_config cfg = cfg_base();
+    struct vtd_result r;
+    uint64_t root;
+    (void)state;
+    cfg.cap &= ~VTD_CAP_ND_MASK;
+    th_init(&t, &cfg);
+    root = dom(&t, S0, 4, 0, 15);
+    th_set_ctx(&t, S1, th_ctx_lo(root, 0, false), th_ctx_hi(2, 16));
+    th_set_ctx(&t, S2, th_ctx_lo(root, 0, false), th_ctx_hi(2, 0x8001));
+    th_map(&t, root, 4, IOVA, PA, SZ_4K, SZ_4K, RW);
+    th_enable(&t);
+    r = th_dma(&t, S0, IOVA, VTD_R);
+    EXPECT_OK(r, PA, SZ_4K, VTD_R | VTD_W);
+    r = th_dma(&t, S1, IOVA, VTD_R);
+    EXPECT_FAULT_I(&t, r, VTD_FR_CTX_RSVD, S1, IOVA, VTD_R, AT_U, 0);
+    r = th_dma(&t, S2, IOVA, VTD_R);
+    EXPECT_FAULT_I(&t, r, VTD_FR_CTX_RSVD, S2, IOVA, VTD_R, AT_U, 1);
+    th_fini(&t);
+}
+
 /* AVAIL (70:67) is software's: not reserved. */
 static void test_frB_avail_not_reserved(void **state)
 {
@@ -628,11 +711,11 @@ static void run_sl_case(const struct sl_case *c, unsigned expect_fr)
     assert_true(e != 0);
     th_w64(&t, e, c->set ? c->set : (th_r64(&t, e) | c->or_bits));
     th_enable(&t);
-    r = th_dma(&t, S0, iova + 0x1008, VTD_R);
+    r = th_dma(&t, S0, iova + 0x808, VTD_R);
     if (expect_fr) {
-        EXPECT_FAULT(&t, r, expect_fr, S0, iova + 0x1000, VTD_R);
+        EXPECT_FAULT(&t, r, expect_fr, S0, iova, VTD_R);
     } else {
-        EXPECT_OK(r, pa + 0x1008, c->page, VTD_R | VTD_W);
+        EXPECT_OK(r, (pa | (c->or_bits & VTD_SL_ADDR_MASK)) + 0x808, c->page, VTD_R | VTD_W);
         EXPECT_NO_RECORDS(&t);
     }
     th_fini(&t);
@@ -641,15 +724,16 @@ static void run_sl_case(const struct sl_case *c, unsigned expect_fr)
 static void test_frC_sl_reserved(void **state)
 {
     static const struct sl_case cases[] = {
-        {"leaf address bit 52 (haw 52)", 0, 0, 0, 4, SZ_4K, 1, 1ULL << 52, 0},
+        {"leaf address bit 48 with haw 48", 0, 0, 48, 4, SZ_4K, 1, 1ULL << 48, 0},
         {"leaf address bit 51 with haw 48", 0, 0, 48, 4, SZ_4K, 1, 1ULL << 51, 0},
         {"leaf address bit 39 with haw 39", 0, 0, 39, 4, SZ_4K, 1, 1ULL << 39, 0},
-        {"PDE address bit 52", 0, 0, 0, 4, SZ_4K, 2, 1ULL << 52, 0},
-        {"PDPE address bit 52", 0, 0, 0, 4, SZ_4K, 3, 1ULL << 52, 0},
-        {"PML4E address bit 52", 0, 0, 0, 4, SZ_4K, 4, 1ULL << 52, 0},
-        {"PML5E address bit 52", 0, 0, 0, 5, SZ_4K, 5, 1ULL << 52, 0},
+        {"PDE address bit 50 with haw 48", 0, 0, 48, 4, SZ_4K, 2, 1ULL << 50, 0},
+        {"PDPE address bit 50 with haw 48", 0, 0, 48, 4, SZ_4K, 3, 1ULL << 50, 0},
+        {"PML4E address bit 51 with haw 48", 0, 0, 48, 4, SZ_4K, 4, 1ULL << 51, 0},
+        {"PML5E address bit 49 with haw 48", 0, 0, 48, 5, SZ_4K, 5, 1ULL << 49, 0},
         {"PDE address bit 40 with haw 39", 0, 0, 39, 4, SZ_4K, 2, 1ULL << 40, 0},
-        {"2M leaf address bit 52", 0, 0, 0, 4, SZ_2M, 2, 1ULL << 52, 0},
+        {"2M leaf address bit 49 with haw 48", 0, 0, 48, 4, SZ_2M, 2, 1ULL << 49, 0},
+        {"1G leaf address bit 45 with haw 40", 0, 0, 40, 4, SZ_1G, 3, 1ULL << 45, 0},
         {"PS in PML4E", 0, 0, 0, 4, SZ_4K, 4, VTD_SL_PS, 0},
         {"PS in PML5E", 0, 0, 0, 5, SZ_4K, 5, VTD_SL_PS, 0},
         {"PS in PML4E of 5-level", 0, 0, 0, 5, SZ_4K, 4, VTD_SL_PS, 0},
@@ -685,13 +769,14 @@ static void test_frC_sl_reserved(void **state)
 /* The same bits where they are allowed, and the bits legacy mode ignores. */
 static void test_frC_allowed_and_ignored_bits(void **state)
 {
-    const uint64_t ign = VTD_GENMASK(6, 2) | VTD_GENMASK(61, 52) | VTD_BIT(63);
+    const uint64_t ign = VTD_GENMASK(6, 2) | VTD_BIT(10) | VTD_GENMASK(61, 52) | VTD_BIT(63);
     static struct sl_case cases[] = {
         {"SNP in leaf with ECAP.SC", 0, 0, 0, 4, SZ_4K, 1, VTD_SL_SNP, 0},
         {"TM in leaf with ECAP.DT", 0, 0, 0, 4, SZ_4K, 1, VTD_SL_TM, 0},
         {"SNP|TM in 2M leaf", 0, 0, 0, 4, SZ_2M, 2, VTD_SL_SNP | VTD_SL_TM, 0},
         {"SNP|TM in 1G leaf", 0, 0, 0, 4, SZ_1G, 3, VTD_SL_SNP | VTD_SL_TM, 0},
         {"leaf address bit 38 with haw 39", 0, 0, 39, 4, SZ_4K, 1, 0, 0},
+        {"leaf address bit 47 with haw 48", 0, 0, 48, 4, SZ_4K, 1, 1ULL << 47, 0},
         {"ignored bits in leaf", 0, 0, 0, 4, SZ_4K, 1, 0, 0},
         {"ignored bits in PDE", 0, 0, 0, 4, SZ_4K, 2, 0, 0},
         {"ignored bits in PDPE", 0, 0, 0, 4, SZ_4K, 3, 0, 0},
@@ -701,8 +786,9 @@ static void test_frC_allowed_and_ignored_bits(void **state)
         {"ignored bits in 1G leaf", 0, 0, 0, 4, SZ_1G, 3, 0, 0},
     };
     (void)state;
-    for (size_t i = 5; i < sizeof(cases) / sizeof(cases[0]); i++)
-        cases[i].or_bits = ign;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (strncmp(cases[i].name, "ignored", 7) == 0)
+            cases[i].or_bits = ign;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         run_sl_case(&cases[i], 0);
     /* The leaf's own PA with haw 39 stays below it: a sanity check for case 4 */
@@ -794,17 +880,25 @@ static void test_frE_translated_request(void **state)
 /* Fault precedence within a walk (model.md step 9)                    */
 /* ------------------------------------------------------------------ */
 
+static struct vtd_config cfg_haw48(void)
+{
+    struct vtd_config c = cfg_base();
+    c.haw = 48;
+    return c;
+}
+
 static void test_prec_not_present_before_reserved(void **state)
 {
+    struct vtd_config cfg = cfg_haw48();
     (void)state;
     for (int lvl = 1; lvl <= 4; lvl++) {
         struct th t;
         struct vtd_result r;
-        uint64_t root = std_setup(&t, NULL, 4), e;
+        uint64_t root = std_setup(&t, &cfg, 4), e;
         th_set_ctx(&t, S1, th_ctx_lo(root, 0, false), th_ctx_hi(2, 1));
         e = th_pte_addr(&t, root, 4, IOVA, lvl);
         /* R=W=0 plus reserved bits (address >= haw, SNP in non-leaf, TM) */
-        th_w64(&t, e, (th_r64(&t, e) & ~(uint64_t)RW) | (1ULL << 52) | VTD_SL_SNP |
+        th_w64(&t, e, (th_r64(&t, e) & ~(uint64_t)RW) | (1ULL << 50) | VTD_SL_SNP |
                           (lvl == 4 ? VTD_SL_PS : 0));
         r = th_dma(&t, S0, IOVA, VTD_R);
         EXPECT_FAULT_I(&t, r, VTD_FR_NO_READ, S0, IOVA, VTD_R, AT_U, 0);
@@ -816,14 +910,15 @@ static void test_prec_not_present_before_reserved(void **state)
 
 static void test_prec_permission_before_reserved(void **state)
 {
+    struct vtd_config cfg = cfg_haw48();
     (void)state;
     for (int lvl = 1; lvl <= 4; lvl++) {
         struct th t;
         struct vtd_result r;
-        uint64_t root = std_setup(&t, NULL, 4), e;
+        uint64_t root = std_setup(&t, &cfg, 4), e;
         th_set_ctx(&t, S1, th_ctx_lo(root, 0, false), th_ctx_hi(2, 1));
         e = th_pte_addr(&t, root, 4, IOVA, lvl);
-        th_w64(&t, e, (th_r64(&t, e) & ~VTD_SL_W) | (1ULL << 52));
+        th_w64(&t, e, (th_r64(&t, e) & ~VTD_SL_W) | (1ULL << 50));
         /* write lacks W: 5h, not Ch */
         r = th_dma(&t, S0, IOVA, VTD_W);
         EXPECT_FAULT_I(&t, r, VTD_FR_NO_WRITE, S0, IOVA, VTD_W, AT_U, 0);
@@ -1055,34 +1150,40 @@ static void test_tt01_all_request_types(void **state)
     th_fini(&t);
 }
 
+
+
+
+
 static void test_tt10_passthrough(void **state)
 {
     struct th t;
     struct vtd_result r;
+    struct vtd_config cfg = cfg_base();
     (void)state;
     th_init(&t, NULL);
-    /* SLPTPTR 0 and AW=1 (39-bit) */
+    /* SLPTPTR 0 and AW=1 (39-bit): the limit is haw (52), not AW */
     th_set_ctx(&t, S0, th_ctx_lo(0, VTD_TT_PASSTHROUGH, false), th_ctx_hi(1, 2));
     th_enable(&t);
     r = th_dma(&t, S0, 0x12345678ULL, VTD_R);
     EXPECT_OK(r, 0x12345678ULL, SZ_4K, VTD_R | VTD_W);
-    r = th_dma(&t, S0, (1ULL << 39) - 1, VTD_W);
-    EXPECT_OK(r, (1ULL << 39) - 1, SZ_4K, VTD_R | VTD_W);
-    r = th_dma(&t, S0, 0x1000, VTD_R | VTD_W);
-    EXPECT_OK(r, 0x1000, SZ_4K, VTD_R | VTD_W);
+    r = th_dma(&t, S0, 1ULL << 39, VTD_W);
+    EXPECT_OK(r, 1ULL << 39, SZ_4K, VTD_R | VTD_W);
+    r = th_dma(&t, S0, (1ULL << 52) - 1, VTD_R | VTD_W);
+    EXPECT_OK(r, (1ULL << 52) - 1, SZ_4K, VTD_R | VTD_W);
     EXPECT_NO_RECORDS(&t);
-    r = th_dma(&t, S0, 1ULL << 39, VTD_R);
-    EXPECT_FAULT(&t, r, VTD_FR_ADDR_BEYOND_AW, S0, 1ULL << 39, VTD_R);
+    r = th_dma(&t, S0, 1ULL << 52, VTD_R);
+    EXPECT_FAULT(&t, r, VTD_FR_ADDR_BEYOND_AW, S0, 1ULL << 52, VTD_R);
     th_fini(&t);
 
-    /* 57-bit pass-through: a 50-bit address passes */
-    th_init(&t, NULL);
+    /* haw 39: 2^39 faults even with a 57-bit AW */
+    cfg.haw = 39;
+    th_init(&t, &cfg);
     th_set_ctx(&t, S0, th_ctx_lo(0, VTD_TT_PASSTHROUGH, false), th_ctx_hi(3, 2));
     th_enable(&t);
-    r = th_dma(&t, S0, (1ULL << 50) + 0x1234, VTD_W);
-    EXPECT_OK(r, (1ULL << 50) + 0x1234, SZ_4K, VTD_R | VTD_W);
-    r = th_dma(&t, S0, 1ULL << 57, VTD_W);
-    EXPECT_FAULT(&t, r, VTD_FR_ADDR_BEYOND_AW, S0, 1ULL << 57, VTD_W);
+    r = th_dma(&t, S0, (1ULL << 39) - 8, VTD_W);
+    EXPECT_OK(r, (1ULL << 39) - 8, SZ_4K, VTD_R | VTD_W);
+    r = th_dma(&t, S0, 1ULL << 39, VTD_W);
+    EXPECT_FAULT(&t, r, VTD_FR_ADDR_BEYOND_AW, S0, 1ULL << 39, VTD_W);
     th_fini(&t);
 }
 
@@ -1100,13 +1201,18 @@ static void test_te_off_passthrough(void **state)
 
     /* root latched and a mapping present, TE=0: still untranslated */
     th_init(&t, NULL);
-    root = dom(&t, S0, 4, 0, 1);
+    root = dom(&t, S0, 4, VTD_TT_DEVTLB, 1);
     th_map(&t, root, 4, IOVA, PA, SZ_4K, SZ_4K, VTD_SL_R);
     th_set_root(&t, 0);
     r = th_dma(&t, S0, IOVA + 0x44, VTD_W);
     EXPECT_OK(r, IOVA + 0x44, SZ_4K, VTD_R | VTD_W);
     r = th_dma(&t, S1, 1ULL << 60, VTD_R); /* no context, no width limit */
     EXPECT_OK(r, 1ULL << 60, SZ_4K, VTD_R | VTD_W);
+    /* translation and translated requests: blocked (UR), no fault */
+    r = treq(&t, S0, AT_TREQ, IOVA, VTD_R);
+    assert_int_equal(r.status, VTD_BLOCKED);
+    r = treq(&t, S0, AT_TD, IOVA, VTD_W);
+    assert_int_equal(r.status, VTD_BLOCKED);
     EXPECT_NO_RECORDS(&t);
     /* enabled: translated; disabled again: untranslated */
     th_enable_te(&t);
@@ -1118,6 +1224,8 @@ static void test_te_off_passthrough(void **state)
     th_fini(&t);
 }
 
+/* Abort-DMA (TTM=11 with ECAP.ADMS): every request faults 33h, not
+ * qualified (recorded even with FPD). */
 static void test_abort_dma(void **state)
 {
     struct th t;
@@ -1129,33 +1237,105 @@ static void test_abort_dma(void **state)
     th_init(&t, &cfg);
     root = dom(&t, S0, 4, VTD_TT_DEVTLB, 1);
     th_map(&t, root, 4, IOVA, PA, SZ_4K, SZ_4K, RW);
-    th_set_ctx(&t, S1, th_ctx_lo(0, VTD_TT_PASSTHROUGH, false), th_ctx_hi(2, 2));
+    th_set_ctx(&t, S1, th_ctx_lo(0, VTD_TT_PASSTHROUGH, true), th_ctx_hi(2, 2)); /* FPD */
     th_set_root(&t, VTD_TTM_ABORT_DMA);
     th_enable_te(&t);
     assert_int_equal((th_rd64(&t, VTD_REG_RTADDR) & VTD_RTADDR_TTM_MASK) >> VTD_RTADDR_TTM_SHIFT,
                      VTD_TTM_ABORT_DMA);
     r = th_dma(&t, S0, IOVA, VTD_R);
-    assert_int_equal(r.status, VTD_BLOCKED);
-    r = th_dma(&t, S0, IOVA, VTD_W);
-    assert_int_equal(r.status, VTD_BLOCKED);
-    r = th_dma(&t, S0, IOVA, VTD_R | VTD_W);
-    assert_int_equal(r.status, VTD_BLOCKED);
-    r = treq(&t, S0, AT_TREQ, IOVA, VTD_R);
-    assert_int_equal(r.status, VTD_BLOCKED);
-    r = treq(&t, S0, AT_TD, 0x1000, VTD_W);
-    assert_int_equal(r.status, VTD_BLOCKED);
-    r = th_dma(&t, S1, 0x1000, VTD_R); /* pass-through context */
-    assert_int_equal(r.status, VTD_BLOCKED);
-    r = th_dma(&t, SID(7, 0, 0), 0x1000, VTD_R); /* no root entry */
-    assert_int_equal(r.status, VTD_BLOCKED);
-    r = th_dma(&t, S0, 1ULL << 62, VTD_R);
-    assert_int_equal(r.status, VTD_BLOCKED);
-    EXPECT_NO_RECORDS(&t);
+    EXPECT_FAULT_I(&t, r, VTD_FR_RTA_ABORT_DMA, S0, IOVA, VTD_R, AT_U, 0);
+    r = th_dma(&t, S1, 0x1000, VTD_W); /* pass-through context with FPD */
+    EXPECT_FAULT_I(&t, r, VTD_FR_RTA_ABORT_DMA, S1, 0x1000, VTD_W, AT_U, 1);
+    r = th_dma(&t, SID(7, 0, 0), 0x2000, VTD_R); /* no root entry */
+    EXPECT_FAULT_I(&t, r, VTD_FR_RTA_ABORT_DMA, SID(7, 0, 0), 0x2000, VTD_R, AT_U, 2);
+    r = treq(&t, S2, AT_TREQ, IOVA, VTD_R);
+    EXPECT_FAULT_I(&t, r, VTD_FR_RTA_ABORT_DMA, S2, IOVA, VTD_R, AT_TREQ, 3);
+    r = treq(&t, SID(8, 0, 0), AT_TD, 0x1000, VTD_W);
+    EXPECT_FAULT_I(&t, r, VTD_FR_RTA_ABORT_DMA, SID(8, 0, 0), 0x1000, VTD_W, AT_TD, 4);
+    r = th_dma(&t, SID(8, 1, 0), 1ULL << 62, VTD_R | VTD_W);
+    EXPECT_FAULT_I(&t, r, VTD_FR_RTA_ABORT_DMA, SID(8, 1, 0), 1ULL << 62, VTD_R | VTD_W, AT_U, 5);
     /* back to legacy: translations resume */
     th_set_root(&t, VTD_TTM_LEGACY);
     th_inval_all(&t);
     r = th_dma(&t, S0, IOVA + 1, VTD_R);
     EXPECT_OK(r, PA + 1, SZ_4K, VTD_R | VTD_W);
+    th_fini(&t);
+}
+
+/* A latched TTM the unit does not support: 30h for every request. */
+static void test_ttm_unsupported(void **state)
+{
+    static const unsigned ttms[] = {VTD_TTM_RESERVED, VTD_TTM_SCALABLE, VTD_TTM_ABORT_DMA};
+    (void)state;
+    for (size_t i = 0; i < 3; i++) {
+        struct th t;
+        struct vtd_result r;
+        print_message("TTM=%u (no ADMS, no SMTS)\n", ttms[i]);
+        std_setup(&t, NULL, 4);
+        th_clear_logs(&t);
+        th_set_root(&t, ttms[i]);
+        assert_true(th_has_diag(&t, VTD_DIAG_RTADDR_TTM));
+        r = th_dma(&t, S0, IOVA, VTD_R);
+        EXPECT_FAULT(&t, r, VTD_FR_RTA_TTM_INVALID, S0, IOVA, VTD_R);
+        th_fini(&t);
+    }
+}
+
+/* Untranslated requests whose input is in the interrupt range (step 8). */
+static void test_input_in_interrupt_range(void **state)
+{
+    struct th t;
+    struct vtd_result r;
+    struct vtd_request rq;
+    uint64_t root;
+    (void)state;
+    th_init(&t, NULL);
+    root = dom(&t, S0, 4, 0, 1);
+    th_set_ctx(&t, S1, th_ctx_lo(root, 0, false), th_ctx_hi(2, 1));
+    th_set_ctx(&t, S2, th_ctx_lo(root, 0, false), th_ctx_hi(2, 1));
+    /* even a mapping there is not used */
+    th_map(&t, root, 4, 0xFEE00000ULL, PA, SZ_4K, SZ_4K, RW);
+    th_enable(&t);
+    th_clear_logs(&t);
+    r = th_dma(&t, S0, 0xFEE00010ULL, VTD_W);
+    assert_int_equal(r.status, VTD_BLOCKED);
+    assert_true(th_has_diag(&t, VTD_DIAG_REQ_INTR_RANGE));
+    EXPECT_NO_RECORDS(&t);
+    memset(&rq, 0, sizeof(rq));
+    rq.sid = S0;
+    rq.access = VTD_R;
+    rq.zlr = true;
+    rq.addr = 0xFEEFF000ULL;
+    r = th_req(&t, &rq);
+    EXPECT_OK(r, 0xFEEFF000ULL, 0, 0);
+    EXPECT_NO_RECORDS(&t);
+    r = th_dma(&t, S1, 0xFEE00010ULL, VTD_R);
+    EXPECT_FAULT_I(&t, r, VTD_FR_INTR_RANGE, S1, 0xFEE00010ULL, VTD_R, AT_U, 0);
+    r = th_dma(&t, S2, 0xFEEFFFF0ULL, VTD_R | VTD_W);
+    EXPECT_FAULT_I(&t, r, VTD_FR_INTR_RANGE, S2, 0xFEEFFFF0ULL, VTD_R | VTD_W, AT_U, 1);
+    th_fini(&t);
+}
+
+/* Translation requests whose input is in the interrupt range: completed
+ * with U, perm W when asking for write, else 0; no fault. */
+static void test_treq_input_in_interrupt_range(void **state)
+{
+    struct th t;
+    struct vtd_result r;
+    (void)state;
+    th_init(&t, NULL);
+    assert_true(th_rd64(&t, VTD_REG_ECAP) & VTD_ECAP_DT);
+    dom(&t, S0, 4, VTD_TT_DEVTLB, 1);
+    th_enable(&t);
+    r = treq(&t, S0, AT_TREQ, 0xFEE00000ULL, VTD_W);
+    assert_int_equal(r.status, VTD_OK);
+    assert_int_equal(r.perm, VTD_W);
+    assert_true(r.ats & VTD_ATS_U);
+    r = treq(&t, S0, AT_TREQ, 0xFEE12000ULL, VTD_R);
+    assert_int_equal(r.status, VTD_OK);
+    assert_int_equal(r.perm, 0);
+    assert_true(r.ats & VTD_ATS_U);
+    EXPECT_NO_RECORDS(&t);
     th_fini(&t);
 }
 
@@ -1205,61 +1385,9 @@ static void test_treq_not_present_no_fault(void **state)
     th_fini(&t);
 }
 
-/* Other faults are recorded for translation requests, with AT=01. */
-static void test_treq_other_faults_recorded(void **state)
-{
-    struct th t;
-    struct vtd_result r;
-    uint64_t root, e;
-    (void)state;
-    th_init(&t, NULL);
-    root = dom(&t, S0, 3, VTD_TT_DEVTLB, 1);
-    th_set_ctx(&t, S1, th_ctx_lo(root, VTD_TT_DEVTLB, false), th_ctx_hi(1, 1));
-    th_set_ctx(&t, S2, th_ctx_lo(root, VTD_TT_DEVTLB, false), th_ctx_hi(1, 1));
-    th_map(&t, root, 3, IOVA, PA, SZ_4K, SZ_4K, RW);
-    th_map(&t, root, 3, SZ_1G, 0xFEE00000ULL, SZ_4K, SZ_4K, RW);
-    e = th_pte_addr(&t, root, 3, IOVA, 1);
-    th_enable(&t);
-    r = treq(&t, S0, AT_TREQ, 1ULL << 39, VTD_R);
-    EXPECT_FAULT_I(&t, r, VTD_FR_ADDR_BEYOND_AW, S0, 1ULL << 39, VTD_R, AT_TREQ, 0);
-    r = treq(&t, S1, AT_TREQ, SZ_1G, VTD_W);
-    EXPECT_FAULT_I(&t, r, VTD_FR_INTR_RANGE, S1, SZ_1G, VTD_W, AT_TREQ, 1);
-    th_w64(&t, e, th_r64(&t, e) | (1ULL << 52));
-    r = treq(&t, S2, AT_TREQ, IOVA, VTD_R);
-    EXPECT_FAULT_I(&t, r, VTD_FR_SL_RSVD, S2, IOVA, VTD_R, AT_TREQ, 2);
-    th_fini(&t);
-}
 
-static void test_treq_ats_bits(void **state)
-{
-    struct th t;
-    struct vtd_result r;
-    uint64_t root;
-    (void)state;
-    th_init(&t, NULL);
-    root = dom(&t, S0, 4, VTD_TT_DEVTLB, 1);
-    th_map(&t, root, 4, 0x1000, PA, SZ_4K, SZ_4K, RW | VTD_SL_SNP);
-    th_map(&t, root, 4, 0x2000, PA, SZ_4K, SZ_4K, RW);                         /* SNP=0 */
-    th_map(&t, root, 4, 0x3000, PA, SZ_4K, SZ_4K, RW | VTD_SL_SNP | VTD_SL_TM); /* TM=1 */
-    th_map(&t, root, 4, 0x4000, PA, SZ_4K, SZ_4K, RW | VTD_SL_TM);              /* both */
-    th_map(&t, root, 4, SZ_2M, 2 * SZ_1G, SZ_2M, SZ_2M, RW | VTD_SL_TM | VTD_SL_SNP);
-    th_enable(&t);
-    r = treq(&t, S0, AT_TREQ, 0x1000, VTD_R);
-    EXPECT_OK(r, PA, SZ_4K, VTD_R | VTD_W);
-    assert_int_equal(r.ats & (VTD_ATS_U | VTD_ATS_N), 0);
-    r = treq(&t, S0, AT_TREQ, 0x2000, VTD_R);
-    EXPECT_OK(r, PA, SZ_4K, VTD_R | VTD_W);
-    assert_int_equal(r.ats & (VTD_ATS_U | VTD_ATS_N), VTD_ATS_N);
-    r = treq(&t, S0, AT_TREQ, 0x3000, VTD_R);
-    EXPECT_OK(r, PA, SZ_4K, VTD_R | VTD_W);
-    assert_int_equal(r.ats & (VTD_ATS_U | VTD_ATS_N), VTD_ATS_U);
-    r = treq(&t, S0, AT_TREQ, 0x4000, VTD_R);
-    assert_int_equal(r.ats & (VTD_ATS_U | VTD_ATS_N), VTD_ATS_U | VTD_ATS_N);
-    r = treq(&t, S0, AT_TREQ, SZ_2M + 0x5000, VTD_R);
-    EXPECT_OK(r, 2 * SZ_1G + 0x5000, SZ_2M, VTD_R | VTD_W);
-    assert_int_equal(r.ats & (VTD_ATS_U | VTD_ATS_N), VTD_ATS_U);
-    th_fini(&t);
-}
+
+
 
 /* ------------------------------------------------------------------ */
 /* ZLR, atomics, PASID, API checks                                     */
@@ -1333,13 +1461,93 @@ static void test_atomic_requests(void **state)
     th_fini(&t);
 }
 
-static void test_pasid_on_legacy_ignored(void **state)
+/* Other faults are recorded for translation requests, with AT=01; the
+ * address-width condition is not a fault (perm 0). */
+static void test_treq_other_faults_recorded(void **state)
+{
+    struct th t;
+    struct vtd_result r;
+    struct vtd_config cfg = cfg_base();
+    uint64_t root, e;
+    (void)state;
+    cfg.haw = 48;
+    th_init(&t, &cfg);
+    assert_true(th_rd64(&t, VTD_REG_ECAP) & VTD_ECAP_DT);
+    root = dom(&t, S0, 3, VTD_TT_DEVTLB, 1);
+    th_set_ctx(&t, S1, th_ctx_lo(root, VTD_TT_DEVTLB, false), th_ctx_hi(1, 1));
+    th_set_ctx(&t, S2, th_ctx_lo(root, VTD_TT_DEVTLB, false), th_ctx_hi(1, 1));
+    th_map(&t, root, 3, IOVA, PA, SZ_4K, SZ_4K, RW);
+    th_map(&t, root, 3, SZ_1G, 0xFEE00000ULL, SZ_4K, SZ_4K, RW);
+    th_map(&t, root, 3, 2 * SZ_1G, PA, SZ_4K, SZ_4K, RW);
+    e = th_pte_addr(&t, root, 3, IOVA, 1);
+    th_enable(&t);
+    r = treq(&t, S0, AT_TREQ, 1ULL << 39, VTD_R);
+    assert_int_equal(r.status, VTD_OK);
+    assert_int_equal(r.perm, 0);
+    r = treq(&t, S0, AT_TREQ, 1ULL << 62, VTD_W);
+    assert_int_equal(r.status, VTD_OK);
+    assert_int_equal(r.perm, 0);
+    EXPECT_NO_RECORDS(&t);
+    r = treq(&t, S1, AT_TREQ, SZ_1G, VTD_W); /* output in the interrupt range */
+    EXPECT_FAULT_I(&t, r, VTD_FR_INTR_RANGE, S1, SZ_1G, VTD_W, AT_TREQ, 0);
+    th_w64(&t, e, th_r64(&t, e) | (1ULL << 50));
+    r = treq(&t, S2, AT_TREQ, IOVA, VTD_R);
+    EXPECT_FAULT_I(&t, r, VTD_FR_SL_RSVD, S2, IOVA, VTD_R, AT_TREQ, 1);
+    hole(&t, th_r64(&t, th_pte_addr(&t, root, 3, 2 * SZ_1G, 2)) & VTD_SL_ADDR_MASK);
+    r = treq(&t, S0, AT_TREQ, 2 * SZ_1G, VTD_R);
+    EXPECT_FAULT_I(&t, r, VTD_FR_SL_READ_ERROR, S0, 2 * SZ_1G, VTD_R, AT_TREQ, 2);
+    r = treq(&t, SID(2, 7, 7), AT_TREQ, IOVA, VTD_R); /* no context */
+    EXPECT_FAULT_I(&t, r, VTD_FR_CTX_NOT_PRESENT, SID(2, 7, 7), IOVA, VTD_R, AT_TREQ, 3);
+    th_fini(&t);
+}
+
+/* ats: N when ECAP.SC=1 and the leaf has SNP=1; U never for mapped pages. */
+static void test_treq_ats_bits(void **state)
+{
+    struct th t;
+    struct vtd_result r;
+    uint64_t root;
+    (void)state;
+    th_init(&t, NULL);
+    assert_true(th_rd64(&t, VTD_REG_ECAP) & VTD_ECAP_SC);
+    root = dom(&t, S0, 4, VTD_TT_DEVTLB, 1);
+    th_map(&t, root, 4, 0x1000, PA, SZ_4K, SZ_4K, RW | VTD_SL_SNP);
+    th_map(&t, root, 4, 0x2000, PA, SZ_4K, SZ_4K, RW);                         /* SNP=0 */
+    th_map(&t, root, 4, 0x3000, PA, SZ_4K, SZ_4K, RW | VTD_SL_SNP | VTD_SL_TM); /* TM=1 */
+    th_map(&t, root, 4, 0x4000, PA, SZ_4K, SZ_4K, RW | VTD_SL_TM);
+    th_map(&t, root, 4, SZ_2M, 2 * SZ_1G, SZ_2M, SZ_2M, VTD_SL_R | VTD_SL_SNP);
+    th_enable(&t);
+    r = treq(&t, S0, AT_TREQ, 0x1000, VTD_R);
+    EXPECT_OK(r, PA, SZ_4K, VTD_R | VTD_W);
+    assert_int_equal(r.ats & (VTD_ATS_U | VTD_ATS_N), VTD_ATS_N);
+    r = treq(&t, S0, AT_TREQ, 0x2000, VTD_R);
+    EXPECT_OK(r, PA, SZ_4K, VTD_R | VTD_W);
+    assert_int_equal(r.ats & (VTD_ATS_U | VTD_ATS_N), 0);
+    r = treq(&t, S0, AT_TREQ, 0x3000, VTD_W);
+    EXPECT_OK(r, PA, SZ_4K, VTD_R | VTD_W);
+    assert_int_equal(r.ats & (VTD_ATS_U | VTD_ATS_N), VTD_ATS_N);
+    r = treq(&t, S0, AT_TREQ, 0x4000, VTD_R);
+    EXPECT_OK(r, PA, SZ_4K, VTD_R | VTD_W);
+    assert_int_equal(r.ats & (VTD_ATS_U | VTD_ATS_N), 0);
+    r = treq(&t, S0, AT_TREQ, SZ_2M + 0x5000, VTD_R);
+    EXPECT_OK(r, 2 * SZ_1G + 0x5000, SZ_2M, VTD_R);
+    assert_int_equal(r.ats & (VTD_ATS_U | VTD_ATS_N), VTD_ATS_N);
+    th_fini(&t);
+}
+
+/* A request with PASID on a legacy unit: 31h, not qualified. */
+static void test_pasid_on_legacy(void **state)
 {
     struct th t;
     struct vtd_result r;
     struct vtd_request rq;
+    uint64_t root;
     (void)state;
-    std_setup(&t, NULL, 4);
+    th_init(&t, NULL);
+    root = dom(&t, S0, 4, 0, 1);
+    th_map(&t, root, 4, IOVA, PA, SZ_4K, SZ_4K, RW);
+    th_set_ctx(&t, S1, th_ctx_lo(root, 0, true), th_ctx_hi(2, 1)); /* FPD */
+    th_enable(&t);
     th_clear_logs(&t);
     memset(&rq, 0, sizeof(rq));
     rq.sid = S0;
@@ -1349,13 +1557,15 @@ static void test_pasid_on_legacy_ignored(void **state)
     rq.pasid = 0x1234;
     rq.addr = IOVA + 0x100;
     r = th_req(&t, &rq);
-    EXPECT_OK(r, PA + 0x100, SZ_4K, VTD_R | VTD_W);
+    EXPECT_FAULT_I(&t, r, VTD_FR_RTA_PASID_LEGACY, S0, IOVA, VTD_W, AT_U, 0);
     assert_true(th_has_diag(&t, VTD_DIAG_REQ_PASID_LEGACY));
-    /* a faulting PASID request: the record carries no PASID */
-    rq.addr = IOVA + SZ_4K;
+    rq.sid = S1; /* FPD does not suppress it */
     r = th_req(&t, &rq);
-    EXPECT_FAULT(&t, r, VTD_FR_NO_WRITE, S0, IOVA + SZ_4K, VTD_W);
-    /* without PASID: no such diag */
+    EXPECT_FAULT_I(&t, r, VTD_FR_RTA_PASID_LEGACY, S1, IOVA, VTD_W, AT_U, 1);
+    rq.sid = SID(6, 0, 0); /* no root entry: 31h comes first */
+    r = th_req(&t, &rq);
+    EXPECT_FAULT_I(&t, r, VTD_FR_RTA_PASID_LEGACY, SID(6, 0, 0), IOVA, VTD_W, AT_U, 2);
+    /* without PASID: translated, no such diag */
     th_clear_logs(&t);
     r = th_dma(&t, S0, IOVA, VTD_R);
     EXPECT_OK(r, PA, SZ_4K, VTD_R | VTD_W);
@@ -1619,6 +1829,8 @@ int main(void)
         cmocka_unit_test(test_fr2_ctx_not_present),
         cmocka_unit_test(test_fr2_fpd_suppresses),
         cmocka_unit_test(test_fr3_invalid_context),
+        cmocka_unit_test(test_fr3_passthrough_ignores_aw),
+        cmocka_unit_test(test_fr3_tt_check_before_aw),
         cmocka_unit_test(test_fr3_slptptr_unreadable),
         cmocka_unit_test(test_fr4_above_agaw),
         cmocka_unit_test(test_fr4_above_mgaw),
@@ -1630,6 +1842,7 @@ int main(void)
         cmocka_unit_test(test_frA_root_reserved),
         cmocka_unit_test(test_frA_not_suppressed_by_fpd),
         cmocka_unit_test(test_frB_ctx_reserved),
+        cmocka_unit_test(test_frB_did_beyond_nd),
         cmocka_unit_test(test_frB_avail_not_reserved),
         cmocka_unit_test(test_frB_precedence_and_fpd),
         cmocka_unit_test(test_frC_sl_reserved),
@@ -1656,12 +1869,15 @@ int main(void)
         cmocka_unit_test(test_tt10_passthrough),
         cmocka_unit_test(test_te_off_passthrough),
         cmocka_unit_test(test_abort_dma),
+        cmocka_unit_test(test_ttm_unsupported),
+        cmocka_unit_test(test_input_in_interrupt_range),
+        cmocka_unit_test(test_treq_input_in_interrupt_range),
         cmocka_unit_test(test_treq_not_present_no_fault),
         cmocka_unit_test(test_treq_other_faults_recorded),
         cmocka_unit_test(test_treq_ats_bits),
         cmocka_unit_test(test_zlr),
         cmocka_unit_test(test_atomic_requests),
-        cmocka_unit_test(test_pasid_on_legacy_ignored),
+        cmocka_unit_test(test_pasid_on_legacy),
         cmocka_unit_test(test_translate_einval),
     };
     const struct CMUnitTest walk_api[] = {

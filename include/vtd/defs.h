@@ -137,6 +137,38 @@
 #define VTD_DESC_PC 7
 #define VTD_DESC_PDEVTLB 8
 #define VTD_DESC_PGRP_RESP 9
+/* Descriptor fields; lo = qword 0, hi = qword 1 */
+#define VTD_DESC_TYPE_LO_MASK VTD_GENMASK(3, 0)   /* type bits 3:0 */
+#define VTD_DESC_TYPE_HI_MASK VTD_GENMASK(11, 9)  /* type bits 6:4 */
+#define VTD_DESC_G_SHIFT 4                        /* context-cache / IOTLB granularity 5:4 */
+#define VTD_DESC_G_MASK VTD_GENMASK(5, 4)
+#define VTD_DESC_DID_SHIFT 16                     /* context-cache / IOTLB DID 31:16 */
+#define VTD_DESC_DID_MASK VTD_GENMASK(31, 16)
+#define VTD_DESC_CC_SID_SHIFT 32                  /* SID 47:32 */
+#define VTD_DESC_CC_FM_SHIFT 48                   /* FM 49:48 */
+#define VTD_DESC_CC_RSVD_LO (VTD_GENMASK(8, 6) | VTD_GENMASK(15, 12) | VTD_GENMASK(63, 50))
+#define VTD_DESC_IOTLB_DW VTD_BIT(6)              /* drain writes */
+#define VTD_DESC_IOTLB_DR VTD_BIT(7)              /* drain reads */
+#define VTD_DESC_IOTLB_RSVD_LO (VTD_BIT(8) | VTD_GENMASK(15, 12) | VTD_GENMASK(63, 32))
+#define VTD_DESC_IOTLB_AM_MASK VTD_GENMASK(5, 0)  /* hi */
+#define VTD_DESC_IOTLB_IH VTD_BIT(6)              /* hi */
+#define VTD_DESC_IOTLB_RSVD_HI VTD_GENMASK(11, 7)
+#define VTD_DESC_ADDR_MASK VTD_GENMASK(63, 12)    /* hi: IOTLB / device-TLB ADDR */
+#define VTD_DESC_DEVTLB_PFSID_LO_SHIFT 12         /* PFSID 3:0 in 15:12 */
+#define VTD_DESC_DEVTLB_PFSID_HI_SHIFT 52         /* PFSID 15:4 in 63:52 */
+#define VTD_DESC_DEVTLB_MIP_SHIFT 16              /* max invalidations pending 20:16 */
+#define VTD_DESC_DEVTLB_SID_SHIFT 32              /* SID 47:32 */
+#define VTD_DESC_DEVTLB_RSVD_LO (VTD_GENMASK(8, 4) | VTD_GENMASK(31, 21) | VTD_GENMASK(51, 48))
+#define VTD_DESC_DEVTLB_S VTD_BIT(0)              /* hi: size encoded in ADDR */
+#define VTD_DESC_DEVTLB_RSVD_HI VTD_GENMASK(11, 1)
+#define VTD_DESC_WAIT_IF VTD_BIT(4)               /* interrupt (ICS.IWC, IECTL event) */
+#define VTD_DESC_WAIT_SW VTD_BIT(5)               /* status write */
+#define VTD_DESC_WAIT_FN VTD_BIT(6)               /* fence */
+#define VTD_DESC_WAIT_PD VTD_BIT(7)               /* page-request drain (ECAP.PRS) */
+#define VTD_DESC_WAIT_STDATA_SHIFT 32             /* status data 63:32 */
+#define VTD_DESC_WAIT_RSVD_LO (VTD_BIT(8) | VTD_GENMASK(31, 12)) /* and PD without PRS */
+#define VTD_DESC_WAIT_ADDR_MASK VTD_GENMASK(63, 2) /* hi: status address */
+#define VTD_DESC_WAIT_RSVD_HI VTD_GENMASK(1, 0)
 
 /* ---- Diagnostic codes (struct vtd_diag.code): stable, never renumbered ---- */
 enum vtd_diag_code {
@@ -177,6 +209,17 @@ enum vtd_diag_code {
     /* Requests (API use) */
     VTD_DIAG_REQ_PASID_LEGACY = 51, /* request with PASID to a legacy-mode unit (31h) */
     VTD_DIAG_REQ_INTR_RANGE = 52,   /* untranslated write to the interrupt range: an interrupt, not DMA */
+    /* Queued invalidation (qi.c) */
+    VTD_DIAG_QI_DISABLE_PENDING = 60, /* GCMD.QIE cleared while IQH != IQT: pending descriptors dropped */
+    VTD_DIAG_QI_IQA_WHILE_ENABLED = 61, /* IQA written while queued invalidation is enabled */
+    VTD_DIAG_QI_BAD_TAIL = 62,      /* IQT beyond the queue size (IQE, IQEI=1) */
+    VTD_DIAG_QI_FETCH_ERROR = 63,   /* descriptor fetch from memory the platform does not back (IQEI=2) */
+    VTD_DIAG_QI_DESC_TYPE = 64,     /* unknown or unsupported descriptor type (IQEI=3) */
+    VTD_DIAG_QI_DESC_RSVD = 65,     /* descriptor reserved bits or reserved granularity (IQEI=4) */
+    VTD_DIAG_QI_WIDTH = 66,         /* IQA.DW=1 on a unit without 256-bit descriptors (IQEI=5) */
+    VTD_DIAG_QI_TAIL_ALIGN = 67,    /* IQT bit 4 set with 256-bit descriptors (IQEI=6) */
+    VTD_DIAG_QI_IOTLB_AM = 68,      /* IOTLB descriptor AM above CAP.MAMV (IQEI=4) */
+    VTD_DIAG_QI_WAIT_WRITE = 69,    /* wait descriptor status write to unbacked memory (dropped) */
 };
 
 #endif

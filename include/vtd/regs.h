@@ -223,6 +223,14 @@
 #define VTD_IQERCD_IQEI_MASK VTD_GENMASK(3, 0)
 #define VTD_IQERCD_ITESID_SHIFT 32
 #define VTD_IQERCD_ICESID_SHIFT 48
+/* IQERCD.IQEI: why FSTS.IQE was set */
+#define VTD_IQEI_NONE 0        /* no detail (older hardware) */
+#define VTD_IQEI_TAIL 1        /* IQT beyond the queue */
+#define VTD_IQEI_FETCH 2       /* descriptor fetch failed */
+#define VTD_IQEI_TYPE 3        /* invalid or unsupported descriptor type */
+#define VTD_IQEI_RSVD 4        /* reserved field set in a valid descriptor type */
+#define VTD_IQEI_WIDTH 5       /* IQA.DW names a width the unit does not support */
+#define VTD_IQEI_TAIL_ALIGN 6  /* IQT bit 4 set with 256-bit descriptors */
 
 /* ---- IRTA ---- */
 #define VTD_IRTA_S_MASK VTD_GENMASK(3, 0)

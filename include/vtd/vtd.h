@@ -12,7 +12,8 @@
  *
  * Timing: everything is synchronous.  When vtd_translate() returns, its fault
  * record and fault event are visible; a GCMD, CCMD or IOTLB command has
- * completed when its vtd_mmio_write() returns.
+ * completed when its vtd_mmio_write() returns; queued invalidation
+ * descriptors are processed, up to IQT, by the IQT write itself.
  *
  * Threads: the unit starts no threads and calls host callbacks only from
  * inside a vtd_* call, on the calling thread.  vtd_translate() may run on
@@ -48,6 +49,26 @@ struct vtd_diag {
     uint64_t addr;   /* entry / register / descriptor address involved, or 0 */
 };
 
+/* An invalidation the unit carried out (vtd_host.inval_notify). */
+enum { VTD_NOTICE_CONTEXT = 1, VTD_NOTICE_IOTLB = 2 };
+enum {
+    VTD_NOTICE_GLOBAL = 1, /* everything in that cache */
+    VTD_NOTICE_DOMAIN = 2, /* everything tagged with did */
+    VTD_NOTICE_DEVICE = 3, /* context cache: source-ids matching sid under fm */
+    VTD_NOTICE_PAGE = 4    /* IOTLB: [addr, addr + size) of domain did */
+};
+struct vtd_inval_notice {
+    uint8_t cache;       /* VTD_NOTICE_CONTEXT / _IOTLB */
+    uint8_t granularity; /* VTD_NOTICE_*: the granularity performed */
+    uint16_t did;        /* domain (not for global) */
+    uint16_t sid;        /* device-selective: the source-id ... */
+    uint8_t fm;          /* ... and its function mask (CCMD.FM) */
+    bool ih;             /* page-selective: invalidation hint (leaf entries only) */
+    bool pasid_valid;    /* PASID-granular invalidations (scalable mode, not yet) */
+    uint32_t pasid;
+    uint64_t addr, size; /* page-selective: the range */
+};
+
 struct vtd_host {
     void *opaque; /* passed to every callback */
     /* 0 on success, non-zero when [pa, pa+len) is not backed: the unit then
@@ -68,6 +89,23 @@ struct vtd_host {
      * load, or NULL to make the unit use mem_read for it (always return NULL
      * where mem_read would fail).  Used for page-table entry reads. */
     const uint64_t *(*mem_ptr)(void *opaque, uint64_t pa);
+    /* optional: a device-TLB invalidation (queued invalidation descriptor
+     * type 3, ECAP.DT) to be delivered to the endpoint `sid` (pfsid: its
+     * physical function).  [addr, addr + size) is the range to invalidate,
+     * decoded from the descriptor's S bit: S=0 one 4 KiB page; S=1 the size
+     * given by the lowest 0 bit of ADDR at or above bit 12 (bit k 0 means
+     * 2^(k+1) bytes, addr aligned down to it).  size 0 stands for 2^64 (the
+     * whole address space).  pasid/pasid_valid/global are for PASID-based
+     * device-TLB invalidation (not modelled yet: false/0).  Completion is
+     * synchronous: the invalidation has completed when the callback returns.
+     * NULL: the descriptor completes with no endpoint to tell. */
+    void (*devtlb_inval)(void *opaque, uint16_t sid, uint16_t pfsid, uint64_t addr, uint64_t size,
+                         uint32_t pasid, bool pasid_valid, bool global);
+    /* optional, for VMMs that shadow the tables (caching mode): called after
+     * every context-cache or IOTLB invalidation has taken effect, whichever
+     * interface (registers or queue) it came through; see struct
+     * vtd_inval_notice and vtd_mappings(). */
+    void (*inval_notify)(void *opaque, const struct vtd_inval_notice *n);
 };
 
 struct vtd_config {
@@ -90,14 +128,16 @@ struct vtd_config {
 
 /* A legacy-mode part (docs/model.md "What the default unit advertises"):
  * 3/4/5-level tables, 2 MiB and 1 GiB pages, PSI, 8 fault records,
- * pass-through, snoop control, ZLR, PMRs.  Features not yet modelled (QI, IR,
- * scalable mode, ...) are not advertised. */
+ * pass-through, snoop control, ZLR, PMRs, queued invalidation and
+ * device-TLBs (QI, DT).  Features not yet modelled (IR, scalable mode, ...)
+ * are not advertised. */
 VTD_API void vtd_config_default(struct vtd_config *cfg);
 
 enum {
     VTD_EINVAL = -1,  /* invalid argument or inconsistent configuration */
     VTD_ENOMEM = -2,  /* allocation failed */
     VTD_ENOTSUP = -3, /* a capability the model does not implement */
+    VTD_ENOENT = -4,  /* no translation structures for the request (vtd_mappings) */
 };
 VTD_API const char *vtd_strerror(int err);
 
@@ -185,6 +225,23 @@ typedef void (*vtd_walk_fn)(void *arg, const struct vtd_walk_step *step);
  * always false).  fn may be NULL. */
 VTD_API int vtd_walk(struct vtd *u, const struct vtd_request *req, struct vtd_result *res,
                      vtd_walk_fn fn, void *arg);
+
+/* One leaf mapping reported by vtd_mappings(). Return non-zero to stop. */
+typedef int (*vtd_mapping_fn)(void *arg, uint64_t iova, uint64_t pa, uint64_t size, uint8_t perm);
+
+/* Walk the tables in memory (never the caches) that the context entry of
+ * `sid` names and report every leaf mapping that overlaps [start, start+len):
+ * iova and pa of the whole leaf (4 KiB, 2 MiB or 1 GiB), its size and the
+ * effective permission (VTD_R/VTD_W, ANDed over the levels; entries granting
+ * nothing are not reported), in increasing iova order.  Entries a
+ * translation would fault on (reserved bits, unreadable tables) are not
+ * mappings and are skipped.  A pass-through context, or translation disabled,
+ * reports the range itself as one identity mapping with VTD_R|VTD_W.
+ * Returns 0, the first non-zero value fn returned, VTD_EINVAL for bad
+ * arguments (len 0, range wrapping), or VTD_ENOENT when the source-id has no
+ * usable context entry (what a DMA from it would fault on).  This is what a
+ * VMM keeping a shadow of a guest's tables calls from inval_notify. */
+VTD_API int vtd_mappings(struct vtd *u, uint16_t sid, uint64_t start, uint64_t len, vtd_mapping_fn fn, void *arg);
 
 struct vtd_stats {
     uint64_t translations;  /* vtd_translate calls */

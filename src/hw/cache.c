@@ -164,6 +164,7 @@ void vtd_inval_ctx_global(struct vtd *u)
     atomic_fetch_add_explicit(&u->ctx_epoch, 1, memory_order_acq_rel);
     atomic_fetch_add_explicit(&u->ctx_ggen, 1, memory_order_acq_rel);
     front_bump(u);
+    vtd_notify(u, &(struct vtd_inval_notice){.cache = VTD_NOTICE_CONTEXT, .granularity = VTD_NOTICE_GLOBAL});
 }
 
 void vtd_inval_ctx_domain(struct vtd *u, uint16_t did)
@@ -171,6 +172,8 @@ void vtd_inval_ctx_domain(struct vtd *u, uint16_t did)
     atomic_fetch_add_explicit(&u->ctx_epoch, 1, memory_order_acq_rel);
     atomic_fetch_add_explicit(&u->ctx_dgen[did], 1, memory_order_acq_rel);
     front_bump(u);
+    vtd_notify(u, &(struct vtd_inval_notice){.cache = VTD_NOTICE_CONTEXT, .granularity = VTD_NOTICE_DOMAIN,
+                                             .did = did});
 }
 
 static bool tag_is(uint64_t tag, const void *arg)
@@ -180,14 +183,12 @@ static bool tag_is(uint64_t tag, const void *arg)
 
 void vtd_inval_ctx_device(struct vtd *u, uint16_t sid, unsigned fm)
 {
-    if (!u->ctxc.nsets)
-        return;
     /* FM: 01 masks function bit 2, 10 bits 2:1, 11 bits 2:0 */
     static const uint16_t masks[4] = {0, 4, 6, 7};
     uint16_t m = masks[fm & 3];
     atomic_fetch_add_explicit(&u->ctx_epoch, 1, memory_order_acq_rel);
     pthread_mutex_lock(&u->cache_lock);
-    for (unsigned v = 0; v < 8; v++) {
+    for (unsigned v = 0; v < 8 && u->ctxc.nsets; v++) {
         if (v & ~m)
             continue;
         uint16_t s = (uint16_t)((sid & ~m) | v);
@@ -196,6 +197,8 @@ void vtd_inval_ctx_device(struct vtd *u, uint16_t sid, unsigned fm)
     }
     pthread_mutex_unlock(&u->cache_lock);
     front_bump(u);
+    vtd_notify(u, &(struct vtd_inval_notice){.cache = VTD_NOTICE_CONTEXT, .granularity = VTD_NOTICE_DEVICE,
+                                             .sid = sid, .fm = (uint8_t)(fm & 3)});
 }
 
 /* ---- IOTLB and paging-structure cache ---- */
@@ -205,6 +208,7 @@ void vtd_inval_iotlb_global(struct vtd *u)
     atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
     atomic_fetch_add_explicit(&u->tlb_ggen, 1, memory_order_acq_rel);
     front_bump(u);
+    vtd_notify(u, &(struct vtd_inval_notice){.cache = VTD_NOTICE_IOTLB, .granularity = VTD_NOTICE_GLOBAL});
 }
 
 void vtd_inval_iotlb_domain(struct vtd *u, uint16_t did)
@@ -212,6 +216,8 @@ void vtd_inval_iotlb_domain(struct vtd *u, uint16_t did)
     atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
     atomic_fetch_add_explicit(&u->tlb_dgen[did], 1, memory_order_acq_rel);
     front_bump(u);
+    vtd_notify(u, &(struct vtd_inval_notice){.cache = VTD_NOTICE_IOTLB, .granularity = VTD_NOTICE_DOMAIN,
+                                             .did = did});
 }
 
 struct range_arg {
@@ -273,4 +279,7 @@ void vtd_inval_iotlb_page(struct vtd *u, uint16_t did, uint64_t addr, unsigned a
     }
     pthread_mutex_unlock(&u->cache_lock);
     front_bump(u);
+    vtd_notify(u, &(struct vtd_inval_notice){.cache = VTD_NOTICE_IOTLB, .granularity = VTD_NOTICE_PAGE,
+                                             .did = did, .ih = ih, .addr = r.first << VTD_PAGE_SHIFT,
+                                             .size = (1ULL << am) << VTD_PAGE_SHIFT});
 }

@@ -109,6 +109,16 @@ void vtd_fault_unmask(struct vtd *u)
         send_event(u);
 }
 
+void vtd_fault_status_set(struct vtd *u, uint64_t bit)
+{
+    pthread_mutex_lock(&u->lock);
+    uint64_t fsts = u->r_fsts->val;
+    u->r_fsts->val = fsts | bit;
+    if (!(fsts & FSTS_EVENT_STATUS))
+        raise_event(u);
+    pthread_mutex_unlock(&u->lock);
+}
+
 void vtd_fault_reset(struct vtd *u)
 {
     u->fr_next = 0;

@@ -92,6 +92,11 @@ struct vtd {
         *r_feuaddr, *r_pmen, *r_plmbase, *r_plmlimit, *r_phmbase, *r_phmlimit, *r_iva, *r_iotlb;
     struct reg_desc *r_frcd; /* first of 2*(NFR+1) descs: lo, hi, lo, hi ... */
     bool root_latched;       /* SRTP done since reset */
+    /* queued invalidation (qi.c): registers present only with ECAP.QI (NULL otherwise) */
+    struct reg_desc *r_iqh, *r_iqt, *r_iqa, *r_ics, *r_iectl, *r_iedata, *r_ieaddr, *r_ieuaddr,
+        *r_iqercd;
+    bool qi_running; /* the queue is being processed (a callback re-entering MMIO must not nest) */
+    uint32_t qi_epoch; /* bumped when IQH is reset (QIE cleared, IQA written) */
 
     /* translation state read lock-free by vtd_translate */
     _Atomic uint32_t hot;
@@ -172,6 +177,9 @@ void vtd_fault_status_update(struct vtd *u);
 /* FECTL.IM cleared: deliver a pending event. */
 void vtd_fault_unmask(struct vtd *u);
 void vtd_fault_reset(struct vtd *u);
+/* Set a fault status bit (IQE, ICE, ITE) and raise the fault event when no
+ * fault status was pending before (caller holds the unit lock). */
+void vtd_fault_status_set(struct vtd *u, uint64_t bit);
 
 /* cache.c */
 int vtd_caches_init(struct vtd *u);
@@ -290,9 +298,21 @@ void vtd_inval_iotlb_global(struct vtd *u);
 void vtd_inval_iotlb_domain(struct vtd *u, uint16_t did);
 void vtd_inval_iotlb_page(struct vtd *u, uint16_t did, uint64_t addr, unsigned am, bool ih);
 
+/* shadow.c */
+void vtd_notify(struct vtd *u, const struct vtd_inval_notice *n);
+
 /* inval.c: register-based invalidation handlers */
 void vtd_ccmd_write(struct vtd *u, struct reg_desc *d, uint64_t old, uint64_t wval, uint64_t wmask);
 void vtd_iotlb_write(struct vtd *u, struct reg_desc *d, uint64_t old, uint64_t wval, uint64_t wmask);
+
+/* qi.c: the invalidation queue (all called with the unit lock held) */
+void vtd_iqt_write(struct vtd *u, struct reg_desc *d, uint64_t old, uint64_t wval, uint64_t wmask);
+void vtd_iqa_write(struct vtd *u, struct reg_desc *d, uint64_t old, uint64_t wval, uint64_t wmask);
+void vtd_ics_write(struct vtd *u, struct reg_desc *d, uint64_t old, uint64_t wval, uint64_t wmask);
+void vtd_iectl_write(struct vtd *u, struct reg_desc *d, uint64_t old, uint64_t wval, uint64_t wmask);
+void vtd_qi_gcmd(struct vtd *u, bool enable); /* GCMD.QIE changed */
+void vtd_qi_resume(struct vtd *u);            /* FSTS.IQE cleared: fetching may go on */
+void vtd_qi_reset(struct vtd *u);
 
 /* root_ctx.c */
 struct walk;

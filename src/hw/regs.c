@@ -40,6 +40,7 @@ static uint64_t ro_bits(const struct reg_desc *d)
     switch (d->off) {
     case VTD_REG_FSTS: return VTD_GENMASK(15, 0); /* PPF, FRI, status bits of absent features */
     case VTD_REG_FECTL: return VTD_ECTL_IP;
+    case VTD_REG_IECTL: return VTD_ECTL_IP; /* only present with ECAP.QI */
     case VTD_REG_PMEN: return VTD_PMEN_PRS;
     case VTD_REG_CCMD: return VTD_CCMD_CAIG_MASK;
     default:
@@ -78,6 +79,8 @@ int vtd_regs_init(struct vtd *u)
     u->r_ccmd->on_write = vtd_ccmd_write;
     u->r_fsts = add(u, VTD_REG_FSTS, 4, "FSTS", 0, 0, VTD_FSTS_PFO);
     u->r_fsts->on_write = fsts_write;
+    if (ecap & VTD_ECAP_QI) /* ICE and ITE report device-TLB invalidation errors */
+        u->r_fsts->w1c |= VTD_FSTS_IQE | ((ecap & VTD_ECAP_DT) ? VTD_FSTS_ICE | VTD_FSTS_ITE : 0);
     u->r_fectl = add(u, VTD_REG_FECTL, 4, "FECTL", VTD_ECTL_IM, VTD_ECTL_IM, 0);
     u->r_fectl->on_write = fectl_write;
     u->r_fedata = add(u, VTD_REG_FEDATA, 4, "FEDATA", 0, VTD_FEDATA_MASK, 0);
@@ -103,6 +106,25 @@ int vtd_regs_init(struct vtd *u)
                      0);
     u->r_iotlb->on_write = vtd_iotlb_write;
     u->r_ccmd->wo = VTD_CCMD_SID_MASK | VTD_CCMD_FM_MASK;
+    /* queued invalidation (qi.c) */
+    u->r_iqh = u->r_iqt = u->r_iqa = u->r_ics = u->r_iectl = NULL;
+    u->r_iedata = u->r_ieaddr = u->r_ieuaddr = u->r_iqercd = NULL;
+    if (ecap & VTD_ECAP_QI) {
+        u->r_iqh = add(u, VTD_REG_IQH, 8, "IQH", 0, 0, 0); /* advanced by the unit only */
+        u->r_iqt = add(u, VTD_REG_IQT, 8, "IQT", 0, VTD_IQT_QT_MASK, 0);
+        u->r_iqt->on_write = vtd_iqt_write;
+        u->r_iqa = add(u, VTD_REG_IQA, 8, "IQA", 0,
+                       VTD_GENMASK(haw - 1, 12) | VTD_IQA_DW | VTD_IQA_QS_MASK, 0);
+        u->r_iqa->on_write = vtd_iqa_write;
+        u->r_ics = add(u, VTD_REG_ICS, 4, "ICS", 0, 0, VTD_ICS_IWC);
+        u->r_ics->on_write = vtd_ics_write;
+        u->r_iectl = add(u, VTD_REG_IECTL, 4, "IECTL", VTD_ECTL_IM, VTD_ECTL_IM, 0);
+        u->r_iectl->on_write = vtd_iectl_write;
+        u->r_iedata = add(u, VTD_REG_IEDATA, 4, "IEDATA", 0, VTD_FEDATA_MASK, 0);
+        u->r_ieaddr = add(u, VTD_REG_IEADDR, 4, "IEADDR", 0, VTD_FEADDR_MASK, 0);
+        u->r_ieuaddr = add(u, VTD_REG_IEUADDR, 4, "IEUADDR", 0, 0xFFFFFFFFULL, 0);
+        u->r_iqercd = add(u, VTD_REG_IQERCD, 8, "IQERCD", 0, 0, 0);
+    }
     u->r_frcd = &u->regs[u->nregs];
     for (unsigned i = 0; i < u->nfr; i++) {
         add(u, (uint16_t)(fro + i * VTD_FRCD_SIZE), 8, "FRCD.lo", 0, 0, 0);
@@ -137,6 +159,7 @@ void vtd_regs_reset(struct vtd *u)
     for (unsigned i = 0; i < u->nregs; i++)
         u->regs[i].val = u->regs[i].reset;
     u->root_latched = false;
+    vtd_qi_reset(u);
     atomic_store(&u->hot, u->fast_ok ? HOT_FAST : 0);
     atomic_store(&u->rta, 0);
     atomic_store(&u->plm_lo, 1);
@@ -348,14 +371,18 @@ static void gcmd_write(struct vtd *u, struct reg_desc *d, uint64_t old, uint64_t
                 u->fr_next = 0;
         }
     }
+    if (persist_changes & VTD_GCMD_QIE)
+        vtd_qi_gcmd(u, cmd & VTD_GCMD_QIE);
 }
 
 /* ---- Fault status / event control ---- */
 
 static void fsts_write(struct vtd *u, struct reg_desc *d, uint64_t old, uint64_t wval, uint64_t wmask)
 {
-    (void)d, (void)old, (void)wval, (void)wmask;
+    (void)wval, (void)wmask;
     vtd_fault_status_update(u);
+    if ((old & VTD_FSTS_IQE) && !(d->val & VTD_FSTS_IQE))
+        vtd_qi_resume(u);
 }
 
 static void fectl_write(struct vtd *u, struct reg_desc *d, uint64_t old, uint64_t wval, uint64_t wmask)

@@ -15,7 +15,7 @@
      VTD_CAP_SLLPS_MASK | VTD_CAP_PSI | VTD_CAP_NFR_MASK | VTD_CAP_MAMV_MASK | VTD_CAP_DWD |   \
      VTD_CAP_DRD)
 #define ECAP_IMPLEMENTED                                                                       \
-    (VTD_ECAP_C | VTD_ECAP_DT | VTD_ECAP_PT | VTD_ECAP_SC | VTD_ECAP_IRO_MASK | VTD_ECAP_ADMS)
+    (VTD_ECAP_C | VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_PT | VTD_ECAP_SC | VTD_ECAP_IRO_MASK | VTD_ECAP_ADMS)
 
 void vtd_config_default(struct vtd_config *cfg)
 {
@@ -27,7 +27,8 @@ void vtd_config_default(struct vtd_config *cfg)
                VTD_FIELD_PREP(0x40, 33, 24) /* FRO: 0x400 */ | VTD_CAP_SLLPS_2M | VTD_CAP_SLLPS_1G |
                VTD_CAP_PSI | VTD_FIELD_PREP(7, 47, 40) /* NFR: 8 records */ |
                VTD_FIELD_PREP(18, 53, 48) /* MAMV */ | VTD_CAP_DWD | VTD_CAP_DRD;
-    cfg->ecap = VTD_ECAP_C | VTD_ECAP_PT | VTD_ECAP_SC | VTD_FIELD_PREP(0x50, 17, 8) /* IRO: 0x500 */;
+    cfg->ecap = VTD_ECAP_C | VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_PT | VTD_ECAP_SC |
+                VTD_FIELD_PREP(0x50, 17, 8) /* IRO: 0x500 */;
     cfg->haw = 52;
     cfg->iotlb_entries = 4096;
     cfg->iotlb_ways = 4;
@@ -45,6 +46,7 @@ const char *vtd_strerror(int err)
     case VTD_EINVAL: return "invalid argument or inconsistent configuration";
     case VTD_ENOMEM: return "out of memory";
     case VTD_ENOTSUP: return "capability not implemented by this model";
+    case VTD_ENOENT: return "no usable context entry for this source-id";
     default: return "unknown error";
     }
 }
