@@ -87,9 +87,8 @@ if [ -n "$sanitize" ]; then
         probe=$(mktemp -d)
         printf '#include <stdlib.h>\nvoid *volatile p;\nint main(void){p=malloc(64);p=0;return 0;}\n' >"$probe/leak.c"
         if "$cc_path" -fsanitize=address -g "$probe/leak.c" -o "$probe/leak" 2>/dev/null; then
-            if ASAN_OPTIONS=detect_leaks=1 "$probe/leak" 2>&1 | grep -q 'LeakSanitizer: detected memory leaks'; then
-                leaks=1
-            fi
+            out=$(ASAN_OPTIONS=detect_leaks=1 "$probe/leak" 2>&1 || true)
+            case $out in *"LeakSanitizer: detected memory leaks"*) leaks=1 ;; esac
         fi
         rm -rf "$probe"
         [ "$leaks" = 1 ] || echo "test.sh: LeakSanitizer does not work here: running with detect_leaks=0"

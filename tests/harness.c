@@ -44,6 +44,15 @@ static const uint64_t *th_host_ptr(void *opaque, uint64_t pa)
     return vtd_mem_ptr(t->mem, pa);
 }
 
+static void th_host_devtlb(void *opaque, uint16_t sid, uint16_t pfsid, uint64_t addr, uint64_t size,
+                           uint32_t pasid, bool pasid_valid, bool global)
+{
+    struct th *t = opaque;
+    (void)pfsid, (void)pasid, (void)pasid_valid, (void)global;
+    if (t->on_devtlb)
+        t->on_devtlb(t, sid, addr, size);
+}
+
 static void th_host_notice(void *opaque, const struct vtd_inval_notice *n)
 {
     struct th *t = opaque;
@@ -94,6 +103,7 @@ void th_init(struct th *t, const struct vtd_config *cfg)
     t->host.mem_cmpxchg64 = th_host_cmpxchg64;
     t->host.mem_ptr = th_host_ptr;
     t->host.inval_notify = th_host_notice;
+    t->host.devtlb_inval = th_host_devtlb;
     t->host.msi = th_host_msi;
     t->host.diag = th_host_diag;
     rc = vtd_create(&t->cfg, &t->host, &t->u);

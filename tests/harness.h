@@ -31,6 +31,8 @@ struct th {
     struct { uint64_t addr; uint32_t data; } msi[TH_MAX_LOG];
     /* optional: called for every invalidation notice (vtd_host.inval_notify) */
     void (*on_notice)(struct th *t, const struct vtd_inval_notice *n);
+    /* optional: device-TLB invalidations the unit delivers (vtd_host.devtlb_inval) */
+    void (*on_devtlb)(struct th *t, uint16_t sid, uint64_t addr, uint64_t size);
     void *user;
 };
 

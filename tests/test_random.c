@@ -7,7 +7,9 @@
  * Environment knobs: VTD_RANDOM_SEED (base seed), VTD_RANDOM_SETS (table sets
  * of the cached pass; the cache-free pass runs a quarter as many),
  * VTD_RANDOM_REQS (requests per phase), VTD_RANDOM_ONLY (one set),
- * VTD_RANDOM_MAXREPORT (detailed mismatch reports before going quiet).
+ * VTD_RANDOM_MAXREPORT (detailed mismatch reports before going quiet),
+ * VTD_RANDOM_TRACE=1 (print every request with both outcomes),
+ * VTD_RANDOM_VERBOSE=1 (print each set's configuration).
  *
  * Properties checked, for every request:
  *  - vtd_walk (cache-free by contract) == reference, always;
@@ -108,6 +110,7 @@ struct options {
     unsigned sets, reqs;
     long only;
     unsigned max_report;
+    bool trace_reqs; /* VTD_RANDOM_TRACE: print every request and outcome */
 };
 
 struct totals {
@@ -169,6 +172,7 @@ static void get_options(struct options *o)
     const char *only = getenv("VTD_RANDOM_ONLY");
     o->only = (only != NULL && *only != '\0') ? strtol(only, NULL, 0) : -1;
     o->max_report = (unsigned)env_u64("VTD_RANDOM_MAXREPORT", 10);
+    o->trace_reqs = env_u64("VTD_RANDOM_TRACE", 0) != 0;
 }
 
 /* -------------------------------------------------------------- memory */
@@ -1169,6 +1173,11 @@ static void check_one(struct set *s, const struct vtd_request *q, unsigned reqno
         s->tot->faults++;
         s->tot->fr[ref.fault_reason]++;
     }
+    if (s->opt->trace_reqs)
+        fprintf(stderr, "  [%s #%u] sid=%04x at=%u acc=%u%s%s addr=%#" PRIx64 " -> unit %s fr=%02x pa=%#" PRIx64
+                " perm=%u | ref %s fr=%02x\n", phase, reqno, q->sid, q->at, q->access, q->zlr ? " zlr" : "",
+                q->pasid_valid ? " pasid" : "", q->addr, status_name(u.status), u.fault_reason, u.pa, u.perm,
+                status_name(ref.status), ref.fault_reason);
     if (urc == 0 && u.status == VTD_FAULT)
         clear_faults(s);
 }

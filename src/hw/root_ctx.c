@@ -148,6 +148,9 @@ int vtd_ctx_fetch(struct walk *w, struct ctxinfo *ci)
                                                 : "but ECAP.PT is 0");
         return ctx_fault(w, VTD_FR_CTX_INVALID, true);
     }
+    /* the request type is checked against TT before AW (Dh before 3h) */
+    if (w->req->at != VTD_AT_UNTRANSLATED && ci->tt != VTD_TT_DEVTLB)
+        return ctx_fault(w, VTD_FR_TT_BLOCKED, true);
     if (ci->tt != VTD_TT_PASSTHROUGH) {
         if (ci->aw > 3 || !(u->sagaw & (1u << ci->aw))) {
             if (walk_diags(w))

@@ -240,6 +240,7 @@ static int do_translate(struct vtd *u, const struct vtd_request *req, struct vtd
         }
     }
     if (ci.tt == VTD_TT_PASSTHROUGH) {
+        walk_step(&w, VTD_STEP_PASSTHROUGH, 0, 0, 0, addr, NULL, 0, false);
         if (addr & u->haw_mask)
             fault(&w, res, VTD_FR_ADDR_BEYOND_AW);
         else if (in_intr_range(addr))
