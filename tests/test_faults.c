@@ -291,10 +291,34 @@ static void test_record_at_field(void **state)
     assert_int_equal(r.fault_reason, VTD_FR_ROOT_NOT_PRESENT);
     assert_true(r.fault_recorded);
 
-    /* AT reads 0 on a unit without ECAP.DT (the default) */
-    check_rec(t, 0, a, 0x9000, VTD_FR_TT_BLOCKED, VTD_R, 0);
-    check_rec(t, 1, b, 0xA123, VTD_FR_TT_BLOCKED, VTD_W, 0);
-    check_rec(t, 2, c, 0xB000, VTD_FR_ROOT_NOT_PRESENT, VTD_R, 0);
+    /* the default unit has ECAP.DT: AT records the request's address type */
+    check_rec(t, 0, a, 0x9000, VTD_FR_TT_BLOCKED, VTD_R, VTD_AT_TRANSLATION_REQ);
+    check_rec(t, 1, b, 0xA123, VTD_FR_TT_BLOCKED, VTD_W, VTD_AT_TRANSLATED);
+    check_rec(t, 2, c, 0xB000, VTD_FR_ROOT_NOT_PRESENT, VTD_R, VTD_AT_TRANSLATED);
+}
+
+/* AT is reserved (reads 0) on a unit without ECAP.DT. */
+static void test_record_at_field_without_dt(void **state)
+{
+    (void)state;
+    struct vtd_config cfg;
+    vtd_config_default(&cfg);
+    cfg.ecap &= ~(VTD_ECAP_DT | VTD_ECAP_QI);
+    struct th *t = malloc(sizeof(*t));
+    assert_non_null(t);
+    th_init(t, &cfg);
+    th_enable(t);
+    struct vtd_request q;
+    memset(&q, 0, sizeof(q));
+    q.sid = SID(7, 0, 0);
+    q.at = VTD_AT_TRANSLATED;
+    q.access = VTD_R;
+    q.addr = 0xB000;
+    struct vtd_result r = th_req(t, &q);
+    assert_int_equal(r.fault_reason, VTD_FR_ROOT_NOT_PRESENT);
+    check_rec(t, 0, q.sid, 0xB000, VTD_FR_ROOT_NOT_PRESENT, VTD_R, 0);
+    th_fini(t);
+    free(t);
 }
 
 static void test_record_read_errors(void **state)
@@ -851,6 +875,7 @@ int main(void)
         T(test_record_permission_faults),
         T(test_record_not_present_write),
         T(test_record_at_field),
+        cmocka_unit_test(test_record_at_field_without_dt),
         T(test_record_read_errors),
         T(test_record_fields_read_only),
     };

@@ -103,7 +103,7 @@ static uint64_t expected_default_cap(void)
 
 static uint64_t expected_default_ecap(void)
 {
-    return VTD_ECAP_C | VTD_ECAP_PT | VTD_ECAP_SC | VTD_FIELD_PREP(0x50, 17, 8);
+    return VTD_ECAP_C | VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_PT | VTD_ECAP_SC | VTD_FIELD_PREP(0x50, 17, 8);
 }
 
 /* ------------------------------------------------------- VER / CAP / ECAP */
@@ -364,7 +364,7 @@ static void test_srtp_without_te_no_persist_diag(void **state)
 static void test_gcmd_unsupported_bits(void **state)
 {
     struct th *t = new_th(state, NULL);
-    static const uint32_t bits[] = {VTD_GCMD_QIE, VTD_GCMD_IRE, VTD_GCMD_SIRTP,
+    static const uint32_t bits[] = {VTD_GCMD_IRE, VTD_GCMD_SIRTP,
                                     VTD_GCMD_CFI, VTD_GCMD_SFL, VTD_GCMD_EAFL};
     for (unsigned i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
         th_clear_logs(t);
@@ -1433,9 +1433,8 @@ static void test_create_unsupported_caps(void **state)
     struct vtd_config def;
     vtd_config_default(&def);
     assert_int_equal(try_create(&def), 0);
-    static const uint64_t ecaps[] = {VTD_ECAP_QI,   VTD_ECAP_QI | VTD_ECAP_IR,
-                                     VTD_ECAP_QI | VTD_ECAP_IR | VTD_ECAP_EIM,
-                                     VTD_ECAP_QI | VTD_ECAP_DT,  VTD_ECAP_MTS,
+    static const uint64_t ecaps[] = {VTD_ECAP_QI | VTD_ECAP_IR,
+                                     VTD_ECAP_QI | VTD_ECAP_IR | VTD_ECAP_EIM, VTD_ECAP_MTS,
                                      VTD_ECAP_NEST, VTD_ECAP_PRS,  VTD_ECAP_ERS,  VTD_ECAP_SRS,
                                      VTD_ECAP_PASID, VTD_ECAP_SMTS, VTD_ECAP_NWFS, VTD_ECAP_EAFS,
                                      VTD_ECAP_DIT,  VTD_ECAP_PDS,  VTD_ECAP_VCS,  VTD_ECAP_PMS,
@@ -1465,17 +1464,17 @@ static void test_create_inconsistent(void **state)
 
     /* dependencies between capabilities */
     c = def;
-    c.ecap |= VTD_ECAP_DT; /* DT without QI */
+    c.ecap = (def.ecap | VTD_ECAP_DT) & ~VTD_ECAP_QI; /* DT without QI */
     assert_int_equal(try_create(&c), VTD_EINVAL);
     c = def;
-    c.ecap |= VTD_ECAP_IR; /* IR without QI */
+    c.ecap = (def.ecap | VTD_ECAP_IR) & ~(VTD_ECAP_QI | VTD_ECAP_DT); /* IR without QI */
     assert_int_equal(try_create(&c), VTD_EINVAL);
     c = def;
     c.cap |= VTD_CAP_PI; /* PI without IR */
     assert_int_equal(try_create(&c), VTD_EINVAL);
     c = def;
     c.cap |= VTD_CAP_PI;
-    c.ecap |= VTD_ECAP_QI; /* still without IR */
+    c.ecap |= VTD_ECAP_QI; /* QI but still without IR */
     assert_int_equal(try_create(&c), VTD_EINVAL);
     /* ADMS is implemented */
     c = def;
