@@ -44,13 +44,12 @@ static const uint64_t *th_host_ptr(void *opaque, uint64_t pa)
     return vtd_mem_ptr(t->mem, pa);
 }
 
-static void th_host_devtlb(void *opaque, uint16_t sid, uint16_t pfsid, uint64_t addr, uint64_t size,
+static int th_host_devtlb(void *opaque, uint16_t sid, uint16_t pfsid, uint64_t addr, uint64_t size,
                            uint32_t pasid, bool pasid_valid, bool global)
 {
     struct th *t = opaque;
     (void)pfsid, (void)pasid, (void)pasid_valid, (void)global;
-    if (t->on_devtlb)
-        t->on_devtlb(t, sid, addr, size);
+    return t->on_devtlb ? t->on_devtlb(t, sid, addr, size) : 0;
 }
 
 static void th_host_notice(void *opaque, const struct vtd_inval_notice *n)

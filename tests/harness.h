@@ -32,7 +32,8 @@ struct th {
     /* optional: called for every invalidation notice (vtd_host.inval_notify) */
     void (*on_notice)(struct th *t, const struct vtd_inval_notice *n);
     /* optional: device-TLB invalidations the unit delivers (vtd_host.devtlb_inval) */
-    void (*on_devtlb)(struct th *t, uint16_t sid, uint64_t addr, uint64_t size);
+    /* returns 0 (completed) or VTD_DEVTLB_PENDING */
+    int (*on_devtlb)(struct th *t, uint16_t sid, uint64_t addr, uint64_t size);
     void *user;
 };
 

@@ -249,8 +249,9 @@ int ref_translate(const struct ref_unit *ru, struct vtd_mem *mem, const struct v
     }
     if (is_treq && in_intr_range(addr)) {
         pass_out(ru, res, addr, "translation request in the interrupt range (M8)");
+        /* S.1 (asks for write, NW=0): W=U=1; S.2 (NW=1): R=W=U=0 */
         res->perm = (req->access & VTD_W) ? VTD_W : 0;
-        res->ats = VTD_ATS_U;
+        res->ats = (req->access & VTD_W) ? VTD_ATS_U : 0;
         return 0;
     }
 
@@ -371,6 +372,17 @@ int ref_translate(const struct ref_unit *ru, struct vtd_mem *mem, const struct v
         uint64_t page_size = 1ULL << shift;
         uint64_t pa = (e & VTD_SL_ADDR_MASK & ~(page_size - 1)) | (addr & (page_size - 1));
 
+        /* A completion that grants nothing has no output (model.md, Device-TLBs):
+         * no interrupt-range or PMR check applies. */
+        if (is_treq && perm == 0) {
+            res->status = VTD_OK;
+            res->fault_reason = 0;
+            res->pa = 0;
+            res->page_size = 0; /* "means nothing" to the comparison */
+            res->perm = 0;
+            res->ats = 0;
+            return 0;
+        }
         /* M12: output in the interrupt range: Eh. */
         if (in_intr_range(pa))
             return fault(ru, res, VTD_FR_INTR_RANGE, "output in the interrupt range (M12)");

@@ -24,9 +24,10 @@ struct ats {
     unsigned delivered;
     uint64_t last_addr, last_size;
     uint64_t root, pte;
+    bool defer; /* the endpoint completes invalidations later */
 };
 
-static void on_devtlb(struct th *t, uint16_t sid, uint64_t addr, uint64_t size)
+static int on_devtlb(struct th *t, uint16_t sid, uint64_t addr, uint64_t size)
 {
     struct ats *a = (struct ats *)t;
     a->delivered++;
@@ -34,6 +35,7 @@ static void on_devtlb(struct th *t, uint16_t sid, uint64_t addr, uint64_t size)
     a->last_size = size;
     if (sid == DEV)
         vtd_devtlb_invalidate(a->d, addr, size);
+    return a->defer ? VTD_DEVTLB_PENDING : 0;
 }
 
 static void submit(struct ats *a, uint64_t q0, uint64_t q1)

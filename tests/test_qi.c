@@ -34,13 +34,14 @@ struct qt {
     struct devtlb_call dev[64];
 };
 
-static void devtlb_cb(void *opaque, uint16_t sid, uint16_t pfsid, uint64_t addr, uint64_t size, uint32_t pasid,
+static int devtlb_cb(void *opaque, uint16_t sid, uint16_t pfsid, uint64_t addr, uint64_t size, uint32_t pasid,
                       bool pasid_valid, bool global)
 {
     struct qt *q = opaque;
     if (q->ndev < 64)
         q->dev[q->ndev] = (struct devtlb_call){sid, pfsid, addr, size, pasid, pasid_valid, global};
     q->ndev++;
+    return 0;
 }
 
 static uint32_t gcmd_base(struct th *t)
@@ -884,12 +885,13 @@ static void test_register_inval_rejected(void **state)
  * callback) does not nest: the running loop picks up the new tail. */
 static struct qt *reenter_q;
 static uint64_t reenter_st;
-static void reenter_cb(void *opaque, uint16_t sid, uint16_t pfsid, uint64_t addr, uint64_t size, uint32_t pasid,
+static int reenter_cb(void *opaque, uint16_t sid, uint16_t pfsid, uint64_t addr, uint64_t size, uint32_t pasid,
                        bool pasid_valid, bool global)
 {
     devtlb_cb(opaque, sid, pfsid, addr, size, pasid, pasid_valid, global);
     if (reenter_q->ndev == 1)
         qi_submit(reenter_q, wait_lo(true, false, 42), reenter_st);
+    return 0;
 }
 
 static void test_reentrant_submit(void **state)

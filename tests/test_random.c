@@ -1200,8 +1200,9 @@ static void run_set(const struct options *opt, struct totals *tot, unsigned inde
     s->index = index;
     s->no_caches = no_caches;
     s->pass = no_caches ? "no-caches" : "caches";
-    uint64_t x = opt->seed ^ (no_caches ? 0xCAC4EULL << 32 : 0);
-    x += index;
+    /* hash the base seed first, so that seeds s and s+1 do not share sets */
+    uint64_t b = opt->seed ^ (no_caches ? 0xCAC4EULL << 32 : 0);
+    uint64_t x = splitmix64(&b) + index;
     s->set_seed = splitmix64(&x);
     s->r.s = s->set_seed;
 

@@ -1317,7 +1317,7 @@ static void test_input_in_interrupt_range(void **state)
 }
 
 /* Translation requests whose input is in the interrupt range: completed
- * with U, perm W when asking for write, else 0; no fault. */
+ * with U and perm W when asking for write, else with neither; no fault. */
 static void test_treq_input_in_interrupt_range(void **state)
 {
     struct th t;
@@ -1334,7 +1334,8 @@ static void test_treq_input_in_interrupt_range(void **state)
     r = treq(&t, S0, AT_TREQ, 0xFEE12000ULL, VTD_R);
     assert_int_equal(r.status, VTD_OK);
     assert_int_equal(r.perm, 0);
-    assert_true(r.ats & VTD_ATS_U);
+    assert_int_equal(r.ats & VTD_ATS_U, 0); /* NW=1: R=W=U=0 */
+    assert_int_equal(r.pa, 0xFEE12000ULL);
     EXPECT_NO_RECORDS(&t);
     th_fini(&t);
 }

@@ -220,6 +220,9 @@ enum vtd_diag_code {
     VTD_DIAG_QI_TAIL_ALIGN = 67,    /* IQT bit 4 set with 256-bit descriptors (IQEI=6) */
     VTD_DIAG_QI_IOTLB_AM = 68,      /* IOTLB descriptor AM above CAP.MAMV (IQEI=4) */
     VTD_DIAG_QI_WAIT_WRITE = 69,    /* wait descriptor status write to unbacked memory (dropped) */
+    VTD_DIAG_QI_DEVTLB_TIMEOUT = 70, /* device-TLB invalidations not completed in time (ITE) */
+    VTD_DIAG_QI_UNEXPECTED_COMPLETION = 71, /* device-TLB invalidation completion with none pending (ICE) */
+    VTD_DIAG_QI_DEVTLB_OVERFLOW = 72, /* more device-TLB invalidations pending than the unit tracks */
 };
 
 #endif

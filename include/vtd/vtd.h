@@ -96,11 +96,15 @@ struct vtd_host {
      * given by the lowest 0 bit of ADDR at or above bit 12 (bit k 0 means
      * 2^(k+1) bytes, addr aligned down to it).  size 0 stands for 2^64 (the
      * whole address space).  pasid/pasid_valid/global are for PASID-based
-     * device-TLB invalidation (not modelled yet: false/0).  Completion is
-     * synchronous: the invalidation has completed when the callback returns.
-     * NULL: the descriptor completes with no endpoint to tell. */
-    void (*devtlb_inval)(void *opaque, uint16_t sid, uint16_t pfsid, uint64_t addr, uint64_t size,
-                         uint32_t pasid, bool pasid_valid, bool global);
+     * device-TLB invalidation (not modelled yet: false/0).
+     * Return 0 when the endpoint has completed the invalidation, or
+     * VTD_DEVTLB_PENDING when it will complete it later with
+     * vtd_devtlb_complete(); until then a wait descriptor that follows holds
+     * the queue, and vtd_devtlb_timeout() turns what is pending into an
+     * invalidation time-out error (ITE).  NULL: every descriptor completes at
+     * once with no endpoint to tell. */
+    int (*devtlb_inval)(void *opaque, uint16_t sid, uint16_t pfsid, uint64_t addr, uint64_t size,
+                        uint32_t pasid, bool pasid_valid, bool global);
     /* optional, for VMMs that shadow the tables (caching mode): called after
      * every context-cache or IOTLB invalidation has taken effect, whichever
      * interface (registers or queue) it came through; see struct
@@ -242,6 +246,25 @@ typedef int (*vtd_mapping_fn)(void *arg, uint64_t iova, uint64_t pa, uint64_t si
  * usable context entry (what a DMA from it would fault on).  This is what a
  * VMM keeping a shadow of a guest's tables calls from inval_notify. */
 VTD_API int vtd_mappings(struct vtd *u, uint16_t sid, uint64_t start, uint64_t len, vtd_mapping_fn fn, void *arg);
+
+/* ---- Device-TLB invalidation completion (ECAP.DT, queued invalidation) ---- */
+
+#define VTD_DEVTLB_PENDING 1 /* devtlb_inval return: completion will come later */
+
+/* The endpoint `sid` completes its oldest pending device-TLB invalidation.
+ * When nothing is pending for it, the completion is unexpected: the unit sets
+ * FSTS.ICE with IQERCD.ICESID = sid (invalidation completion error) and
+ * returns VTD_EINVAL.  Returns 0 otherwise; a wait descriptor held by pending
+ * invalidations proceeds once none is left. */
+VTD_API int vtd_devtlb_complete(struct vtd *u, uint16_t sid);
+
+/* The embedder's clock says the device-TLB invalidation completion time-out
+ * has passed: if any invalidation is pending, the unit sets FSTS.ITE with
+ * IQERCD.ITESID = the source-id of the oldest, forgets the pending ones,
+ * aborts the wait descriptor holding the queue (no status write, no
+ * interrupt; IQH moves past it) and fetches nothing more until software
+ * clears FSTS.ITE.  Returns the number of invalidations that timed out. */
+VTD_API int vtd_devtlb_timeout(struct vtd *u);
 
 struct vtd_stats {
     uint64_t translations;  /* vtd_translate calls */

@@ -97,6 +97,9 @@ struct vtd {
         *r_iqercd;
     bool qi_running; /* the queue is being processed (a callback re-entering MMIO must not nest) */
     uint32_t qi_epoch; /* bumped when IQH is reset (QIE cleared, IQA written) */
+    uint16_t devtlb_pending[256]; /* source-ids with a device-TLB invalidation pending, oldest first */
+    unsigned devtlb_npending;
+    bool qi_held;                 /* a wait descriptor at IQH waits for them */
 
     /* translation state read lock-free by vtd_translate */
     _Atomic uint32_t hot;
@@ -275,11 +278,11 @@ static inline uint32_t iotlb_set(const struct cache *c, uint16_t did, unsigned s
 {
     return cache_set(c, key ^ (uint64_t)did << 44 ^ (uint64_t)size << 62);
 }
-/* IOTLB d0: output page | perm 2:0 | NEG 3 | SNP 5 */
+/* IOTLB d0: output page | perm 2:0 | NEG 3 | SNP 5 | amiss 7:6 */
 #define TLB_NEG 8u
 #define TLB_SNP 32u
 /* PWC: tag valid 0 | level 3:1 | did 19:4 | key (page number >> 9*(level-1)) 63:20;
- * d0 = next table | perm so far */
+ * d0 = next table | perm so far | amiss 7:6 */
 static inline uint64_t pwc_tag(uint16_t did, unsigned level, uint64_t key)
 {
     return 1 | (uint64_t)level << 1 | (uint64_t)did << 4 | key << 20;
@@ -326,19 +329,36 @@ struct leaf {
     uint64_t size; /* page size */
     uint8_t perm;  /* effective R/W */
     uint8_t flags; /* TLB_SNP of the leaf */
+    uint8_t amiss; /* see vtd_perm_check */
 };
 /* Walk the second-level tables for w->req (paging-structure cache first),
  * filling the IOTLB and paging-structure cache on success: 0 or a fault reason. */
 int vtd_sl_walk(struct walk *w, const struct ctxinfo *ci, struct leaf *lf);
 uint8_t vtd_perm_fault(uint8_t need);
-/* 0 when effective permission `perm` satisfies `need`, else 5h/6h. */
-static inline uint8_t vtd_perm_check(uint8_t need, uint8_t perm)
+/* 0 when effective permission `perm` satisfies `need`, else 5h/6h.  For an
+ * atomic (R and W) the reason depends on the first level where a permission
+ * went missing: `amiss` is that reason when the walk recorded it (cached
+ * entries keep it), 0 when unknown. */
+static inline uint8_t vtd_perm_check(uint8_t need, uint8_t perm, uint8_t amiss)
 {
     if (VTD_UNLIKELY(need & 8u /* NEED_ANY */))
         return (perm & (VTD_R | VTD_W)) ? 0 : VTD_FR_NO_READ;
     if (VTD_LIKELY((need & perm) == need))
         return 0;
+    if (need == (VTD_R | VTD_W) && amiss)
+        return amiss;
     return ((need & VTD_R) && !(perm & VTD_R)) ? VTD_FR_NO_READ : VTD_FR_NO_WRITE;
+}
+/* amiss encoded in cache entry d0 bits 7:6 (IOTLB and paging-structure cache) */
+#define AMISS_SHIFT 6
+static inline uint64_t amiss_bits(uint8_t amiss)
+{
+    return amiss == VTD_FR_NO_WRITE ? 1ULL << AMISS_SHIFT : amiss == VTD_FR_NO_READ ? 2ULL << AMISS_SHIFT : 0;
+}
+static inline uint8_t amiss_of(uint64_t d0)
+{
+    unsigned v = (unsigned)(d0 >> AMISS_SHIFT) & 3;
+    return v == 1 ? VTD_FR_NO_WRITE : v == 2 ? VTD_FR_NO_READ : 0;
 }
 
 /* translate.c: one walk's context */

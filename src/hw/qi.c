@@ -23,6 +23,10 @@
 
 #include "internal.h"
 
+#include <string.h>
+
+#define QI_HOLD (-1) /* desc_run: the descriptor cannot complete yet */
+
 struct qdesc {
     uint64_t q[4];   /* q[2], q[3] only with 256-bit descriptors */
     uint64_t addr;   /* where it was fetched */
@@ -169,8 +173,17 @@ static int desc_devtlb(struct vtd *u, const struct qdesc *d)
             addr &= ~(size - 1);
         }
     }
-    if (u->host.devtlb_inval)
-        u->host.devtlb_inval(u->host.opaque, sid, pfsid, addr, size, 0, false, false);
+    if (u->host.devtlb_inval &&
+        u->host.devtlb_inval(u->host.opaque, sid, pfsid, addr, size, 0, false, false) == VTD_DEVTLB_PENDING) {
+        if (u->devtlb_npending == sizeof(u->devtlb_pending) / sizeof(u->devtlb_pending[0])) {
+            vtd_diagf(u, VTD_DIAG_QI_DEVTLB_OVERFLOW, sid, d->addr,
+                      "more than %u device-TLB invalidations pending: the oldest is treated as completed",
+                      u->devtlb_npending);
+            memmove(u->devtlb_pending, u->devtlb_pending + 1, (u->devtlb_npending - 1) * sizeof(uint16_t));
+            u->devtlb_npending--;
+        }
+        u->devtlb_pending[u->devtlb_npending++] = sid;
+    }
     return 0;
 }
 
@@ -180,6 +193,13 @@ static int desc_wait(struct vtd *u, const struct qdesc *d)
     uint64_t rsvd_lo = VTD_DESC_WAIT_RSVD_LO | ((u->cfg.ecap & VTD_ECAP_PRS) ? 0 : VTD_DESC_WAIT_PD);
     if ((lo & rsvd_lo) || (hi & VTD_DESC_WAIT_RSVD_HI))
         return rsvd_error(u, d, "invalidation wait");
+    /* a wait completes only after every earlier descriptor has: device-TLB
+     * invalidations the endpoints have not completed hold it */
+    if (u->devtlb_npending) {
+        u->qi_held = true;
+        return QI_HOLD;
+    }
+    u->qi_held = false;
     /* FN (fence) and PD (drain): every earlier descriptor has completed
      * already in this model. */
     if (lo & VTD_DESC_WAIT_SW) {
@@ -239,7 +259,7 @@ static void qi_process(struct vtd *u)
     if (!u->r_iqh || u->qi_running)
         return; /* a nested call: the running loop sees the new IQT */
     u->qi_running = true;
-    while ((u->r_gsts->val & VTD_GSTS_QIES) && !(u->r_fsts->val & VTD_FSTS_IQE)) {
+    while ((u->r_gsts->val & VTD_GSTS_QIES) && !(u->r_fsts->val & (VTD_FSTS_IQE | VTD_FSTS_ITE))) {
         uint64_t iqa = u->r_iqa->val, tail = u->r_iqt->val & VTD_IQT_QT_MASK, head = u->r_iqh->val;
         if (head == tail)
             break;
@@ -270,6 +290,8 @@ static void qi_process(struct vtd *u)
         }
         uint32_t epoch = u->qi_epoch;
         int iqei = desc_run(u, &d);
+        if (iqei == QI_HOLD)
+            break; /* IQH stays at the wait descriptor until completions come */
         if (iqei) {
             iq_stop(u, (unsigned)iqei); /* desc_run reported why; IQH stays at the descriptor */
             break;
@@ -343,4 +365,60 @@ void vtd_qi_reset(struct vtd *u)
 {
     u->qi_running = false;
     u->qi_epoch = 0;
+    u->devtlb_npending = 0;
+    u->qi_held = false;
+}
+
+int vtd_devtlb_complete(struct vtd *u, uint16_t sid)
+{
+    if (!u)
+        return VTD_EINVAL;
+    pthread_mutex_lock(&u->lock);
+    unsigned i = 0;
+    while (i < u->devtlb_npending && u->devtlb_pending[i] != sid)
+        i++;
+    if (i == u->devtlb_npending) {
+        int rc = VTD_EINVAL;
+        if (u->r_iqercd && u->dt) {
+            /* ICE: an invalidation completion the unit did not ask for */
+            u->r_iqercd->val = (u->r_iqercd->val & ~VTD_GENMASK(63, 48)) | (uint64_t)sid << VTD_IQERCD_ICESID_SHIFT;
+            vtd_fault_status_set(u, VTD_FSTS_ICE);
+        }
+        vtd_diagf(u, VTD_DIAG_QI_UNEXPECTED_COMPLETION, sid, 0,
+                  "device-TLB invalidation completion from %02x:%02x.%u with none pending (ICE)", sid >> 8,
+                  (sid >> 3) & 31, sid & 7);
+        pthread_mutex_unlock(&u->lock);
+        return rc;
+    }
+    memmove(u->devtlb_pending + i, u->devtlb_pending + i + 1, (u->devtlb_npending - i - 1) * sizeof(uint16_t));
+    u->devtlb_npending--;
+    if (!u->devtlb_npending && u->qi_held)
+        qi_process(u);
+    pthread_mutex_unlock(&u->lock);
+    return 0;
+}
+
+int vtd_devtlb_timeout(struct vtd *u)
+{
+    if (!u)
+        return VTD_EINVAL;
+    pthread_mutex_lock(&u->lock);
+    int n = (int)u->devtlb_npending;
+    if (n) {
+        uint16_t sid = u->devtlb_pending[0];
+        u->r_iqercd->val = (u->r_iqercd->val & ~VTD_GENMASK(47, 32)) | (uint64_t)sid << VTD_IQERCD_ITESID_SHIFT;
+        u->devtlb_npending = 0;
+        if (u->qi_held) {
+            /* the held wait descriptor is aborted: IQH moves past it */
+            uint64_t iqa = u->r_iqa->val, qbytes = VTD_PAGE_SIZE << (iqa & VTD_IQA_QS_MASK);
+            u->r_iqh->val = (u->r_iqh->val + ((iqa & VTD_IQA_DW) ? 32 : 16)) & (qbytes - 1);
+            u->qi_held = false;
+        }
+        vtd_diagf(u, VTD_DIAG_QI_DEVTLB_TIMEOUT, sid, 0,
+                  "%d device-TLB invalidation(s) timed out, the first for %02x:%02x.%u (ITE)", n, sid >> 8,
+                  (sid >> 3) & 31, sid & 7);
+        vtd_fault_status_set(u, VTD_FSTS_ITE);
+    }
+    pthread_mutex_unlock(&u->lock);
+    return n;
 }

@@ -381,7 +381,7 @@ static void fsts_write(struct vtd *u, struct reg_desc *d, uint64_t old, uint64_t
 {
     (void)wval, (void)wmask;
     vtd_fault_status_update(u);
-    if ((old & VTD_FSTS_IQE) && !(d->val & VTD_FSTS_IQE))
+    if (((old & VTD_FSTS_IQE) && !(d->val & VTD_FSTS_IQE)) || ((old & VTD_FSTS_ITE) && !(d->val & VTD_FSTS_ITE)))
         vtd_qi_resume(u);
 }
 

@@ -127,7 +127,7 @@ int vtd_ctx_fetch(struct walk *w, struct ctxinfo *ci)
     }
     ci->present = true;
     uint64_t rsvd_lo = ce[0] & VTD_CTX_LO_RSVD, rsvd_hi = ce[1] & u->rsvd_ctx_hi;
-    if (ci->tt != VTD_TT_PASSTHROUGH)
+    if (ci->tt == VTD_TT_UNTRANSLATED || ci->tt == VTD_TT_DEVTLB)
         rsvd_lo |= ci->slptptr & u->haw_mask;
     if (rsvd_lo || rsvd_hi) {
         if (walk_diags(w))

@@ -57,7 +57,7 @@ int vtd_sl_walk(struct walk *w, const struct ctxinfo *ci, struct leaf *lf)
     const unsigned levels = ci->levels;
     const bool use = walk_caches(w);
     uint64_t table = ci->slptptr, gen = 0;
-    uint8_t perm = VTD_R | VTD_W;
+    uint8_t perm = VTD_R | VTD_W, amiss = 0;
     unsigned l = levels;
     struct pwc_fill pf[4];
     unsigned npf = 0;
@@ -75,8 +75,18 @@ int vtd_sl_walk(struct walk *w, const struct ctxinfo *ci, struct leaf *lf)
                     stat_inc(&w->st->pwc_hits);
                     table = h.d0 & SL_ADDR;
                     perm = (uint8_t)(h.d0 & (VTD_R | VTD_W));
+                    amiss = amiss_of(h.d0);
                     l = pl - 1;
                     w->used_cache = true;
+                    /* the cached levels' permission is checked before the
+                     * next level is read, as a full walk would */
+                    uint8_t pr = w->ats ? 0 : vtd_perm_check(w->need, perm, amiss);
+                    if (pr) {
+                        w->qualified = true;
+                        w->perm_fault = true;
+                        lf->perm = perm;
+                        return pr;
+                    }
                     break;
                 }
                 stat_inc(&w->st->pwc_misses);
@@ -108,6 +118,8 @@ int vtd_sl_walk(struct walk *w, const struct ctxinfo *ci, struct leaf *lf)
         }
         walk_step(w, VTD_STEP_SL_PTE, (int)l, idx, table, pa, &pte, 1, false);
         perm &= (uint8_t)(pte & (VTD_SL_R | VTD_SL_W));
+        if (!amiss && perm != (VTD_R | VTD_W) && perm)
+            amiss = (perm & VTD_R) ? VTD_FR_NO_WRITE : VTD_FR_NO_READ;
         const bool leaf = l == 1 || (l <= 3 && (pte & VTD_SL_PS));
         const uint64_t rsvd = pte & (leaf ? u->rsvd_leaf[l] : u->rsvd_nonleaf[l]);
         const bool short_perm = (need & ~perm & (VTD_R | VTD_W)) || ((need & NEED_ANY) && !perm);
@@ -121,7 +133,8 @@ int vtd_sl_walk(struct walk *w, const struct ctxinfo *ci, struct leaf *lf)
                  * entry granting nothing) and software must invalidate after
                  * making it present */
                 if (use && u->cm && u->iotlb.nsets)
-                    fill(w, ci, pf, npf, 0, addr >> VTD_PAGE_SHIFT, TLB_NEG, gen, true);
+                    fill(w, ci, pf, npf, 0, addr >> VTD_PAGE_SHIFT,
+                         TLB_NEG | amiss_bits(amiss ? amiss : VTD_FR_NO_READ), gen, true);
                 else if (use && npf)
                     fill(w, ci, pf, npf, 0, 0, 0, gen, false);
                 w->perm_fault = true;
@@ -131,7 +144,7 @@ int vtd_sl_walk(struct walk *w, const struct ctxinfo *ci, struct leaf *lf)
             if (short_perm) {
                 w->perm_fault = true;
                 lf->perm = perm;
-                return vtd_perm_check(need, perm);
+                return vtd_perm_check(need, perm, amiss);
             }
             if (walk_diags(w))
                 vtd_diagf(u, VTD_DIAG_SL_RSVD, w->req->sid, pa,
@@ -146,13 +159,14 @@ int vtd_sl_walk(struct walk *w, const struct ctxinfo *ci, struct leaf *lf)
             lf->page = pte & SL_ADDR & ~(lf->size - 1);
             lf->perm = perm;
             lf->flags = (pte & VTD_SL_SNP) ? TLB_SNP : 0;
+            lf->amiss = amiss;
             if (use && (u->iotlb.nsets || npf))
                 fill(w, ci, pf, npf, l - 1, (addr >> VTD_PAGE_SHIFT) & ~((1ULL << (9 * (l - 1))) - 1),
-                     lf->page | lf->perm | lf->flags, gen, true);
+                     lf->page | lf->perm | lf->flags | amiss_bits(amiss), gen, true);
             return 0;
         }
         table = pte & SL_ADDR;
         if (use && u->pwc.nsets)
-            pf[npf++] = (struct pwc_fill){.level = l, .key = addr >> shift, .d0 = table | perm};
+            pf[npf++] = (struct pwc_fill){.level = l, .key = addr >> shift, .d0 = table | perm | amiss_bits(amiss)};
     }
 }

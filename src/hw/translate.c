@@ -233,9 +233,8 @@ static int do_translate(struct vtd *u, const struct vtd_request *req, struct vtd
             /* not a fault: the completion tells the device to use untranslated
              * requests (U) and, when it asked for write, that it may write */
             bool wr = req->access & VTD_W;
-            ok(res, addr & ~(VTD_PAGE_SIZE - 1), VTD_PAGE_SIZE, wr ? VTD_W : 0, wr ? VTD_ATS_U : 0);
-            if (!wr)
-                res->ats = VTD_ATS_U; /* R=W=0 with U set is equally "untranslated only" */
+            /* NW=0: W=U=1; NW=1: R=W=U=0 (the spec's S.1 / S.2) */
+            ok(res, addr, VTD_PAGE_SIZE, wr ? VTD_W : 0, wr ? VTD_ATS_U : 0);
             goto done;
         }
     }
@@ -296,6 +295,7 @@ static int do_translate(struct vtd *u, const struct vtd_request *req, struct vtd
             lf.page = h.d0 & SL_ADDR;
             lf.perm = (uint8_t)(h.d0 & (VTD_R | VTD_W));
             lf.flags = (uint8_t)(h.d0 & TLB_SNP);
+            lf.amiss = amiss_of(h.d0);
             if (h.d0 & TLB_NEG)
                 w.neg_cached = true;
         } else {
@@ -312,8 +312,12 @@ static int do_translate(struct vtd *u, const struct vtd_request *req, struct vtd
             goto done;
         }
     }
+    if (w.ats && !lf.perm) {
+        ats_null(res); /* a completion granting nothing has no output address */
+        goto done;
+    }
     if (!w.ats) {
-        uint8_t reason = vtd_perm_check(w.need, lf.perm);
+        uint8_t reason = vtd_perm_check(w.need, lf.perm, lf.amiss);
         if (VTD_UNLIKELY(reason)) {
             fault(&w, res, reason);
             goto done;
