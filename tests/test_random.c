@@ -344,6 +344,10 @@ static void random_config(struct set *s, struct vtd_config *cfg)
         cfg->context_cache_entries = ents[rnd_below(r, 5)];
         cfg->pwc_entries = ents[rnd_below(r, 5)];
     }
+    /* half the sets without stale checking: that is when the unit answers
+     * cache hits from its fast path and front cache */
+    if (chance(r, 50))
+        cfg->check_stale = false;
     if (!cfg_accepted(cfg)) {
         s->tot->cfg_rejected++;
         fprintf(stderr, "note: set %u: config cap=%#" PRIx64 " ecap=%#" PRIx64 " haw=%u rejected; using default\n",

@@ -278,8 +278,9 @@ struct vtd_stats {
     uint64_t invalidations;        /* register-based invalidation commands */
     uint64_t diags;
 };
-/* Counters since vtd_create / vtd_reset.  Exact when no translation is running
- * concurrently. */
+/* Counters since vtd_create / vtd_reset, of vtd_translate calls only (not
+ * vtd_walk, vtd_mappings, or the re-walks stale checking makes).  Exact when
+ * no translation is running concurrently and at most 16 threads translate. */
 VTD_API void vtd_get_stats(struct vtd *u, struct vtd_stats *out);
 
 #ifdef __cplusplus

@@ -76,7 +76,8 @@ int vtd_ctx_fetch(struct walk *w, struct ctxinfo *ci)
     uint64_t rta = atomic_load_explicit(&u->rta, memory_order_acquire) & VTD_RTADDR_RTA_MASK;
     unsigned bus = sid >> 8, devfn = sid & 0xFF;
     uint64_t re[2], ra = rta + bus * VTD_ROOT_SIZE;
-    stat_inc(&w->st->mem_reads);
+    if (walk_diags(w))
+        stat_inc(&w->st->mem_reads);
     if (u->host.mem_read(u->host.opaque, ra, re, sizeof(re))) {
         walk_step(w, VTD_STEP_ROOT, 0, bus, rta, ra, NULL, 0, true);
         if (walk_diags(w))
@@ -98,7 +99,8 @@ int vtd_ctx_fetch(struct walk *w, struct ctxinfo *ci)
     /* Context entry, indexed by devfn */
     uint64_t ctp = re[0] & VTD_ROOT_LO_CTP_MASK;
     uint64_t ce[2], ca = ctp + devfn * VTD_CTX_SIZE;
-    stat_inc(&w->st->mem_reads);
+    if (walk_diags(w))
+        stat_inc(&w->st->mem_reads);
     if (u->host.mem_read(u->host.opaque, ca, ce, sizeof(ce))) {
         walk_step(w, VTD_STEP_CONTEXT, 0, devfn, ctp, ca, NULL, 0, true);
         if (walk_diags(w))

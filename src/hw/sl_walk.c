@@ -93,10 +93,17 @@ int vtd_sl_walk(struct walk *w, const struct ctxinfo *ci, struct leaf *lf)
             }
         }
     }
-    stat_inc(&w->st->walks);
+    if (walk_diags(w)) /* count what vtd_translate does, not vtd_walk or stale checks */
+        stat_inc(&w->st->walks);
     /* table reads are counted once per walk: levels read = start - end + 1 */
     const unsigned l0 = l;
-#define COUNT_READS() atomic_store_explicit(&w->st->mem_reads, atomic_load_explicit(&w->st->mem_reads, memory_order_relaxed) + (l0 - l + 1), memory_order_relaxed)
+#define COUNT_READS()                                                                                  \
+    do {                                                                                               \
+        if (walk_diags(w))                                                                             \
+            atomic_store_explicit(&w->st->mem_reads,                                                   \
+                                  atomic_load_explicit(&w->st->mem_reads, memory_order_relaxed) + (l0 - l + 1), \
+                                  memory_order_relaxed);                                               \
+    } while (0)
 
     const uint8_t need = w->need;
     unsigned shift = VTD_PAGE_SHIFT + 9 * (l - 1);
