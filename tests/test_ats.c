@@ -212,6 +212,78 @@ static void test_ats_invalidation_range(void **state)
     teardown(a);
 }
 
+/* Submit a wait with status write `seq` and ring the tail, without checks. */
+static void submit_wait(struct ats *a, uint32_t seq)
+{
+    submit(a, VTD_DESC_WAIT | VTD_DESC_WAIT_SW | (uint64_t)seq << VTD_DESC_WAIT_STDATA_SHIFT, a->status);
+    th_wr64(&a->t, VTD_REG_IQT, (uint64_t)a->tail << 4);
+}
+
+/* An endpoint that completes later: the wait after the device-TLB
+ * invalidation holds the queue until vtd_devtlb_complete(). */
+static void test_devtlb_async_completion(void **state)
+{
+    (void)state;
+    struct ats *a = setup(VTD_SL_R | VTD_SL_W);
+    a->defer = true;
+    devtlb_inv(a, IOVA, false);
+    submit_wait(a, 0x77);
+    assert_int_equal(a->delivered, 1);
+    uint64_t wait_at = (uint64_t)(a->tail - 1) << 4;
+    assert_int_equal(th_rd64(&a->t, VTD_REG_IQH), wait_at); /* held at the wait */
+    assert_int_equal(th_r64(&a->t, a->status), 0);
+    assert_int_equal(th_rd32(&a->t, VTD_REG_FSTS) & (VTD_FSTS_IQE | VTD_FSTS_ITE), 0);
+    assert_int_equal(vtd_devtlb_complete(a->t.u, DEV), 0);
+    assert_int_equal(th_rd64(&a->t, VTD_REG_IQH), (uint64_t)a->tail << 4);
+    assert_int_equal(th_r64(&a->t, a->status) & 0xFFFFFFFF, 0x77);
+    teardown(a);
+}
+
+/* An endpoint that never completes: the time-out gives ITE with ITESID, the
+ * held wait is aborted (no status write), and nothing more is fetched until
+ * software clears FSTS.ITE. */
+static void test_devtlb_timeout_ite(void **state)
+{
+    (void)state;
+    struct ats *a = setup(VTD_SL_R | VTD_SL_W);
+    th_wr32(&a->t, VTD_REG_FECTL, 0); /* unmask the fault event */
+    a->defer = true;
+    devtlb_inv(a, IOVA, false);
+    submit_wait(a, 0x55);
+    assert_int_equal(vtd_devtlb_timeout(a->t.u), 1);
+    uint32_t fsts = th_rd32(&a->t, VTD_REG_FSTS);
+    assert_true(fsts & VTD_FSTS_ITE);
+    assert_int_equal(VTD_FIELD_GET(th_rd64(&a->t, VTD_REG_IQERCD), 47, 32), DEV);
+    assert_int_equal(th_r64(&a->t, a->status), 0); /* the wait was aborted */
+    assert_int_equal(th_rd64(&a->t, VTD_REG_IQH), (uint64_t)a->tail << 4);
+    assert_true(th_has_diag(&a->t, VTD_DIAG_QI_DEVTLB_TIMEOUT));
+    assert_int_equal(a->t.nmsi, 1); /* the fault event */
+    /* halted: a new wait is not processed while ITE is set */
+    a->defer = false;
+    submit_wait(a, 0x56);
+    assert_int_equal(th_r64(&a->t, a->status), 0);
+    /* clearing ITE resumes fetching */
+    th_wr32(&a->t, VTD_REG_FSTS, VTD_FSTS_ITE);
+    assert_int_equal(th_r64(&a->t, a->status) & 0xFFFFFFFF, 0x56);
+    assert_int_equal(th_rd64(&a->t, VTD_REG_IQH), (uint64_t)a->tail << 4);
+    assert_int_equal(vtd_devtlb_timeout(a->t.u), 0); /* nothing pending */
+    teardown(a);
+}
+
+/* A completion nobody asked for: ICE with ICESID. */
+static void test_devtlb_unexpected_completion_ice(void **state)
+{
+    (void)state;
+    struct ats *a = setup(VTD_SL_R | VTD_SL_W);
+    assert_int_equal(vtd_devtlb_complete(a->t.u, SID(0, 9, 1)), VTD_EINVAL);
+    assert_true(th_rd32(&a->t, VTD_REG_FSTS) & VTD_FSTS_ICE);
+    assert_int_equal(VTD_FIELD_GET(th_rd64(&a->t, VTD_REG_IQERCD), 63, 48), SID(0, 9, 1));
+    assert_true(th_has_diag(&a->t, VTD_DIAG_QI_UNEXPECTED_COMPLETION));
+    th_wr32(&a->t, VTD_REG_FSTS, VTD_FSTS_ICE);
+    assert_int_equal(th_rd32(&a->t, VTD_REG_FSTS) & VTD_FSTS_ICE, 0);
+    teardown(a);
+}
+
 static void test_devtlb_api_errors(void **state)
 {
     (void)state;
@@ -234,6 +306,9 @@ int main(void)
         cmocka_unit_test(test_ats_missing_devtlb_invalidation),
         cmocka_unit_test(test_ats_completion_fields),
         cmocka_unit_test(test_ats_invalidation_range),
+        cmocka_unit_test(test_devtlb_async_completion),
+        cmocka_unit_test(test_devtlb_timeout_ite),
+        cmocka_unit_test(test_devtlb_unexpected_completion_ice),
         cmocka_unit_test(test_devtlb_api_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
