@@ -13,7 +13,8 @@
  *         IOTLB never hits and the walk starts from the paging-structure cache
  * Reports ns per translation on 1..T threads (wall clock, best of 5 runs) and
  * the speed-up of T threads over one.  For instructions per translation, run
- * it under callgrind: scripts/bench.sh does that and prints both.
+ * it under callgrind with --no-warmup --reps 1 --threads 1 and
+ * --toggle-collect=vtd_translate: scripts/bench.sh does that and prints both.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -119,6 +120,7 @@ struct job {
     uint64_t npages, iters;
     uint64_t ok;
     pthread_barrier_t *bar;
+    bool warmup;
     double ns;
 };
 
@@ -151,7 +153,8 @@ static void *run_job(void *arg)
 {
     struct job *j = arg;
     uint16_t sid = (uint16_t)(j->dev << 3);
-    translate_loop(j->b->u, sid, j->npages, j->npages * 2); /* warm up */
+    if (j->warmup)
+        translate_loop(j->b->u, sid, j->npages, j->npages * 2); /* warm up */
     pthread_barrier_wait(j->bar);
     double t0 = now_ns();
     j->ok = translate_loop(j->b->u, sid, j->npages, j->iters);
@@ -160,7 +163,8 @@ static void *run_job(void *arg)
 }
 
 /* ns per translation per thread, best of `reps` */
-static double measure(struct bench *b, unsigned threads, uint64_t npages, uint64_t iters, int reps)
+/* warmup false (--no-warmup): for instruction counts under callgrind */
+static double measure(struct bench *b, unsigned threads, uint64_t npages, uint64_t iters, int reps, bool warmup)
 {
     double best = 1e30;
     for (int r = 0; r < reps; r++) {
@@ -169,7 +173,8 @@ static double measure(struct bench *b, unsigned threads, uint64_t npages, uint64
         pthread_barrier_t bar;
         pthread_barrier_init(&bar, NULL, threads);
         for (unsigned t = 0; t < threads; t++) {
-            jobs[t] = (struct job){.b = b, .dev = t, .npages = npages, .iters = iters, .bar = &bar};
+            jobs[t] = (struct job){.b = b, .dev = t, .npages = npages, .iters = iters, .bar = &bar,
+                                   .warmup = warmup};
             pthread_create(&tid[t], NULL, run_job, &jobs[t]);
         }
         double worst = 0;
@@ -190,7 +195,7 @@ static double measure(struct bench *b, unsigned threads, uint64_t npages, uint64
     return best;
 }
 
-static void run_case(const char *name, unsigned maxthreads, uint64_t iters, int reps)
+static void run_case(const char *name, unsigned maxthreads, uint64_t iters, int reps, bool warmup)
 {
     struct vtd_config cfg;
     vtd_config_default(&cfg);
@@ -209,7 +214,7 @@ static void run_case(const char *name, unsigned maxthreads, uint64_t iters, int 
     setup(&b, &cfg, maxthreads, npages);
     double one = 0;
     for (unsigned t = 1; t <= maxthreads; t++) {
-        double ns = measure(&b, t, npages, iters, reps);
+        double ns = measure(&b, t, npages, iters, reps, warmup);
         if (t == 1)
             one = ns;
         printf("%-5s %-28s threads=%u  %7.1f ns/translation/thread  %6.2f Mtrans/s total  speed-up %.2fx\n",
@@ -226,7 +231,7 @@ static void run_case(const char *name, unsigned maxthreads, uint64_t iters, int 
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: vtd-bench [--iters N] [--threads T] [--reps R] [--case hit|walk|miss|all]\n"
+    fprintf(f, "usage: vtd-bench [--iters N] [--threads T] [--reps R] [--case hit|walk|miss|all] [--no-warmup]\n"
                "  Measures vtd_translate on a legacy-mode unit (see the comment at the top of\n"
                "  bench/vtd-bench.c).  Defaults: --iters 2000000 --threads 2 --reps 5 --case all\n");
 }
@@ -237,6 +242,7 @@ int main(int argc, char **argv)
     unsigned threads = 2;
     int reps = 5;
     const char *which = "all";
+    bool warmup = true;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -251,6 +257,8 @@ int main(int argc, char **argv)
             reps = atoi(v), i++;
         } else if (!strcmp(a, "--case") && v) {
             which = v, i++;
+        } else if (!strcmp(a, "--no-warmup")) {
+            warmup = false;
         } else {
             fprintf(stderr, "vtd-bench: unknown or incomplete option '%s'\n", a);
             usage(stderr);
@@ -266,7 +274,7 @@ int main(int argc, char **argv)
     for (int c = 0; c < 3; c++) {
         if (strcmp(which, "all") && strcmp(which, cases[c]))
             continue;
-        run_case(cases[c], threads, iters, reps);
+        run_case(cases[c], threads, iters, reps, warmup);
         ran++;
     }
     if (!ran) {

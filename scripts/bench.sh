@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Benchmarks: wall-clock ns per translation (build/vtd-bench, best of 5) and
+# instructions per vtd_translate call counted by callgrind, which is
+# repeatable on a noisy shared machine.
+#
+#   scripts/bench.sh [--no-setup] [--threads T] [--iters N]
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+setup=1 threads=2 iters=2000000
+for a in "$@"; do
+    case "$a" in
+    --no-setup) setup=0 ;;
+    --threads=*) threads=${a#*=} ;;
+    --iters=*) iters=${a#*=} ;;
+    -h|--help) sed -n 2,7p "$0"; exit 0 ;;
+    *) echo "bench.sh: unknown option '$a'" >&2; exit 2 ;;
+    esac
+done
+[ "$setup" = 1 ] && ./scripts/setup.sh
+cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVTD_TESTS=OFF >/dev/null
+cmake --build build-bench --target vtd-bench >/dev/null
+bin=build-bench/vtd-bench
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+echo "command: $bin --threads $threads --iters $iters"
+"$bin" --threads "$threads" --iters "$iters"
+echo
+echo "instructions per vtd_translate (callgrind, 1 thread, 200000 translations, no warm-up):"
+for c in hit walk miss; do
+    out=$(mktemp)
+    valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect=vtd_translate \
+        "$bin" --case "$c" --threads 1 --reps 1 --iters 200000 --no-warmup >/dev/null 2>&1
+    ir=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')
+    rm -f "$out"
+    awk -v c="$c" -v ir="$ir" 'BEGIN { printf "  %-5s %8.1f instructions\n", c, ir / 200000 }'
+done
