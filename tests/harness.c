@@ -7,6 +7,7 @@
 #include "harness.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define TH_TABLE_BASE 0x100000ULL
@@ -129,6 +130,26 @@ void th_fini(struct th *t)
 }
 
 /* ---- memory ---- */
+
+struct th *th_new(void **state, const struct vtd_config *cfg)
+{
+    struct th *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    th_init(t, cfg);
+    *state = t;
+    return t;
+}
+
+int th_teardown(void **state)
+{
+    struct th *t = *state;
+    if (t != NULL) {
+        th_fini(t);
+        free(t);
+    }
+    *state = NULL;
+    return 0;
+}
 
 uint64_t th_alloc_page(struct th *t)
 {

@@ -42,6 +42,10 @@ struct th {
  * Fails the test on error. */
 void th_init(struct th *t, const struct vtd_config *cfg);
 void th_fini(struct th *t);
+/* cmocka fixtures: a heap-allocated, th_init'ed harness stored in *state,
+ * and the teardown that frees it (safe when the test failed midway). */
+struct th *th_new(void **state, const struct vtd_config *cfg);
+int th_teardown(void **state);
 
 uint64_t th_alloc_page(struct th *t); /* a zeroed 4 KiB page's address */
 void th_w64(struct th *t, uint64_t pa, uint64_t v);

@@ -14,10 +14,7 @@
 
 static struct th *new_th_cfg(void **state, const struct vtd_config *cfg)
 {
-    struct th *t = calloc(1, sizeof(*t));
-    assert_non_null(t);
-    th_init(t, cfg);
-    *state = t;
+    struct th *t = th_new(state, cfg);
     th_wr32(t, VTD_REG_FEDATA, EV_DATA);
     th_wr32(t, VTD_REG_FEADDR, EV_ADDR_LO);
     th_wr32(t, VTD_REG_FEUADDR, EV_ADDR_HI);
@@ -34,13 +31,7 @@ static struct th *new_th(void **state)
 
 static int teardown(void **state)
 {
-    struct th *t = *state;
-    if (t != NULL) {
-        th_fini(t);
-        free(t);
-    }
-    *state = NULL;
-    return 0;
+    return th_teardown(state);
 }
 
 static uint32_t fsts(struct th *t)

@@ -10,23 +10,14 @@
 
 static struct th *new_th(void **state, const struct vtd_config *cfg)
 {
-    struct th *t = calloc(1, sizeof(*t));
-    assert_non_null(t);
-    th_init(t, cfg);
-    *state = t;
+    struct th *t = th_new(state, cfg);
     th_clear_logs(t);
     return t;
 }
 
 static int teardown(void **state)
 {
-    struct th *t = *state;
-    if (t != NULL) {
-        th_fini(t);
-        free(t);
-    }
-    *state = NULL;
-    return 0;
+    return th_teardown(state);
 }
 
 static uint32_t gsts(struct th *t)
