@@ -3,6 +3,8 @@
  * invalidates the IOTLB and the device-TLB through the invalidation queue;
  * the device refetches and faults.  Everything goes through MMIO, memory,
  * vtd_translate and the devtlb_inval callback. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,11 +69,11 @@ static void devtlb_inv(struct ats *a, uint64_t addr, bool s)
     submit(a, VTD_DESC_DEVTLB | (uint64_t)DEV << VTD_DESC_DEVTLB_SID_SHIFT, addr | (s ? VTD_DESC_DEVTLB_S : 0));
 }
 
-static struct ats *setup(uint64_t flags)
+static struct ats *setup_cfg(uint64_t flags, const struct vtd_config *cfg)
 {
     struct ats *a = calloc(1, sizeof(*a));
     assert_non_null(a);
-    th_init(&a->t, NULL);
+    th_init(&a->t, cfg);
     assert_true(a->t.cfg.ecap & VTD_ECAP_DT);
     assert_true(a->t.cfg.ecap & VTD_ECAP_QI);
     a->t.on_devtlb = on_devtlb;
@@ -89,6 +91,11 @@ static struct ats *setup(uint64_t flags)
     assert_true(th_rd32(&a->t, VTD_REG_GSTS) & VTD_GSTS_QIES);
     assert_int_equal(vtd_devtlb_create(a->t.u, DEV, 8, &a->d), 0);
     return a;
+}
+
+static struct ats *setup(uint64_t flags)
+{
+    return setup_cfg(flags, NULL);
 }
 
 static void teardown(struct ats *a)
@@ -284,6 +291,65 @@ static void test_devtlb_unexpected_completion_ice(void **state)
     teardown(a);
 }
 
+/* vtd_config.qi_async: the IQT write only queues; vtd_qi_run() processes,
+ * here on a thread of its own while the "driver" polls the status write. */
+struct runner {
+    struct vtd *u;
+    _Atomic int stop;
+};
+
+static void *run_queue(void *arg)
+{
+    struct runner *r = arg;
+    while (!atomic_load(&r->stop))
+        if (vtd_qi_run(r->u) < 0)
+            break;
+    return NULL;
+}
+
+static void test_qi_async(void **state)
+{
+    (void)state;
+    struct vtd_config cfg;
+    vtd_config_default(&cfg);
+    cfg.qi_async = true;
+    struct ats *a = setup_cfg(VTD_SL_R | VTD_SL_W, &cfg);
+    struct vtd_result r = th_dma(&a->t, DEV, IOVA, VTD_R);
+    assert_int_equal(r.pa, PA);
+    th_w64(&a->t, a->pte, (PA + 0x5000) | VTD_SL_R | VTD_SL_W);
+    iotlb_psi(a, IOVA, 0);
+    submit_wait(a, 0x99);
+    /* nothing happened yet: head still 0, old translation still cached */
+    assert_int_equal(th_rd64(&a->t, VTD_REG_IQH), 0);
+    assert_int_equal(th_r64(&a->t, a->status), 0);
+    assert_int_equal(th_dma(&a->t, DEV, IOVA, VTD_R).pa, PA);
+    assert_int_equal(vtd_qi_run(a->t.u), 1);
+    assert_int_equal(th_rd64(&a->t, VTD_REG_IQH), (uint64_t)a->tail << 4);
+    assert_int_equal(th_r64(&a->t, a->status) & 0xFFFFFFFF, 0x99);
+    assert_int_equal(th_dma(&a->t, DEV, IOVA, VTD_R).pa, PA + 0x5000);
+    assert_int_equal(vtd_qi_run(a->t.u), 0); /* nothing left */
+
+    /* a runner thread: the driver submits and polls as it would on hardware */
+    struct runner rn = {.u = a->t.u};
+    pthread_t tid;
+    assert_int_equal(pthread_create(&tid, NULL, run_queue, &rn), 0);
+    for (uint32_t seq = 1; seq <= 200; seq++) {
+        th_w64(&a->t, a->pte, (PA + (uint64_t)seq * 0x1000) | VTD_SL_R | VTD_SL_W);
+        iotlb_psi(a, IOVA, 0);
+        submit(a, VTD_DESC_WAIT | VTD_DESC_WAIT_SW | (uint64_t)seq << VTD_DESC_WAIT_STDATA_SHIFT, a->status);
+        th_wr64(&a->t, VTD_REG_IQT, (uint64_t)a->tail << 4);
+        uint64_t v;
+        do {
+            v = th_r64(&a->t, a->status) & 0xFFFFFFFF;
+        } while (v != seq);
+        /* the wait completed, so the invalidation before it did */
+        assert_int_equal(th_dma(&a->t, DEV, IOVA, VTD_R).pa, PA + (uint64_t)seq * 0x1000);
+    }
+    atomic_store(&rn.stop, 1);
+    pthread_join(tid, NULL);
+    teardown(a);
+}
+
 static void test_devtlb_api_errors(void **state)
 {
     (void)state;
@@ -309,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_devtlb_async_completion),
         cmocka_unit_test(test_devtlb_timeout_ite),
         cmocka_unit_test(test_devtlb_unexpected_completion_ice),
+        cmocka_unit_test(test_qi_async),
         cmocka_unit_test(test_devtlb_api_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,7 +13,8 @@
  * Timing: everything is synchronous.  When vtd_translate() returns, its fault
  * record and fault event are visible; a GCMD, CCMD or IOTLB command has
  * completed when its vtd_mmio_write() returns; queued invalidation
- * descriptors are processed, up to IQT, by the IQT write itself.
+ * descriptors are processed, up to IQT, by the IQT write itself (unless
+ * vtd_config.qi_async asks for vtd_qi_run()).
  *
  * Threads: the unit starts no threads and calls host callbacks only from
  * inside a vtd_* call, on the calling thread.  vtd_translate() may run on
@@ -128,6 +129,12 @@ struct vtd_config {
      * VTD_DIAG_STALE_* (the hardware behaviour, using the stale entry, is kept).
      * Costs a table walk per hit; default on. */
     bool check_stale;
+    /* Queued invalidation: false (default) processes descriptors during the
+     * IQT write that submits them; true leaves them queued until the
+     * embedder calls vtd_qi_run(), e.g. from a thread of its own, as
+     * hardware runs the queue beside the CPU.  Software then sees IQH advance
+     * and wait descriptors complete later, as on real parts. */
+    bool qi_async;
 };
 
 /* A legacy-mode part (docs/model.md "What the default unit advertises"):
@@ -246,6 +253,14 @@ typedef int (*vtd_mapping_fn)(void *arg, uint64_t iova, uint64_t pa, uint64_t si
  * usable context entry (what a DMA from it would fault on).  This is what a
  * VMM keeping a shadow of a guest's tables calls from inval_notify. */
 VTD_API int vtd_mappings(struct vtd *u, uint16_t sid, uint64_t start, uint64_t len, vtd_mapping_fn fn, void *arg);
+
+/* With vtd_config.qi_async: fetch and carry out the queued descriptors (up
+ * to IQT, or until an error or a wait held by pending device-TLB
+ * invalidations stops the queue).  Returns 1 when IQH moved, 0 when there was
+ * nothing to do, VTD_ENOTSUP on a unit without ECAP.QI.  Safe to call on any
+ * thread, concurrently with MMIO and translation.  Without qi_async the
+ * queue is processed at once and this finds nothing to do. */
+VTD_API int vtd_qi_run(struct vtd *u);
 
 /* ---- Device-TLB invalidation completion (ECAP.DT, queued invalidation) ---- */
 

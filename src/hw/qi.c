@@ -253,8 +253,33 @@ static int desc_run(struct vtd *u, struct qdesc *d)
     }
 }
 
-/* Fetch and carry out descriptors from IQH up to IQT. */
+static void qi_run_now(struct vtd *u);
+
+/* The unit's own trigger points (IQT write, QIE set, IQE/ITE cleared, a
+ * completion): process now, unless the embedder asked to run the queue from
+ * its own thread (vtd_config.qi_async), in which case vtd_qi_run() does it. */
 static void qi_process(struct vtd *u)
+{
+    if (!u->cfg.qi_async)
+        qi_run_now(u);
+}
+
+int vtd_qi_run(struct vtd *u)
+{
+    if (!u)
+        return VTD_EINVAL;
+    if (!u->r_iqh)
+        return VTD_ENOTSUP;
+    pthread_mutex_lock(&u->lock);
+    uint64_t before = u->r_iqh->val;
+    qi_run_now(u);
+    int moved = u->r_iqh->val != before;
+    pthread_mutex_unlock(&u->lock);
+    return moved;
+}
+
+/* Fetch and carry out descriptors from IQH up to IQT. */
+static void qi_run_now(struct vtd *u)
 {
     if (!u->r_iqh || u->qi_running)
         return; /* a nested call: the running loop sees the new IQT */
