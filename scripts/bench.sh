@@ -30,7 +30,7 @@ for c in hit walk miss; do
     out=$(mktemp)
     valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect=vtd_translate \
         "$bin" --case "$c" --threads 1 --reps 1 --iters 200000 --no-warmup >/dev/null 2>&1
-    ir=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')
+    ir=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); v = $1} END {print v}')
     rm -f "$out"
     awk -v c="$c" -v ir="$ir" 'BEGIN { printf "  %-5s %8.1f instructions\n", c, ir / 200000 }'
 done

@@ -6,8 +6,9 @@
  *
  * Readers take no lock: each set has a sequence counter that writers make odd
  * while they change the set; a reader that saw it odd or changed retries.
- * Writers (fills from the translate path, invalidations from MMIO) hold
- * cache_lock.  Domain-selective and global invalidations are O(1): entries
+ * Writers (fills from the translate path, invalidations from MMIO) own a set
+ * by making its counter odd with a compare-exchange, so fills of different
+ * sets never contend.  Domain-selective and global invalidations are O(1): entries
  * carry the generation (global << 32 | per-domain) they were filled under and
  * a lookup compares it with the current one.
  */
@@ -24,32 +25,51 @@ static int cache_alloc(struct cache *c, uint32_t entries, uint32_t ways)
     c->ways = ways;
     c->nsets = entries / ways;
     c->setmask = c->nsets - 1;
-    c->seq = calloc(c->nsets, sizeof(*c->seq));
-    c->victim = calloc(c->nsets, sizeof(*c->victim));
+    c->meta = aligned_alloc(64, (size_t)c->nsets * sizeof(*c->meta));
+    if (c->meta)
+        memset(c->meta, 0, (size_t)c->nsets * sizeof(*c->meta));
     c->e = calloc((size_t)entries, sizeof(*c->e));
-    if (!c->seq || !c->victim || !c->e)
+    if (!c->meta || !c->e)
         return VTD_ENOMEM;
     return 0;
 }
 
 static void cache_free(struct cache *c)
 {
-    free(c->seq);
-    free(c->victim);
+    free(c->meta);
     free(c->e);
     memset(c, 0, sizeof(*c));
+}
+
+/* A writer owns a set while its sequence counter is odd: readers retry,
+ * other writers wait.  There is no other lock on the caches. */
+static void set_lock(struct cache *c, uint32_t set)
+{
+    for (;;) {
+        uint32_t s = atomic_load_explicit(&c->meta[set].seq, memory_order_relaxed);
+        if (!(s & 1) && atomic_compare_exchange_weak_explicit(&c->meta[set].seq, &s, s + 1, memory_order_acquire,
+                                                              memory_order_relaxed))
+            break;
+    }
+    /* the odd count is visible before any entry changes */
+    atomic_thread_fence(memory_order_release);
+}
+
+static void set_unlock(struct cache *c, uint32_t set)
+{
+    atomic_fetch_add_explicit(&c->meta[set].seq, 1, memory_order_release);
 }
 
 static void cache_clear(struct cache *c)
 {
     for (uint32_t s = 0; s < c->nsets; s++) {
-        atomic_fetch_add_explicit(&c->seq[s], 1, memory_order_acq_rel);
+        set_lock(c, s);
         for (uint32_t w = 0; w < c->ways; w++) {
             struct centry *e = &c->e[s * c->ways + w];
             atomic_store_explicit(&e->tag, 0, memory_order_relaxed);
         }
-        c->victim[s] = 0;
-        atomic_fetch_add_explicit(&c->seq[s], 1, memory_order_release);
+        c->meta[s].victim = 0;
+        set_unlock(c, s);
     }
 }
 
@@ -89,7 +109,6 @@ void vtd_caches_free(struct vtd *u)
 
 void vtd_caches_reset(struct vtd *u)
 {
-    pthread_mutex_lock(&u->cache_lock);
     cache_clear(&u->ctxc);
     cache_clear(&u->iotlb);
     cache_clear(&u->pwc);
@@ -100,13 +119,20 @@ void vtd_caches_reset(struct vtd *u)
     atomic_fetch_add(&u->ctx_ggen, 1);
     atomic_fetch_add(&u->tlb_ggen, 1);
     front_bump(u);
-    pthread_mutex_unlock(&u->cache_lock);
 }
 
-/* Caller holds cache_lock. */
-bool cache_insert(struct cache *c, uint32_t set, uint64_t tag, uint64_t d0, uint64_t d1, uint64_t gen)
+int cache_insert(struct cache *c, uint32_t set, uint64_t tag, uint64_t d0, uint64_t d1, uint64_t gen,
+                 const _Atomic uint32_t *epoch, uint32_t expect)
 {
     struct centry *e = &c->e[(size_t)set * c->ways];
+    set_lock(c, set);
+    /* checked with the set owned: an invalidation bumps the epoch before it
+     * takes the sets it drops from, so either it sees this entry or this
+     * fill sees its bump */
+    if (atomic_load_explicit(epoch, memory_order_acquire) != expect) {
+        set_unlock(c, set);
+        return -1;
+    }
     uint32_t way = c->ways;
     for (uint32_t w = 0; w < c->ways && way == c->ways; w++)
         if (atomic_load_explicit(&e[w].tag, memory_order_relaxed) == tag)
@@ -114,41 +140,48 @@ bool cache_insert(struct cache *c, uint32_t set, uint64_t tag, uint64_t d0, uint
     for (uint32_t w = 0; w < c->ways && way == c->ways; w++)
         if (atomic_load_explicit(&e[w].tag, memory_order_relaxed) == 0)
             way = w;
-    bool evicted = false;
+    int evicted = 0;
     if (way == c->ways) {
-        way = c->victim[set];
-        c->victim[set] = (way + 1) % c->ways;
-        evicted = true;
+        way = c->meta[set].victim;
+        c->meta[set].victim = (way + 1) % c->ways;
+        /* the context cache always counts; an IOTLB entry only when marked */
+        evicted = c->ways == 1 || (atomic_load_explicit(&e[way].d1, memory_order_relaxed) & CACHE_MARK);
     }
-    atomic_fetch_add_explicit(&c->seq[set], 1, memory_order_acq_rel);
-    atomic_thread_fence(memory_order_release);
     atomic_store_explicit(&e[way].tag, tag, memory_order_relaxed);
     atomic_store_explicit(&e[way].d0, d0, memory_order_relaxed);
     atomic_store_explicit(&e[way].d1, d1, memory_order_relaxed);
     atomic_store_explicit(&e[way].gen, gen, memory_order_relaxed);
-    atomic_fetch_add_explicit(&c->seq[set], 1, memory_order_release);
+    set_unlock(c, set);
     return evicted;
 }
 
-/* Drop every entry of `set` whose tag satisfies pred.  Caller holds cache_lock. */
+bool cache_mark(struct cache *c, uint32_t set, uint64_t tag)
+{
+    struct centry *e = &c->e[(size_t)set * c->ways];
+    bool found = false;
+    set_lock(c, set);
+    for (uint32_t w = 0; w < c->ways && !found; w++) {
+        if (atomic_load_explicit(&e[w].tag, memory_order_relaxed) == tag) {
+            atomic_fetch_or_explicit(&e[w].d1, CACHE_MARK, memory_order_relaxed);
+            found = true;
+        }
+    }
+    set_unlock(c, set);
+    return found;
+}
+
+/* Drop every entry of `set` whose tag satisfies pred. */
 typedef bool (*tag_pred)(uint64_t tag, const void *arg);
 static void drop_in_set(struct cache *c, uint32_t set, tag_pred pred, const void *arg)
 {
     struct centry *e = &c->e[(size_t)set * c->ways];
-    bool any = false;
+    set_lock(c, set);
     for (uint32_t w = 0; w < c->ways; w++) {
         uint64_t t = atomic_load_explicit(&e[w].tag, memory_order_relaxed);
-        if (t && pred(t, arg)) {
-            if (!any) {
-                atomic_fetch_add_explicit(&c->seq[set], 1, memory_order_acq_rel);
-                atomic_thread_fence(memory_order_release);
-                any = true;
-            }
+        if (t && pred(t, arg))
             atomic_store_explicit(&e[w].tag, 0, memory_order_relaxed);
-        }
     }
-    if (any)
-        atomic_fetch_add_explicit(&c->seq[set], 1, memory_order_release);
+    set_unlock(c, set);
 }
 
 static void drop_all(struct cache *c, tag_pred pred, const void *arg)
@@ -187,7 +220,6 @@ void vtd_inval_ctx_device(struct vtd *u, uint16_t sid, unsigned fm)
     static const uint16_t masks[4] = {0, 4, 6, 7};
     uint16_t m = masks[fm & 3];
     atomic_fetch_add_explicit(&u->ctx_epoch, 1, memory_order_acq_rel);
-    pthread_mutex_lock(&u->cache_lock);
     for (unsigned v = 0; v < 8 && u->ctxc.nsets; v++) {
         if (v & ~m)
             continue;
@@ -195,7 +227,6 @@ void vtd_inval_ctx_device(struct vtd *u, uint16_t sid, unsigned fm)
         uint64_t tag = ctx_tag(s);
         drop_in_set(&u->ctxc, ctx_set(&u->ctxc, s), tag_is, &tag);
     }
-    pthread_mutex_unlock(&u->cache_lock);
     front_bump(u);
     vtd_notify(u, &(struct vtd_inval_notice){.cache = VTD_NOTICE_CONTEXT, .granularity = VTD_NOTICE_DEVICE,
                                              .sid = sid, .fm = (uint8_t)(fm & 3)});
@@ -251,7 +282,6 @@ void vtd_inval_iotlb_page(struct vtd *u, uint16_t did, uint64_t addr, unsigned a
     r.first = (addr >> VTD_PAGE_SHIFT) & ~((1ULL << am) - 1);
     r.last = r.first + (1ULL << am) - 1;
     atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
-    pthread_mutex_lock(&u->cache_lock);
     if (u->iotlb.nsets) {
         for (unsigned s = 0; s < 3; s++) {
             uint64_t k0 = r.first >> (9 * s), k1 = r.last >> (9 * s);
@@ -277,7 +307,6 @@ void vtd_inval_iotlb_page(struct vtd *u, uint16_t did, uint64_t addr, unsigned a
                 drop_in_set(&u->pwc, pwc_set(&u->pwc, did, level, k), pwc_in_range, &r);
         }
     }
-    pthread_mutex_unlock(&u->cache_lock);
     front_bump(u);
     vtd_notify(u, &(struct vtd_inval_notice){.cache = VTD_NOTICE_IOTLB, .granularity = VTD_NOTICE_PAGE,
                                              .did = did, .ih = ih, .addr = r.first << VTD_PAGE_SHIFT,

@@ -37,14 +37,18 @@ struct reg_desc {
 /* ---- Set-associative caches (cache.c) ----
  * An entry is four qwords; tag 0 means invalid.  Readers take no lock: they
  * read the set's sequence counter before and after (seqlock).  Writers hold
- * vtd.cache_lock. */
+ * a set by making its counter odd (cache.c). */
+struct set_meta {
+    _Alignas(64) _Atomic uint32_t seq; /* odd while a writer owns the set */
+    uint32_t victim;                   /* round-robin, changed only by the owner */
+};
 struct centry {
     _Atomic uint64_t tag, d0, d1, gen;
 };
 struct cache {
     uint32_t nsets, ways, setmask;
-    _Atomic uint32_t *seq; /* per set */
-    uint32_t *victim;      /* per set round-robin, under cache_lock */
+    struct set_meta *meta; /* per set, one cache line each (no false sharing) */
+
     struct centry *e;      /* nsets * ways */
 };
 struct chit {
@@ -126,7 +130,6 @@ struct vtd {
 
     /* caches */
     struct cache ctxc, iotlb, pwc;
-    pthread_mutex_t cache_lock;
     _Atomic uint32_t ctx_ggen, tlb_ggen;
     /* bumped by every invalidation of that cache: a walk that started before
      * one does not fill (its reads may predate the change) */
@@ -193,7 +196,7 @@ static inline bool cache_lookup(const struct cache *c, uint32_t set, uint64_t ta
 {
     const struct centry *e = &c->e[(size_t)set * c->ways];
     for (;;) {
-        uint32_t s1 = atomic_load_explicit(&c->seq[set], memory_order_acquire);
+        uint32_t s1 = atomic_load_explicit(&c->meta[set].seq, memory_order_acquire);
         if (VTD_UNLIKELY(s1 & 1))
             continue;
         bool hit = false;
@@ -207,13 +210,19 @@ static inline bool cache_lookup(const struct cache *c, uint32_t set, uint64_t ta
             }
         }
         atomic_thread_fence(memory_order_acquire);
-        if (VTD_LIKELY(atomic_load_explicit(&c->seq[set], memory_order_relaxed) == s1))
+        if (VTD_LIKELY(atomic_load_explicit(&c->meta[set].seq, memory_order_relaxed) == s1))
             return hit;
     }
 }
-/* caller holds cache_lock */
-/* Returns true when it displaced a valid entry with another tag (an eviction). */
-bool cache_insert(struct cache *c, uint32_t set, uint64_t tag, uint64_t d0, uint64_t d1, uint64_t gen);
+/* Insert unless *epoch moved away from `expect` (an invalidation since the
+ * walk started): -1 not inserted, 0 inserted, 1 inserted by evicting a valid
+ * entry of another tag. */
+int cache_insert(struct cache *c, uint32_t set, uint64_t tag, uint64_t d0, uint64_t d1, uint64_t gen,
+                 const _Atomic uint32_t *epoch, uint32_t expect);
+/* IOTLB d1 bit: a front-cache entry may derive from this entry, so evicting
+ * it must bump the front epoch.  cache_mark sets it (false: tag gone). */
+#define CACHE_MARK 1u
+bool cache_mark(struct cache *c, uint32_t set, uint64_t tag);
 
 /*
  * The front cache: not architectural, a memo of results the context cache

@@ -41,12 +41,9 @@ static void ctx_fill(struct walk *w, const struct ctxinfo *ci)
         return;
     uint64_t d0 = ci->slptptr | (uint64_t)ci->present | (uint64_t)ci->fpd << 1 | (uint64_t)ci->tt << 2 |
                   (uint64_t)ci->aw << 4;
-    pthread_mutex_lock(&u->cache_lock);
-    if (atomic_load_explicit(&u->ctx_epoch, memory_order_acquire) == w->ctx_epoch)
-        if (cache_insert(&u->ctxc, ctx_set(&u->ctxc, w->req->sid), ctx_tag(w->req->sid), d0, ctx_d1(u, ci),
-                         ctx_gen(u, ci->did)))
-            front_bump(u);
-    pthread_mutex_unlock(&u->cache_lock);
+    if (cache_insert(&u->ctxc, ctx_set(&u->ctxc, w->req->sid), ctx_tag(w->req->sid), d0, ctx_d1(u, ci),
+                     ctx_gen(u, ci->did), &u->ctx_epoch, w->ctx_epoch) > 0)
+        front_bump(u);
 }
 
 int vtd_ctx_fetch(struct walk *w, struct ctxinfo *ci)

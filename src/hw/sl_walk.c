@@ -32,22 +32,19 @@ static void fill(struct walk *w, const struct ctxinfo *ci, const struct pwc_fill
     struct vtd *u = w->u;
     if (!(leaf && u->iotlb.nsets) && !(npf && u->pwc.nsets))
         return;
-    pthread_mutex_lock(&u->cache_lock);
-    if (atomic_load_explicit(&u->tlb_epoch, memory_order_acquire) == w->tlb_epoch) {
-        for (unsigned i = 0; i < npf; i++)
-            cache_insert(&u->pwc, pwc_set(&u->pwc, ci->did, pf[i].level, pf[i].key),
-                         pwc_tag(ci->did, pf[i].level, pf[i].key), pf[i].d0, 0, gen);
-        if (leaf && u->iotlb.nsets) {
-            uint64_t key = pfn >> (9 * size);
-            if (cache_insert(&u->iotlb, iotlb_set(&u->iotlb, ci->did, size, key), iotlb_tag(ci->did, size, pfn),
-                             d0, 0, gen))
-                front_bump(u);
-            uint8_t ds = atomic_load_explicit(&u->dsizes[ci->did], memory_order_relaxed);
-            if (!(ds & (1u << size)))
-                atomic_store_explicit(&u->dsizes[ci->did], (uint8_t)(ds | (1u << size)), memory_order_release);
-        }
+    for (unsigned i = 0; i < npf; i++)
+        cache_insert(&u->pwc, pwc_set(&u->pwc, ci->did, pf[i].level, pf[i].key),
+                     pwc_tag(ci->did, pf[i].level, pf[i].key), pf[i].d0, 0, gen, &u->tlb_epoch, w->tlb_epoch);
+    if (leaf && u->iotlb.nsets) {
+        uint64_t key = pfn >> (9 * size);
+        /* the size is announced before an entry of it can be found */
+        uint8_t ds = atomic_load_explicit(&u->dsizes[ci->did], memory_order_relaxed);
+        if (!(ds & (1u << size)))
+            atomic_fetch_or_explicit(&u->dsizes[ci->did], (uint8_t)(1u << size), memory_order_release);
+        if (cache_insert(&u->iotlb, iotlb_set(&u->iotlb, ci->did, size, key), iotlb_tag(ci->did, size, pfn), d0, 0,
+                         gen, &u->tlb_epoch, w->tlb_epoch) > 0)
+            front_bump(u);
     }
-    pthread_mutex_unlock(&u->cache_lock);
 }
 
 int vtd_sl_walk(struct walk *w, const struct ctxinfo *ci, struct leaf *lf)

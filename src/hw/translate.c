@@ -270,21 +270,24 @@ static int do_translate(struct vtd *u, const struct vtd_request *req, struct vtd
 
     struct leaf lf;
     bool hit = false;
+    uint32_t hit_set = 0;
+    uint64_t hit_tag = 0;
     if (walk_caches(&w) && u->iotlb.nsets) {
         const uint64_t gen = tlb_gen(u, ci.did), pfn = addr >> VTD_PAGE_SHIFT;
         struct chit h;
         unsigned size = 0;
-        hit = cache_lookup(&u->iotlb, iotlb_set(&u->iotlb, ci.did, 0, pfn), iotlb_tag(ci.did, 0, pfn), &h) &&
-              h.gen == gen;
+        hit_set = iotlb_set(&u->iotlb, ci.did, 0, pfn);
+        hit_tag = iotlb_tag(ci.did, 0, pfn);
+        hit = cache_lookup(&u->iotlb, hit_set, hit_tag, &h) && h.gen == gen;
         if (!hit) {
             uint8_t ds = atomic_load_explicit(&u->dsizes[ci.did], memory_order_acquire);
             for (size = 1; size <= 2 && !hit; size++) {
                 if (!(ds & (1u << size)))
                     continue;
                 uint64_t key = pfn >> (9 * size);
-                hit = cache_lookup(&u->iotlb, iotlb_set(&u->iotlb, ci.did, size, key),
-                                   iotlb_tag(ci.did, size, key << (9 * size)), &h) &&
-                      h.gen == gen;
+                hit_set = iotlb_set(&u->iotlb, ci.did, size, key);
+                hit_tag = iotlb_tag(ci.did, size, key << (9 * size));
+                hit = cache_lookup(&u->iotlb, hit_set, hit_tag, &h) && h.gen == gen;
             }
             size--;
         }
@@ -338,8 +341,12 @@ static int do_translate(struct vtd *u, const struct vtd_request *req, struct vtd
     res->page_size = lf.size;
     res->perm = lf.perm;
     res->ats = (w.ats && u->sc && (lf.flags & TLB_SNP)) ? VTD_ATS_N : 0;
-    if (walk_caches(&w) && hot == (HOT_TE | HOT_FAST) && req->at == VTD_AT_UNTRANSLATED && !req->zlr &&
-        !(req->access & VTD_X))
+    /* memo in the front cache what came from an IOTLB hit (so entries that
+     * are used once, as under thrashing, never cost a front-cache flush when
+     * evicted): the IOTLB entry is marked, and evicting a marked entry bumps
+     * the front epoch */
+    if (hit && hot == (HOT_TE | HOT_FAST) && req->at == VTD_AT_UNTRANSLATED && !req->zlr &&
+        !(req->access & VTD_X) && cache_mark(&u->iotlb, hit_set, hit_tag))
         front_fill(u, req->sid, addr, pa, lf.size, lf.perm, front_epoch);
 done:
     if (VTD_UNLIKELY(w.used_cache) && u->stale_check && walk_diags(&w))

@@ -169,7 +169,6 @@ int vtd_create(const struct vtd_config *cfg, const struct vtd_host *host, struct
     pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&u->lock, &ma);
     pthread_mutexattr_destroy(&ma);
-    pthread_mutex_init(&u->cache_lock, NULL);
     rc = vtd_regs_init(u);
     if (!rc)
         rc = vtd_caches_init(u);
@@ -188,7 +187,6 @@ void vtd_destroy(struct vtd *u)
         return;
     vtd_caches_free(u);
     vtd_regs_free(u);
-    pthread_mutex_destroy(&u->cache_lock);
     pthread_mutex_destroy(&u->lock);
     free(u);
 }
