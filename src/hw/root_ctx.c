@@ -6,6 +6,22 @@
  */
 #include "internal.h"
 
+static inline bool ctx_lookup(const struct cache *c, uint16_t sid, struct chit *out)
+{
+    const uint32_t set = ctx_set(c, sid);
+    const struct centry *e = &c->e[set];
+    for (;;) {
+        uint32_t s1 = atomic_load_explicit(&c->meta[set].seq, memory_order_acquire);
+        uint64_t tag = atomic_load_explicit(&e->tag, memory_order_relaxed);
+        out->d0 = atomic_load_explicit(&e->d0, memory_order_relaxed);
+        out->d1 = atomic_load_explicit(&e->d1, memory_order_relaxed);
+        out->gen = atomic_load_explicit(&e->gen, memory_order_relaxed);
+        atomic_thread_fence(memory_order_acquire);
+        if (VTD_LIKELY(!(s1 & 1) && atomic_load_explicit(&c->meta[set].seq, memory_order_relaxed) == s1))
+            return tag == ctx_tag(sid);
+    }
+}
+
 static int ctx_fault(struct walk *w, int reason, bool qualified)
 {
     w->qualified = qualified;
@@ -53,8 +69,8 @@ int vtd_ctx_fetch(struct walk *w, struct ctxinfo *ci)
     w->fpd = false;
     if (walk_caches(w) && u->ctxc.nsets) {
         struct chit h;
-        if (cache_lookup(&u->ctxc, ctx_set(&u->ctxc, sid), ctx_tag(sid), &h) &&
-            h.gen == ctx_gen(u, (uint16_t)h.d1)) {
+        /* direct-mapped: one entry to read */
+        if (ctx_lookup(&u->ctxc, sid, &h) && h.gen == ctx_gen(u, (uint16_t)h.d1)) {
             stat_inc(&w->st->ctx_hits);
             ctx_from_cache(&h, ci);
             w->used_cache = w->ctx_hit = true;

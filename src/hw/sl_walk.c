@@ -47,6 +47,63 @@ static void fill(struct walk *w, const struct ctxinfo *ci, const struct pwc_fill
     }
 }
 
+/*
+ * The common case in a tight loop: direct pointers to the tables, every
+ * entry present and valid, the request's permission granted at each level.
+ * Returns 0 with *lf filled (and the caches filled), or 1 when anything else
+ * came up; the full walk then redoes the levels with every check in the
+ * spec's order (it reads the same entries again, which only costs time).
+ */
+static int fast_walk(struct walk *w, const struct ctxinfo *ci, uint64_t table, unsigned l, uint8_t perm,
+                     uint8_t amiss, uint64_t gen, struct leaf *lf)
+{
+    struct vtd *u = w->u;
+    const uint64_t addr = w->req->addr;
+    const uint8_t need = w->need;
+    struct pwc_fill pf[4];
+    unsigned npf = 0, l0 = l;
+    unsigned shift = VTD_PAGE_SHIFT + 9 * (l - 1);
+    if (need & NEED_ANY)
+        return 1;
+    for (;;) {
+        const uint64_t *p = u->host.mem_ptr(u->host.opaque, table + ((addr >> shift) & 511) * 8);
+        if (VTD_UNLIKELY(!p))
+            return 1;
+        uint64_t pte = __atomic_load_n(p, __ATOMIC_RELAXED);
+        uint8_t np = perm & (uint8_t)pte & (VTD_R | VTD_W);
+        if (VTD_UNLIKELY(np != perm)) {
+            if (!np)
+                return 1; /* not present, or nothing left */
+            if (!amiss)
+                amiss = (np & VTD_R) ? VTD_FR_NO_WRITE : VTD_FR_NO_READ;
+        }
+        perm = np;
+        const bool leaf = l == 1 || (l <= 3 && (pte & VTD_SL_PS));
+        if (VTD_UNLIKELY((need & ~perm) || (pte & (leaf ? u->rsvd_leaf[l] : u->rsvd_nonleaf[l]))))
+            return 1;
+        if (leaf) {
+            if (walk_diags(w))
+                atomic_store_explicit(&w->st->mem_reads,
+                                      atomic_load_explicit(&w->st->mem_reads, memory_order_relaxed) + (l0 - l + 1),
+                                      memory_order_relaxed);
+            lf->size = 1ULL << shift;
+            lf->page = pte & SL_ADDR & ~(lf->size - 1);
+            lf->perm = perm;
+            lf->flags = (pte & VTD_SL_SNP) ? TLB_SNP : 0;
+            lf->amiss = amiss;
+            if (walk_caches(w) && (u->iotlb.nsets || npf))
+                fill(w, ci, pf, npf, l - 1, (addr >> VTD_PAGE_SHIFT) & ~((1ULL << (9 * (l - 1))) - 1),
+                     lf->page | lf->perm | lf->flags | amiss_bits(amiss), gen, true);
+            return 0;
+        }
+        table = pte & SL_ADDR;
+        if (u->pwc.nsets && walk_caches(w))
+            pf[npf++] = (struct pwc_fill){.level = l, .key = addr >> shift, .d0 = table | perm | amiss_bits(amiss)};
+        l--;
+        shift -= 9;
+    }
+}
+
 int vtd_sl_walk(struct walk *w, const struct ctxinfo *ci, struct leaf *lf)
 {
     struct vtd *u = w->u;
@@ -92,6 +149,12 @@ int vtd_sl_walk(struct walk *w, const struct ctxinfo *ci, struct leaf *lf)
     }
     if (walk_diags(w)) /* count what vtd_translate does, not vtd_walk or stale checks */
         stat_inc(&w->st->walks);
+    if (VTD_LIKELY(!w->fn && u->host.mem_ptr)) {
+        int r = fast_walk(w, ci, table, l, perm, amiss, gen, lf);
+        if (VTD_LIKELY(r == 0))
+            return 0;
+        /* anything unusual: the full walk below, from the same start */
+    }
     /* table reads are counted once per walk: levels read = start - end + 1 */
     const unsigned l0 = l;
 #define COUNT_READS()                                                                                  \
