@@ -59,12 +59,14 @@ struct chit {
  * load/store (no atomic read-modify-write on the hot path). */
 #define VTD_STAT_SLOTS 16
 struct stat_slot {
-    _Alignas(64) _Atomic uint64_t translations, iotlb_hits, iotlb_misses, ctx_hits, ctx_misses, pwc_hits,
-        pwc_misses, walks, mem_reads, faults;
     /* translations completed by the fast path: each is also a context-cache
-     * hit and an IOTLB hit (vtd_get_stats adds them in) */
-    _Atomic uint64_t fast_hits;
+     * hit and an IOTLB hit (vtd_get_stats adds them in).  The slot starts a
+     * cache line (and the 11 counters pad it to two). */
+    _Alignas(64) _Atomic uint64_t fast_hits;
+    _Atomic uint64_t translations, iotlb_hits, iotlb_misses, ctx_hits, ctx_misses, pwc_hits, pwc_misses, walks,
+        mem_reads, faults;
 };
+_Static_assert(sizeof(struct stat_slot) == 128, "stat slot: two cache lines");
 
 /* Decoded context (legacy context entry) as cached. */
 struct ctxinfo {

@@ -366,6 +366,10 @@ done:
 _Static_assert(offsetof(struct vtd_request, at) == 2 && offsetof(struct vtd_request, access) == 3 &&
                    offsetof(struct vtd_request, pasid_valid) == 4 && offsetof(struct vtd_request, zlr) == 6,
                "struct vtd_request layout");
+_Static_assert(VTD_OK == 0 && offsetof(struct vtd_result, status) == 0 &&
+                   offsetof(struct vtd_result, fault_reason) == 4 && offsetof(struct vtd_result, fault_recorded) == 5 &&
+                   offsetof(struct vtd_result, pa) == 8 && offsetof(struct vtd_result, ats) == offsetof(struct vtd_result, perm) + 1,
+               "struct vtd_result layout");
 #define FAST_REQ_MASK (0xFFULL << 16 | (0xFFULL & ~(uint64_t)(VTD_R | VTD_W)) << 24 | 0xFFULL << 32 | 0xFFULL << 48)
 
 static inline __attribute__((always_inline)) bool fast_translate(struct vtd *u, const struct vtd_request *req,
@@ -391,13 +395,14 @@ static inline __attribute__((always_inline)) bool fast_translate(struct vtd *u, 
     const uint8_t perm = (uint8_t)(d0 & (VTD_R | VTD_W));
     if ((perm & access) != access)
         return false;
-    res->status = VTD_OK;
-    res->fault_reason = 0;
-    res->fault_recorded = false;
+    /* status = VTD_OK, fault_reason = 0, fault_recorded = false in one store,
+     * perm and ats = 0 in another */
+    const uint64_t zero = 0;
+    memcpy(res, &zero, sizeof(zero));
     res->pa = (d0 & SL_ADDR) | (addr & (VTD_PAGE_SIZE - 1));
     res->page_size = size;
-    res->perm = perm;
-    res->ats = 0;
+    const uint16_t perm_ats = perm;
+    memcpy(&res->perm, &perm_ats, sizeof(perm_ats));
     stat_inc(&vtd_stat_slot(u)->fast_hits);
     return true;
 }
