@@ -43,7 +43,7 @@ static bool dw_supported(const struct vtd *u)
 
 static uint16_t desc_did(const struct vtd *u, uint64_t lo)
 {
-    /* DID bits beyond CAP.ND are not implemented (as in CCMD / IOTLB) */
+    /* DID bits beyond CAP.ND are ignored (as in CCMD / IOTLB) */
     return (uint16_t)(VTD_FIELD_GET(lo, 31, 16) & (u->ndomains - 1));
 }
 
