@@ -126,6 +126,7 @@ struct vtd {
     unsigned mamv;
     bool stale_check; /* cfg.check_stale && host.diag */
     bool fast_ok;     /* the fast path may be used: both caches present, no stale checking */
+    bool miss_ok;     /* the fast miss path may be used: context cache present, no stale checking */
     uint64_t rsvd_leaf[4];    /* reserved bits of a present leaf at level 1..3 */
     uint64_t rsvd_nonleaf[6]; /* reserved bits of a present non-leaf at level 2..5 */
     uint64_t rsvd_ctx_hi;     /* reserved bits of a context entry's high qword */
@@ -327,6 +328,35 @@ void vtd_iectl_write(struct vtd *u, struct reg_desc *d, uint64_t old, uint64_t w
 void vtd_qi_gcmd(struct vtd *u, bool enable); /* GCMD.QIE changed */
 void vtd_qi_resume(struct vtd *u);            /* FSTS.IQE cleared: fetching may go on */
 void vtd_qi_reset(struct vtd *u);
+
+/* The context cache is direct-mapped: one entry to read. */
+static inline bool ctx_lookup(const struct cache *c, uint16_t sid, struct chit *out)
+{
+    const uint32_t set = ctx_set(c, sid);
+    const struct centry *e = &c->e[set];
+    for (;;) {
+        uint32_t s1 = atomic_load_explicit(&c->meta[set].seq, memory_order_acquire);
+        uint64_t tag = atomic_load_explicit(&e->tag, memory_order_relaxed);
+        out->d0 = atomic_load_explicit(&e->d0, memory_order_relaxed);
+        out->d1 = atomic_load_explicit(&e->d1, memory_order_relaxed);
+        out->gen = atomic_load_explicit(&e->gen, memory_order_relaxed);
+        atomic_thread_fence(memory_order_acquire);
+        if (VTD_LIKELY(!(s1 & 1) && atomic_load_explicit(&c->meta[set].seq, memory_order_relaxed) == s1))
+            return tag == ctx_tag(sid);
+    }
+}
+
+/* Decode a cached context entry. */
+static inline void ctx_from_cache(const struct chit *h, struct ctxinfo *ci)
+{
+    ci->present = h->d0 & 1;
+    ci->fpd = (h->d0 >> 1) & 1;
+    ci->tt = (uint8_t)((h->d0 >> 2) & 3);
+    ci->aw = (uint8_t)((h->d0 >> 4) & 7);
+    ci->levels = (uint8_t)(ci->aw + 2);
+    ci->slptptr = h->d0 & VTD_GENMASK(63, 12);
+    ci->did = (uint16_t)h->d1;
+}
 
 /* root_ctx.c */
 struct walk;

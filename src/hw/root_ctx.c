@@ -6,38 +6,10 @@
  */
 #include "internal.h"
 
-static inline bool ctx_lookup(const struct cache *c, uint16_t sid, struct chit *out)
-{
-    const uint32_t set = ctx_set(c, sid);
-    const struct centry *e = &c->e[set];
-    for (;;) {
-        uint32_t s1 = atomic_load_explicit(&c->meta[set].seq, memory_order_acquire);
-        uint64_t tag = atomic_load_explicit(&e->tag, memory_order_relaxed);
-        out->d0 = atomic_load_explicit(&e->d0, memory_order_relaxed);
-        out->d1 = atomic_load_explicit(&e->d1, memory_order_relaxed);
-        out->gen = atomic_load_explicit(&e->gen, memory_order_relaxed);
-        atomic_thread_fence(memory_order_acquire);
-        if (VTD_LIKELY(!(s1 & 1) && atomic_load_explicit(&c->meta[set].seq, memory_order_relaxed) == s1))
-            return tag == ctx_tag(sid);
-    }
-}
-
 static int ctx_fault(struct walk *w, int reason, bool qualified)
 {
     w->qualified = qualified;
     return reason;
-}
-
-/* Decode a cached context entry. */
-static void ctx_from_cache(const struct chit *h, struct ctxinfo *ci)
-{
-    ci->present = h->d0 & 1;
-    ci->fpd = (h->d0 >> 1) & 1;
-    ci->tt = (uint8_t)((h->d0 >> 2) & 3);
-    ci->aw = (uint8_t)((h->d0 >> 4) & 7);
-    ci->levels = (uint8_t)(ci->aw + 2);
-    ci->slptptr = h->d0 & VTD_GENMASK(63, 12);
-    ci->did = (uint16_t)h->d1;
 }
 
 /* d1 of a context-cache entry (see internal.h) */

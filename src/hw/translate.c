@@ -407,11 +407,82 @@ static inline __attribute__((always_inline)) bool fast_translate(struct vtd *u, 
     return true;
 }
 
+/*
+ * The common miss: the same preconditions as fast_translate (an untranslated
+ * read/write/atomic without PASID or ZLR, nothing but TE and the fast path
+ * latched) and a context-cache hit for a TT 00/01 entry, but no front-cache
+ * hit.  Probes the IOTLB (a hit is left to do_translate, which memoizes it),
+ * then walks.  Everything it does not handle (a context miss, an IOTLB hit,
+ * an address beyond the width or in the interrupt range) it leaves to
+ * do_translate before touching any state, so results are the same.
+ */
+static bool fast_miss(struct vtd *u, const struct vtd_request *req, struct vtd_result *res)
+{
+    uint64_t head;
+    memcpy(&head, req, sizeof(head));
+    if ((head & FAST_REQ_MASK) || !u->miss_ok ||
+        (atomic_load_explicit(&u->hot, memory_order_acquire) & ~HOT_FAST) != HOT_TE)
+        return false;
+    const uint16_t sid = req->sid;
+    const uint64_t addr = req->addr, pfn = addr >> VTD_PAGE_SHIFT;
+    struct chit c;
+    if (!ctx_lookup(&u->ctxc, sid, &c) || !(c.d1 & CTX_FAST) || c.gen != ctx_gen(u, (uint16_t)c.d1) ||
+        (addr >> ((c.d1 >> 16) & 0xFF)) || in_intr_range(addr))
+        return false;
+    struct ctxinfo ci;
+    ctx_from_cache(&c, &ci);
+    if (u->iotlb.nsets) {
+        struct chit h;
+        const uint64_t gen = tlb_gen(u, ci.did);
+        if (cache_lookup(&u->iotlb, iotlb_set(&u->iotlb, ci.did, 0, pfn), iotlb_tag(ci.did, 0, pfn), &h) &&
+            h.gen == gen)
+            return false;
+        if (atomic_load_explicit(&u->dsizes[ci.did], memory_order_acquire) & 6)
+            return false; /* superpage entries may exist: do_translate probes them */
+    }
+    struct walk w;
+    w.u = u;
+    w.req = req;
+    w.flags = 0;
+    w.fn = NULL;
+    w.arg = NULL;
+    w.st = vtd_stat_slot(u);
+    w.used_cache = true; /* the context */
+    w.neg_cached = w.qualified = w.perm_fault = w.ats = false;
+    w.ctx_hit = true;
+    w.fpd = ci.fpd;
+    w.need = (uint8_t)(head >> 24) & (VTD_R | VTD_W);
+    stat_inc(&w.st->translations);
+    stat_inc(&w.st->ctx_hits);
+    if (u->iotlb.nsets)
+        stat_inc(&w.st->iotlb_misses);
+    struct leaf lf;
+    int r = vtd_sl_walk(&w, &ci, &lf);
+    res->fault_recorded = false;
+    if (r) {
+        fault(&w, res, (uint8_t)r);
+        return true;
+    }
+    uint8_t reason = vtd_perm_check(w.need, lf.perm, lf.amiss);
+    uint64_t pa = lf.page | (addr & (lf.size - 1));
+    if (!reason && in_intr_range(pa))
+        reason = VTD_FR_INTR_RANGE;
+    if (reason) {
+        w.qualified = true;
+        fault(&w, res, reason);
+        return true;
+    }
+    ok(res, pa, lf.size, lf.perm, 0);
+    return true;
+}
+
 static __attribute__((noinline)) int slow_translate(struct vtd *u, const struct vtd_request *req,
                                                     struct vtd_result *res)
 {
     if (!request_valid(req))
         return VTD_EINVAL;
+    if (fast_miss(u, req, res))
+        return 0;
     return do_translate(u, req, res, 0, NULL, NULL);
 }
 

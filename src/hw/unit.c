@@ -126,6 +126,7 @@ static void derive(struct vtd *u)
     u->nfr = (unsigned)VTD_FIELD_GET(cap, 47, 40) + 1;
     u->stale_check = u->cfg.check_stale && u->host.diag;
     u->fast_ok = !u->stale_check && u->cfg.iotlb_entries && u->cfg.context_cache_entries;
+    u->miss_ok = !u->stale_check && u->cfg.context_cache_entries;
     u->ver_major = (uint8_t)VTD_VER_MAX(u->cfg.ver);
 
     /* reserved bits of present second-level entries, per level */
