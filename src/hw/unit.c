@@ -13,9 +13,10 @@
     (VTD_CAP_ND_MASK | VTD_CAP_RWBF | VTD_CAP_PLMR | VTD_CAP_PHMR | VTD_CAP_CM |               \
      VTD_CAP_SAGAW_MASK | VTD_CAP_MGAW_MASK | VTD_CAP_ZLR | VTD_CAP_FRO_MASK |                 \
      VTD_CAP_SLLPS_MASK | VTD_CAP_PSI | VTD_CAP_NFR_MASK | VTD_CAP_MAMV_MASK | VTD_CAP_DWD |   \
-     VTD_CAP_DRD)
+     VTD_CAP_DRD | VTD_CAP_PI | VTD_CAP_ESIRTPS)
 #define ECAP_IMPLEMENTED                                                                       \
-    (VTD_ECAP_C | VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_PT | VTD_ECAP_SC | VTD_ECAP_IRO_MASK | VTD_ECAP_ADMS)
+    (VTD_ECAP_C | VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_PT | VTD_ECAP_SC | VTD_ECAP_IRO_MASK | VTD_ECAP_ADMS | \
+     VTD_ECAP_IR | VTD_ECAP_EIM)
 
 void vtd_config_default(struct vtd_config *cfg)
 {
@@ -100,6 +101,8 @@ static int check_config(const struct vtd_config *c)
     if (c->context_cache_entries && !pow2(c->context_cache_entries))
         return VTD_EINVAL;
     if (c->pwc_entries && !pow2(c->pwc_entries))
+        return VTD_EINVAL;
+    if (c->iec_entries && (!pow2(c->iec_entries) || c->iec_entries > 65536))
         return VTD_EINVAL;
     if (c->iotlb_entries > (1u << 24) || c->context_cache_entries > (1u << 20) ||
         c->pwc_entries > (1u << 24))
