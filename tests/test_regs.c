@@ -89,12 +89,12 @@ static uint64_t expected_default_cap(void)
     return VTD_FIELD_PREP(6, 2, 0) | VTD_CAP_PLMR | VTD_CAP_PHMR | VTD_CAP_SAGAW_39 |
            VTD_CAP_SAGAW_48 | VTD_CAP_SAGAW_57 | VTD_FIELD_PREP(56, 21, 16) | VTD_CAP_ZLR |
            VTD_FIELD_PREP(0x40, 33, 24) | VTD_CAP_SLLPS_2M | VTD_CAP_SLLPS_1G | VTD_CAP_PSI |
-           VTD_FIELD_PREP(7, 47, 40) | VTD_FIELD_PREP(18, 53, 48) | VTD_CAP_DWD | VTD_CAP_DRD;
+           VTD_FIELD_PREP(7, 47, 40) | VTD_FIELD_PREP(18, 53, 48) | VTD_CAP_DWD | VTD_CAP_DRD | VTD_CAP_PI;
 }
 
 static uint64_t expected_default_ecap(void)
 {
-    return VTD_ECAP_C | VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_PT | VTD_ECAP_SC | VTD_FIELD_PREP(0x50, 17, 8);
+    return VTD_ECAP_C | VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_IR | VTD_ECAP_EIM | VTD_ECAP_PT | VTD_ECAP_SC | VTD_FIELD_PREP(0x50, 17, 8);
 }
 
 /* ------------------------------------------------------- VER / CAP / ECAP */
@@ -355,8 +355,8 @@ static void test_srtp_without_te_no_persist_diag(void **state)
 static void test_gcmd_unsupported_bits(void **state)
 {
     struct th *t = new_th(state, NULL);
-    static const uint32_t bits[] = {VTD_GCMD_IRE, VTD_GCMD_SIRTP,
-                                    VTD_GCMD_CFI, VTD_GCMD_SFL, VTD_GCMD_EAFL};
+    /* IRE/SIRTP/CFI are supported (ECAP.IR): tests/test_ir.c */
+    static const uint32_t bits[] = {VTD_GCMD_SFL, VTD_GCMD_EAFL};
     for (unsigned i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
         th_clear_logs(t);
         th_wr32(t, VTD_REG_GCMD, bits[i]);
@@ -1452,15 +1452,22 @@ static void test_create_inconsistent(void **state)
 
     /* dependencies between capabilities */
     c = def;
-    c.ecap = (def.ecap | VTD_ECAP_DT) & ~VTD_ECAP_QI; /* DT without QI */
+    c.ecap = (def.ecap | VTD_ECAP_DT) & ~(VTD_ECAP_QI | VTD_ECAP_IR | VTD_ECAP_EIM); /* DT without QI */
+    c.cap &= ~VTD_CAP_PI;
     assert_int_equal(try_create(&c), VTD_EINVAL);
     c = def;
     c.ecap = (def.ecap | VTD_ECAP_IR) & ~(VTD_ECAP_QI | VTD_ECAP_DT); /* IR without QI */
     assert_int_equal(try_create(&c), VTD_EINVAL);
     c = def;
+    c.ecap &= ~VTD_ECAP_IR; /* EIM without IR */
+    c.cap &= ~VTD_CAP_PI;
+    assert_int_equal(try_create(&c), VTD_EINVAL);
+    c = def;
+    c.ecap &= ~(VTD_ECAP_IR | VTD_ECAP_EIM);
     c.cap |= VTD_CAP_PI; /* PI without IR */
     assert_int_equal(try_create(&c), VTD_EINVAL);
     c = def;
+    c.ecap &= ~(VTD_ECAP_IR | VTD_ECAP_EIM);
     c.cap |= VTD_CAP_PI;
     c.ecap |= VTD_ECAP_QI; /* QI but still without IR */
     assert_int_equal(try_create(&c), VTD_EINVAL);

@@ -27,8 +27,8 @@ void vtd_config_default(struct vtd_config *cfg)
                VTD_FIELD_PREP(56, 21, 16) /* MGAW: 57 bits */ | VTD_CAP_ZLR |
                VTD_FIELD_PREP(0x40, 33, 24) /* FRO: 0x400 */ | VTD_CAP_SLLPS_2M | VTD_CAP_SLLPS_1G |
                VTD_CAP_PSI | VTD_FIELD_PREP(7, 47, 40) /* NFR: 8 records */ |
-               VTD_FIELD_PREP(18, 53, 48) /* MAMV */ | VTD_CAP_DWD | VTD_CAP_DRD;
-    cfg->ecap = VTD_ECAP_C | VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_PT | VTD_ECAP_SC |
+               VTD_FIELD_PREP(18, 53, 48) /* MAMV */ | VTD_CAP_DWD | VTD_CAP_DRD | VTD_CAP_PI;
+    cfg->ecap = VTD_ECAP_C | VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_IR | VTD_ECAP_EIM | VTD_ECAP_PT | VTD_ECAP_SC |
                 VTD_FIELD_PREP(0x50, 17, 8) /* IRO: 0x500 */;
     cfg->haw = 52;
     cfg->iotlb_entries = 4096;
@@ -36,7 +36,7 @@ void vtd_config_default(struct vtd_config *cfg)
     cfg->context_cache_entries = 1024;
     cfg->pasid_cache_entries = 0; /* no scalable mode yet */
     cfg->pwc_entries = 1024;
-    cfg->iec_entries = 0; /* no interrupt remapping yet */
+    cfg->iec_entries = 256;
     cfg->check_stale = true;
 }
 
