@@ -140,8 +140,9 @@ struct vtd_config {
 /* A legacy-mode part (docs/model.md "What the default unit advertises"):
  * 3/4/5-level tables, 2 MiB and 1 GiB pages, PSI, 8 fault records,
  * pass-through, snoop control, ZLR, PMRs, queued invalidation and
- * device-TLBs (QI, DT).  Features not yet modelled (IR, scalable mode, ...)
- * are not advertised. */
+ * device-TLBs (QI, DT), interrupt remapping in xAPIC and x2APIC mode and
+ * interrupt posting (IR, EIM, PI) with a 256-entry interrupt entry cache.
+ * Features not yet modelled (scalable mode, ...) are not advertised. */
 VTD_API void vtd_config_default(struct vtd_config *cfg);
 
 enum {
