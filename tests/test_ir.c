@@ -463,15 +463,20 @@ static void test_iec_stale_until_invalidated(void **state)
         assert_int_equal(irq(r, DEV, i).vector, 0x20 + i); /* cached */
     for (uint32_t i = 0; i < 64; i++)
         irte(r, i, rlo((uint8_t)(0x80 + i), 0, false, false, false, 0), 0);
+    assert_false(th_has_diag(&r->t, VTD_DIAG_STALE_IEC));
     for (uint32_t i = 0; i < 64; i++)
         assert_int_equal(irq(r, DEV, i).vector, 0x20 + i); /* stale */
+    assert_true(th_has_diag(&r->t, VTD_DIAG_STALE_IEC));
     /* index-selective: IIDX 8, IM 3 -> 8..15 */
     iec_index(r, 8, 3);
     for (uint32_t i = 0; i < 64; i++)
         assert_int_equal(irq(r, DEV, i).vector, (i >= 8 && i < 16 ? 0x80 : 0x20) + i);
     /* IM 0: one entry */
     iec_index(r, 33, 0);
+    th_clear_logs(&r->t);
     assert_int_equal(irq(r, DEV, 33).vector, 0x80 + 33);
+    assert_int_equal(irq(r, DEV, 33).vector, 0x80 + 33); /* refilled: matches memory */
+    assert_false(th_has_diag(&r->t, VTD_DIAG_STALE_IEC));
     assert_int_equal(irq(r, DEV, 32).vector, 0x20 + 32);
     assert_int_equal(irq(r, DEV, 34).vector, 0x20 + 34);
     /* a not-present entry made non-present stays cached as present until invalidated */
@@ -670,6 +675,25 @@ static void test_posted_no_cmpxchg(void **state)
     assert_false(irq(r, DEV, 2).notified);
 }
 
+static void test_reset(void **state)
+{
+    struct ir *r = ir_new(state, NULL, 7, true, true);
+    struct th *t = &r->t;
+    irte(r, 1, rlo(0x30, 0, false, false, false, 7), 0);
+    assert_int_equal(irq(r, DEV, 1).kind, VTD_IRQ_REMAPPED);
+    vtd_reset(t->u);
+    assert_int_equal(th_rd64(t, VTD_REG_IRTA), 0);
+    assert_int_equal(th_rd32(t, VTD_REG_GSTS), 0);
+    assert_int_equal(irq(r, DEV, 1).kind, VTD_IRQ_PASSTHROUGH);
+    /* the IEC was emptied: a new table is read */
+    irte(r, 1, rlo(0x31, 0, false, false, false, (uint32_t)xdst(7)), 0);
+    th_wr64(t, VTD_REG_IRTA, r->irt | 7);
+    th_wr32(t, VTD_REG_GCMD, VTD_GCMD_SIRTP);
+    th_wr32(t, VTD_REG_GCMD, VTD_GCMD_IRE);
+    struct vtd_irq o = irq(r, DEV, 1);
+    expect_remapped(o, 0x31, 0, false, false, false, 7); /* xAPIC now */
+}
+
 /* ---- IOAPIC ---- */
 
 static void test_ioapic_rte(void **state)
@@ -818,6 +842,7 @@ int main(void)
         cmocka_unit_test_teardown(test_posted_x2apic_and_high_pda, ir_teardown),
         cmocka_unit_test_teardown(test_posted_descriptor_errors, ir_teardown),
         cmocka_unit_test_teardown(test_posted_no_cmpxchg, ir_teardown),
+        cmocka_unit_test_teardown(test_reset, ir_teardown),
         cmocka_unit_test_teardown(test_ioapic_rte, ir_teardown),
         cmocka_unit_test_teardown(test_posting_race, ir_teardown),
     };

@@ -247,6 +247,7 @@ enum vtd_diag_code {
     VTD_DIAG_STALE_CONTEXT = 40, /* context-cache entry used after the entry changed */
     VTD_DIAG_STALE_IOTLB = 41,   /* IOTLB entry used after the tables changed */
     VTD_DIAG_STALE_NEGATIVE = 42, /* cached not-present entry used (CAP.CM) after it became present */
+    VTD_DIAG_STALE_IEC = 43,     /* interrupt entry cache entry used after the IRTE changed */
     /* Requests (API use) */
     VTD_DIAG_REQ_PASID_LEGACY = 51, /* request with PASID to a legacy-mode unit (31h) */
     VTD_DIAG_REQ_INTR_RANGE = 52,   /* untranslated write to the interrupt range: an interrupt, not DMA */

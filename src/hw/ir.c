@@ -163,6 +163,15 @@ int vtd_remap_msi(struct vtd *u, const struct vtd_msi *m, struct vtd_irq *o)
     if (c->nsets && cache_lookup(c, iec_set(c, index), iec_tag(index), &h)) {
         lo = h.d0;
         hi = h.d1;
+        if (u->stale_check) {
+            /* the hardware behaviour (use the cached entry) is kept */
+            uint64_t pa = (irta & VTD_GENMASK(63, 12)) + (uint64_t)index * 16, e[2];
+            if (u->host.mem_read(u->host.opaque, pa, e, sizeof(e)) || e[0] != lo || e[1] != hi)
+                vtd_diagf(u, VTD_DIAG_STALE_IEC, m->sid, pa,
+                          "interrupt entry cache entry %u used after the IRTE at 0x%llx changed: "
+                          "software did not invalidate the IEC (IEC descriptor)",
+                          index, (unsigned long long)pa);
+        }
     } else {
         uint32_t epoch = atomic_load_explicit(&u->iec_epoch, memory_order_acquire);
         uint64_t pa = (irta & VTD_GENMASK(63, 12)) + (uint64_t)index * 16;
