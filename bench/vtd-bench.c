@@ -11,7 +11,15 @@
  *         (iotlb_entries = pwc_entries = 0), context cached, tables in cache
  *   miss  IOTLB miss on a unit with all caches: 2^18 distinct pages, so the
  *         IOTLB never hits and the walk starts from the paging-structure cache
- * Reports ns per translation on 1..T threads (wall clock, best of 5 runs) and
+ *   irq   remapped interrupt: vtd_remap_msi on a remappable-format MSI whose
+ *         IRTE (remapped format, SVT=1) is in the interrupt entry cache;
+ *         each thread uses its own 128 indices
+ *   post  posted interrupt: vtd_remap_msi on a posted-format IRTE (IEC hit);
+ *         each thread posts vectors 128..255 to its own descriptor, which the
+ *         loop leaves pending (ON=1 after the first post), so this is the
+ *         steady state of a vCPU that is not draining: PIR read, ON read, no
+ *         notification
+ * Reports ns per translation (or interrupt) on 1..T threads (wall clock, best of 5 runs) and
  * the speed-up of T threads over one.  For instructions per translation, run
  * it under callgrind with --no-warmup --reps 1 --threads 1 and
  * --toggle-collect=vtd_translate: scripts/bench.sh does that and prints both.
@@ -122,6 +130,7 @@ struct job {
     pthread_barrier_t *bar;
     bool warmup;
     double ns;
+    int irq; /* 0 translate, 1 remapped, 2 posted */
 };
 
 /* The measured loops, kept out of line so that callgrind can count them
@@ -142,6 +151,25 @@ __attribute__((noinline)) uint64_t translate_loop(struct vtd *u, uint16_t sid, u
     return ok;
 }
 
+/* Interrupts: the IRTE for (thread t, i) is index t * 128 + i, so two
+ * threads use disjoint sets of the 256-entry interrupt entry cache. */
+__attribute__((noinline)) uint64_t msi_loop(struct vtd *u, uint16_t sid, uint32_t base, uint32_t n, uint32_t first,
+                                            uint64_t iters);
+__attribute__((noinline)) uint64_t msi_loop(struct vtd *u, uint16_t sid, uint32_t base, uint32_t n, uint32_t first,
+                                            uint64_t iters)
+{
+    struct vtd_msi m = {.sid = sid};
+    struct vtd_irq o;
+    uint64_t ok = 0;
+    for (uint64_t i = 0; i < iters; i++) {
+        uint32_t idx = base + first + (uint32_t)(i % n);
+        m.addr = 0xFEE00000ULL | (uint64_t)(idx & 0x7FFF) << 5 | 1u << 4 | (uint64_t)(idx >> 15) << 2;
+        vtd_remap_msi(u, &m, &o);
+        ok += o.status == VTD_OK;
+    }
+    return ok;
+}
+
 static double now_ns(void)
 {
     struct timespec ts;
@@ -153,18 +181,25 @@ static void *run_job(void *arg)
 {
     struct job *j = arg;
     uint16_t sid = (uint16_t)(j->dev << 3);
-    if (j->warmup)
-        translate_loop(j->b->u, sid, j->npages, j->npages * 2); /* warm up */
+    uint32_t base = j->dev * 128, n = 128, first = 0;
+    if (j->warmup) {
+        if (j->irq)
+            msi_loop(j->b->u, sid, base, n, first, 2 * n);
+        else
+            translate_loop(j->b->u, sid, j->npages, j->npages * 2); /* warm up */
+    }
     pthread_barrier_wait(j->bar);
     double t0 = now_ns();
-    j->ok = translate_loop(j->b->u, sid, j->npages, j->iters);
+    j->ok = j->irq ? msi_loop(j->b->u, sid, base, n, first, j->iters)
+                   : translate_loop(j->b->u, sid, j->npages, j->iters);
     j->ns = now_ns() - t0;
     return NULL;
 }
 
 /* ns per translation per thread, best of `reps` */
 /* warmup false (--no-warmup): for instruction counts under callgrind */
-static double measure(struct bench *b, unsigned threads, uint64_t npages, uint64_t iters, int reps, bool warmup)
+static double measure(struct bench *b, unsigned threads, uint64_t npages, uint64_t iters, int reps, bool warmup,
+                      int irq)
 {
     double best = 1e30;
     for (int r = 0; r < reps; r++) {
@@ -174,14 +209,14 @@ static double measure(struct bench *b, unsigned threads, uint64_t npages, uint64
         pthread_barrier_init(&bar, NULL, threads);
         for (unsigned t = 0; t < threads; t++) {
             jobs[t] = (struct job){.b = b, .dev = t, .npages = npages, .iters = iters, .bar = &bar,
-                                   .warmup = warmup};
+                                   .warmup = warmup, .irq = irq};
             pthread_create(&tid[t], NULL, run_job, &jobs[t]);
         }
         double worst = 0;
         for (unsigned t = 0; t < threads; t++) {
             pthread_join(tid[t], NULL);
             if (jobs[t].ok != iters) {
-                fprintf(stderr, "vtd-bench: %llu of %llu translations failed\n",
+                fprintf(stderr, "vtd-bench: %llu of %llu requests failed\n",
                         (unsigned long long)(iters - jobs[t].ok), (unsigned long long)iters);
                 exit(1);
             }
@@ -214,7 +249,7 @@ static void run_case(const char *name, unsigned maxthreads, uint64_t iters, int 
     setup(&b, &cfg, maxthreads, npages);
     double one = 0;
     for (unsigned t = 1; t <= maxthreads; t++) {
-        double ns = measure(&b, t, npages, iters, reps, warmup);
+        double ns = measure(&b, t, npages, iters, reps, warmup, 0);
         if (t == 1)
             one = ns;
         printf("%-5s %-28s threads=%u  %7.1f ns/translation/thread  %6.2f Mtrans/s total  speed-up %.2fx\n",
@@ -229,10 +264,63 @@ static void run_case(const char *name, unsigned maxthreads, uint64_t iters, int 
     teardown(&b);
 }
 
+/* Interrupt remapping table of 4096 entries (16 threads x 128 used) behind IRTA,
+ * remapped IRTEs with SVT=1 for the remap case, posted IRTEs (one descriptor
+ * per thread) for the post case; QI on, IRE on. */
+static void run_irq_case(const char *name, unsigned maxthreads, uint64_t iters, int reps, bool warmup)
+{
+    struct vtd_config cfg;
+    vtd_config_default(&cfg);
+    cfg.check_stale = false;
+    bool post = !strcmp(name, "post");
+    struct bench b;
+    setup(&b, &cfg, 1, 1);
+    uint64_t irt = b.next;
+    b.next += 16 * 4096;
+    uint64_t iq = alloc_page(&b), pd = b.next;
+    b.next += 16 * PAGE; /* one descriptor per page: no false sharing between threads */
+    for (unsigned t = 0; t < 16; t++) {
+        uint16_t sid = (uint16_t)(t << 3);
+        uint64_t d = pd + t * PAGE;
+        wr64(&b, d + 32, (uint64_t)0xF0 << 16 | (uint64_t)(t << 8) << 32); /* NV, xAPIC NDST */
+        for (unsigned i = 0; i < 128; i++) {
+            uint64_t lo, hi = sid | (uint64_t)VTD_SVT_SID << VTD_IRTE_HI_SVT_SHIFT;
+            if (post)
+                lo = VTD_IRTE_P | VTD_IRTE_IM | (uint64_t)(128 + i) << VTD_IRTE_V_SHIFT |
+                     ((d >> 6) & 0x3FFFFFF) << VTD_IRTE_PDAL_SHIFT;
+            else
+                lo = VTD_IRTE_P | (uint64_t)(0x20 + i) << VTD_IRTE_V_SHIFT | (uint64_t)t << 40;
+            uint32_t idx = t * 128 + i; /* threads use disjoint IEC sets */
+            wr64(&b, irt + idx * 16ULL, lo);
+            wr64(&b, irt + idx * 16ULL + 8, hi);
+        }
+    }
+    vtd_mmio_write(b.u, VTD_REG_IQA, iq, 8);
+    vtd_mmio_write(b.u, VTD_REG_GCMD, VTD_GCMD_TE | VTD_GCMD_QIE, 4);
+    vtd_mmio_write(b.u, VTD_REG_IRTA, irt | 11, 8); /* 2^12 entries */
+    vtd_mmio_write(b.u, VTD_REG_GCMD, VTD_GCMD_TE | VTD_GCMD_QIE | VTD_GCMD_SIRTP, 4);
+    vtd_mmio_write(b.u, VTD_REG_GCMD, VTD_GCMD_TE | VTD_GCMD_QIE | VTD_GCMD_IRE, 4);
+    if (!(vtd_mmio_read(b.u, VTD_REG_GSTS, 4) & VTD_GSTS_IRES)) {
+        fprintf(stderr, "vtd-bench: interrupt remapping did not enable\n");
+        exit(1);
+    }
+    const char *what = post ? "posted interrupt (ON set)" : "remapped interrupt, IEC hit";
+    double one = 0;
+    for (unsigned t = 1; t <= maxthreads; t++) {
+        double ns = measure(&b, t, 1, iters, reps, warmup, post ? 2 : 1);
+        if (t == 1)
+            one = ns;
+        printf("%-5s %-28s threads=%u  %7.1f ns/interrupt/thread    %6.2f Mirq/s total    speed-up %.2fx\n", name,
+               what, t, ns, t * 1e3 / ns, t * one / ns);
+        fflush(stdout);
+    }
+    teardown(&b);
+}
+
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: vtd-bench [--iters N] [--threads T] [--reps R] [--case hit|walk|miss|all] [--no-warmup]\n"
-               "  Measures vtd_translate on a legacy-mode unit (see the comment at the top of\n"
+    fprintf(f, "usage: vtd-bench [--iters N] [--threads T] [--reps R] [--case hit|walk|miss|irq|post|all] [--no-warmup]\n"
+               "  Measures vtd_translate and vtd_remap_msi on a legacy-mode unit (see the comment at the top of\n"
                "  bench/vtd-bench.c).  Defaults: --iters 2000000 --threads 2 --reps 5 --case all\n");
 }
 
@@ -269,16 +357,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "vtd-bench: --iters must be > 0, --threads 1..16, --reps >= 1\n");
         return 2;
     }
-    const char *cases[] = {"hit", "walk", "miss"};
+    const char *cases[] = {"hit", "walk", "miss", "irq", "post"};
     int ran = 0;
-    for (int c = 0; c < 3; c++) {
+    for (int c = 0; c < 5; c++) {
         if (strcmp(which, "all") && strcmp(which, cases[c]))
             continue;
-        run_case(cases[c], threads, iters, reps, warmup);
+        if (c >= 3)
+            run_irq_case(cases[c], threads, iters, reps, warmup);
+        else
+            run_case(cases[c], threads, iters, reps, warmup);
         ran++;
     }
     if (!ran) {
-        fprintf(stderr, "vtd-bench: unknown case '%s' (hit, walk, miss, all)\n", which);
+        fprintf(stderr, "vtd-bench: unknown case '%s' (hit, walk, miss, irq, post, all)\n", which);
         return 2;
     }
     return 0;

@@ -294,7 +294,8 @@ static void test_record_at_field_without_dt(void **state)
     (void)state;
     struct vtd_config cfg;
     vtd_config_default(&cfg);
-    cfg.ecap &= ~(VTD_ECAP_DT | VTD_ECAP_QI);
+    cfg.ecap &= ~(VTD_ECAP_DT | VTD_ECAP_QI | VTD_ECAP_IR | VTD_ECAP_EIM); /* IR needs QI */
+    cfg.cap &= ~VTD_CAP_PI;
     struct th *t = malloc(sizeof(*t));
     assert_non_null(t);
     th_init(t, &cfg);

@@ -240,14 +240,16 @@ static void test_registers(void **state)
     /* DT without QI is inconsistent */
     struct vtd_config cfg;
     vtd_config_default(&cfg);
-    cfg.ecap &= ~VTD_ECAP_QI;
+    cfg.ecap &= ~(VTD_ECAP_QI | VTD_ECAP_IR | VTD_ECAP_EIM);
+    cfg.cap &= ~VTD_CAP_PI;
     struct vtd *u = NULL;
     assert_int_equal(vtd_create(&cfg, &t->host, &u), VTD_EINVAL);
     qt_free(q);
 
     /* without ECAP.QI the registers are absent */
     vtd_config_default(&cfg);
-    cfg.ecap &= ~(VTD_ECAP_QI | VTD_ECAP_DT);
+    cfg.ecap &= ~(VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_IR | VTD_ECAP_EIM); /* IR needs QI */
+    cfg.cap &= ~VTD_CAP_PI;
     struct th t2;
     th_init(&t2, &cfg);
     th_clear_logs(&t2);
@@ -582,7 +584,6 @@ static void test_iqe_bad_type(void **state)
     struct qt *q = qt_new(NULL);
     qi_enable(q, 0);
     check_iqe(q, 0, 0, VTD_IQEI_TYPE, VTD_DIAG_QI_DESC_TYPE);                               /* type 0 */
-    check_iqe(q, type_bits(VTD_DESC_IEC), 0, VTD_IQEI_TYPE, VTD_DIAG_QI_DESC_TYPE);         /* no IR */
     check_iqe(q, type_bits(VTD_DESC_PIOTLB), 0, VTD_IQEI_TYPE, VTD_DIAG_QI_DESC_TYPE);      /* no SMTS */
     check_iqe(q, type_bits(VTD_DESC_PC), 0, VTD_IQEI_TYPE, VTD_DIAG_QI_DESC_TYPE);
     check_iqe(q, type_bits(VTD_DESC_PDEVTLB), 0, VTD_IQEI_TYPE, VTD_DIAG_QI_DESC_TYPE);
@@ -591,8 +592,17 @@ static void test_iqe_bad_type(void **state)
     check_iqe(q, type_bits(0xF), 0, VTD_IQEI_TYPE, VTD_DIAG_QI_DESC_TYPE);
     qt_free(q);
 
-    /* device-TLB descriptors need ECAP.DT */
+    /* IEC descriptors need ECAP.IR (the default unit has it: they work) */
     struct vtd_config cfg;
+    vtd_config_default(&cfg);
+    cfg.ecap &= ~(VTD_ECAP_IR | VTD_ECAP_EIM);
+    cfg.cap &= ~VTD_CAP_PI;
+    q = qt_new(&cfg);
+    qi_enable(q, 0);
+    check_iqe(q, type_bits(VTD_DESC_IEC), 0, VTD_IQEI_TYPE, VTD_DIAG_QI_DESC_TYPE);         /* no IR */
+    qt_free(q);
+
+    /* device-TLB descriptors need ECAP.DT */
     vtd_config_default(&cfg);
     cfg.ecap &= ~VTD_ECAP_DT;
     q = qt_new(&cfg);

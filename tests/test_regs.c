@@ -89,12 +89,12 @@ static uint64_t expected_default_cap(void)
     return VTD_FIELD_PREP(6, 2, 0) | VTD_CAP_PLMR | VTD_CAP_PHMR | VTD_CAP_SAGAW_39 |
            VTD_CAP_SAGAW_48 | VTD_CAP_SAGAW_57 | VTD_FIELD_PREP(56, 21, 16) | VTD_CAP_ZLR |
            VTD_FIELD_PREP(0x40, 33, 24) | VTD_CAP_SLLPS_2M | VTD_CAP_SLLPS_1G | VTD_CAP_PSI |
-           VTD_FIELD_PREP(7, 47, 40) | VTD_FIELD_PREP(18, 53, 48) | VTD_CAP_DWD | VTD_CAP_DRD;
+           VTD_FIELD_PREP(7, 47, 40) | VTD_FIELD_PREP(18, 53, 48) | VTD_CAP_DWD | VTD_CAP_DRD | VTD_CAP_PI;
 }
 
 static uint64_t expected_default_ecap(void)
 {
-    return VTD_ECAP_C | VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_PT | VTD_ECAP_SC | VTD_FIELD_PREP(0x50, 17, 8);
+    return VTD_ECAP_C | VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_IR | VTD_ECAP_EIM | VTD_ECAP_PT | VTD_ECAP_SC | VTD_FIELD_PREP(0x50, 17, 8);
 }
 
 /* ------------------------------------------------------- VER / CAP / ECAP */
@@ -355,8 +355,8 @@ static void test_srtp_without_te_no_persist_diag(void **state)
 static void test_gcmd_unsupported_bits(void **state)
 {
     struct th *t = new_th(state, NULL);
-    static const uint32_t bits[] = {VTD_GCMD_IRE, VTD_GCMD_SIRTP,
-                                    VTD_GCMD_CFI, VTD_GCMD_SFL, VTD_GCMD_EAFL};
+    /* IRE/SIRTP/CFI are supported (ECAP.IR): tests/test_ir.c */
+    static const uint32_t bits[] = {VTD_GCMD_SFL, VTD_GCMD_EAFL};
     for (unsigned i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
         th_clear_logs(t);
         th_wr32(t, VTD_REG_GCMD, bits[i]);
@@ -1424,8 +1424,7 @@ static void test_create_unsupported_caps(void **state)
     struct vtd_config def;
     vtd_config_default(&def);
     assert_int_equal(try_create(&def), 0);
-    static const uint64_t ecaps[] = {VTD_ECAP_QI | VTD_ECAP_IR,
-                                     VTD_ECAP_QI | VTD_ECAP_IR | VTD_ECAP_EIM, VTD_ECAP_MTS,
+    static const uint64_t ecaps[] = {VTD_ECAP_MTS,
                                      VTD_ECAP_NEST, VTD_ECAP_PRS,  VTD_ECAP_ERS,  VTD_ECAP_SRS,
                                      VTD_ECAP_PASID, VTD_ECAP_SMTS, VTD_ECAP_NWFS, VTD_ECAP_EAFS,
                                      VTD_ECAP_DIT,  VTD_ECAP_PDS,  VTD_ECAP_VCS,  VTD_ECAP_PMS,
@@ -1436,12 +1435,10 @@ static void test_create_unsupported_caps(void **state)
         print_message("ecap bit %#llx\n", (unsigned long long)ecaps[i]);
         assert_int_equal(try_create(&c), VTD_ENOTSUP);
     }
-    static const uint64_t caps[] = {VTD_CAP_AFL, VTD_CAP_PI, VTD_CAP_ECMDS};
+    static const uint64_t caps[] = {VTD_CAP_AFL, VTD_CAP_ECMDS};
     for (unsigned i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
         struct vtd_config c = def;
         c.cap |= caps[i];
-        if (caps[i] == VTD_CAP_PI)
-            c.ecap |= VTD_ECAP_QI | VTD_ECAP_IR;
         print_message("cap bit %#llx\n", (unsigned long long)caps[i]);
         assert_int_equal(try_create(&c), VTD_ENOTSUP);
     }
@@ -1455,15 +1452,22 @@ static void test_create_inconsistent(void **state)
 
     /* dependencies between capabilities */
     c = def;
-    c.ecap = (def.ecap | VTD_ECAP_DT) & ~VTD_ECAP_QI; /* DT without QI */
+    c.ecap = (def.ecap | VTD_ECAP_DT) & ~(VTD_ECAP_QI | VTD_ECAP_IR | VTD_ECAP_EIM); /* DT without QI */
+    c.cap &= ~VTD_CAP_PI;
     assert_int_equal(try_create(&c), VTD_EINVAL);
     c = def;
     c.ecap = (def.ecap | VTD_ECAP_IR) & ~(VTD_ECAP_QI | VTD_ECAP_DT); /* IR without QI */
     assert_int_equal(try_create(&c), VTD_EINVAL);
     c = def;
+    c.ecap &= ~VTD_ECAP_IR; /* EIM without IR */
+    c.cap &= ~VTD_CAP_PI;
+    assert_int_equal(try_create(&c), VTD_EINVAL);
+    c = def;
+    c.ecap &= ~(VTD_ECAP_IR | VTD_ECAP_EIM);
     c.cap |= VTD_CAP_PI; /* PI without IR */
     assert_int_equal(try_create(&c), VTD_EINVAL);
     c = def;
+    c.ecap &= ~(VTD_ECAP_IR | VTD_ECAP_EIM);
     c.cap |= VTD_CAP_PI;
     c.ecap |= VTD_ECAP_QI; /* QI but still without IR */
     assert_int_equal(try_create(&c), VTD_EINVAL);

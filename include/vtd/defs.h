@@ -127,6 +127,47 @@
 #define VTD_FR_SM_FL_AD_NOSNOOP 0x90
 #define VTD_FR_SM_FL_AD_FAILED 0x91
 
+/* ---- Interrupt remapping table entry (128 bits: lo = bits 63:0, hi = 127:64) ---- */
+#define VTD_IRTE_P VTD_BIT(0)
+#define VTD_IRTE_FPD VTD_BIT(1)
+#define VTD_IRTE_DM VTD_BIT(2)             /* remapped: destination mode (1 logical) */
+#define VTD_IRTE_RH VTD_BIT(3)             /* remapped: redirection hint */
+#define VTD_IRTE_TM VTD_BIT(4)             /* remapped: trigger mode (1 level) */
+#define VTD_IRTE_DLM_SHIFT 5               /* remapped: delivery mode 7:5 */
+#define VTD_IRTE_URG VTD_BIT(14)           /* posted: urgent */
+#define VTD_IRTE_IM VTD_BIT(15)            /* IRTE mode: 1 posted (CAP.PI) */
+#define VTD_IRTE_V_SHIFT 16                /* vector 23:16 */
+#define VTD_IRTE_DST_SHIFT 32              /* remapped: destination 63:32 (xAPIC: 47:40) */
+#define VTD_IRTE_PDAL_SHIFT 38             /* posted: descriptor address 31:6 in 63:38 */
+#define VTD_IRTE_RSVD_LO (VTD_GENMASK(14, 12) | VTD_GENMASK(31, 24))
+#define VTD_IRTE_RSVD_LO_XAPIC (VTD_GENMASK(39, 32) | VTD_GENMASK(63, 48))
+#define VTD_IRTE_PI_RSVD_LO (VTD_GENMASK(7, 2) | VTD_GENMASK(13, 12) | VTD_GENMASK(37, 24))
+#define VTD_IRTE_HI_SID_MASK VTD_GENMASK(15, 0)  /* hi: source-id 79:64 */
+#define VTD_IRTE_HI_SQ_SHIFT 16                  /* hi: source-id qualifier 81:80 */
+#define VTD_IRTE_HI_SVT_SHIFT 18                 /* hi: source validation type 83:82 */
+#define VTD_IRTE_HI_RSVD VTD_GENMASK(63, 20)     /* remapped: 127:84 */
+#define VTD_IRTE_PI_HI_RSVD VTD_GENMASK(31, 20)  /* posted: 95:84 (PDA_H in 127:96) */
+enum { VTD_SVT_NONE = 0, VTD_SVT_SID = 1, VTD_SVT_BUS = 2 };
+/* Remappable-format MSI */
+#define VTD_MSI_ADDR_BASE 0xFEE00000ULL
+#define VTD_MSI_ADDR_FORMAT VTD_BIT(4)     /* 1: remappable */
+#define VTD_MSI_ADDR_SHV VTD_BIT(3)        /* remappable: subhandle valid; compatibility: RH */
+#define VTD_MSI_ADDR_HANDLE15 VTD_BIT(2)   /* remappable: handle[15]; compatibility: DM */
+#define VTD_MSI_DATA_RSVD VTD_GENMASK(31, 16)
+/* Posted-interrupt descriptor (64 bytes): PIR 255:0, control qword at byte 32 */
+#define VTD_PID_CTL_OFF 32
+#define VTD_PID_ON VTD_BIT(0)
+#define VTD_PID_SN VTD_BIT(1)
+#define VTD_PID_NV_SHIFT 16                /* 23:16 of the control qword */
+#define VTD_PID_NDST_SHIFT 32              /* 63:32 of the control qword */
+#define VTD_PID_CTL_RSVD (VTD_GENMASK(15, 2) | VTD_GENMASK(31, 24))
+#define VTD_PID_CTL_RSVD_XAPIC (VTD_GENMASK(39, 32) | VTD_GENMASK(63, 48)) /* NDST 7:0, 31:16 */
+/* IEC invalidation descriptor */
+#define VTD_DESC_IEC_G VTD_BIT(4)          /* 1: index-selective */
+#define VTD_DESC_IEC_IM_SHIFT 27           /* IM 31:27 */
+#define VTD_DESC_IEC_IIDX_SHIFT 32         /* IIDX 47:32 */
+#define VTD_DESC_IEC_RSVD_LO (VTD_GENMASK(8, 5) | VTD_GENMASK(26, 12) | VTD_GENMASK(63, 48))
+
 /* ---- Invalidation descriptor types: bits 3:0 | bits 11:9 << 4 ---- */
 #define VTD_DESC_CC 1
 #define VTD_DESC_IOTLB 2
@@ -206,6 +247,7 @@ enum vtd_diag_code {
     VTD_DIAG_STALE_CONTEXT = 40, /* context-cache entry used after the entry changed */
     VTD_DIAG_STALE_IOTLB = 41,   /* IOTLB entry used after the tables changed */
     VTD_DIAG_STALE_NEGATIVE = 42, /* cached not-present entry used (CAP.CM) after it became present */
+    VTD_DIAG_STALE_IEC = 43,     /* interrupt entry cache entry used after the IRTE changed */
     /* Requests (API use) */
     VTD_DIAG_REQ_PASID_LEGACY = 51, /* request with PASID to a legacy-mode unit (31h) */
     VTD_DIAG_REQ_INTR_RANGE = 52,   /* untranslated write to the interrupt range: an interrupt, not DMA */
@@ -223,6 +265,10 @@ enum vtd_diag_code {
     VTD_DIAG_QI_DEVTLB_TIMEOUT = 70, /* device-TLB invalidations not completed in time (ITE) */
     VTD_DIAG_QI_UNEXPECTED_COMPLETION = 71, /* device-TLB invalidation completion with none pending (ICE) */
     VTD_DIAG_QI_DEVTLB_OVERFLOW = 72, /* more device-TLB invalidations pending than the unit tracks */
+    /* Interrupt remapping (ir.c, posted.c) */
+    VTD_DIAG_IR_IRE_NO_IRTP = 80,   /* GCMD.IRE set before any SIRTP */
+    VTD_DIAG_IR_IRTE_RSVD = 81,     /* IRTE reserved bits set (24h) */
+    VTD_DIAG_IR_PID = 82,           /* posted-interrupt descriptor unreadable or reserved bits set (27h/28h) */
 };
 
 #endif

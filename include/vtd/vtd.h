@@ -140,8 +140,9 @@ struct vtd_config {
 /* A legacy-mode part (docs/model.md "What the default unit advertises"):
  * 3/4/5-level tables, 2 MiB and 1 GiB pages, PSI, 8 fault records,
  * pass-through, snoop control, ZLR, PMRs, queued invalidation and
- * device-TLBs (QI, DT).  Features not yet modelled (IR, scalable mode, ...)
- * are not advertised. */
+ * device-TLBs (QI, DT), interrupt remapping in xAPIC and x2APIC mode and
+ * interrupt posting (IR, EIM, PI) with a 256-entry interrupt entry cache.
+ * Features not yet modelled (scalable mode, ...) are not advertised. */
 VTD_API void vtd_config_default(struct vtd_config *cfg);
 
 enum {
@@ -208,6 +209,51 @@ struct vtd_result {
 /* Translate one DMA request.  Returns 0 (the outcome is in *res) or VTD_EINVAL
  * for a malformed request (NULL pointers, unknown at/access values). */
 VTD_API int vtd_translate(struct vtd *u, const struct vtd_request *req, struct vtd_result *res);
+
+/* ---- Interrupt remapping (ECAP.IR) and posting (CAP.PI) ---- */
+
+enum { VTD_IRQ_PASSTHROUGH, VTD_IRQ_REMAPPED, VTD_IRQ_POSTED };
+/* An interrupt request: a DWORD write by `sid` of `data` to `addr`
+ * (0xFEEx_xxxx). */
+struct vtd_msi {
+    uint16_t sid;
+    uint64_t addr;
+    uint32_t data;
+};
+struct vtd_irq {
+    int status;           /* VTD_OK, VTD_FAULT (the interrupt is blocked) */
+    uint8_t fault_reason; /* 20h-29h when status == VTD_FAULT */
+    bool fault_recorded;  /* false when FPD, PFO or collapsing suppressed it */
+    uint8_t kind;         /* VTD_IRQ_* */
+    uint8_t vector;       /* remapped / pass-through: the vector to deliver;
+                             posted: the virtual vector set in PIR */
+    uint8_t delivery_mode;
+    uint32_t dest;        /* APIC id: 8-bit (DST[15:8]) in xAPIC mode, 32-bit in x2APIC mode */
+    bool dest_logical, redir_hint, level_triggered;
+    uint64_t pid_addr;    /* posted: the descriptor updated */
+    bool notified;        /* posted: a notification event was sent (host->msi) */
+};
+/* Remap one interrupt request (docs/model.md "Interrupt remapping").
+ * GSTS.IRES=0: passed through, the compatibility-format fields decoded.
+ * IRES=1: compatibility format passed through, or blocked with fault 25h
+ * when IRTA.EIME=1 or GSTS.CFIS=0; remappable format looked up in the
+ * interrupt remapping table (through the interrupt entry cache): a
+ * remapped-format IRTE gives kind VTD_IRQ_REMAPPED and the interrupt to
+ * deliver; a posted-format IRTE (CAP.PI) updates the posted-interrupt
+ * descriptor in memory, sends the notification event through host->msi
+ * when the architecture says so, and gives kind VTD_IRQ_POSTED.  Faults are
+ * recorded with FI[63:48] = interrupt index.  Returns 0 (outcome in *out) or
+ * VTD_EINVAL for NULL pointers or an address that is no interrupt request
+ * (bits 63:32 not 0 or 31:20 not 0xFEE).  Safe on many threads at once. */
+VTD_API int vtd_remap_msi(struct vtd *u, const struct vtd_msi *msi, struct vtd_irq *out);
+
+/* An I/O APIC redirection table entry in remappable format (bit 48 = 1:
+ * interrupt index[14:0] in bits 63:49, index[15] in bit 11, vector 7:0,
+ * trigger mode 15) turned into the interrupt request the I/O APIC sends:
+ * addr = 0xFEE00000 | index[14:0] << 5 | 1 << 4 | index[15] << 2 (SHV = 0),
+ * data = vector | trigger << 15, from `sid`.  VTD_EINVAL for a
+ * compatibility-format entry (bit 48 = 0) or out NULL. */
+VTD_API int vtd_ioapic_rte_to_msi(uint64_t rte, uint16_t sid, struct vtd_msi *out);
 
 /* ---- Inspection (not architectural; for tools, tests and debuggers) ---- */
 

@@ -81,6 +81,8 @@ int vtd_caches_init(struct vtd *u)
         rc = cache_alloc(&u->iotlb, c->iotlb_entries, c->iotlb_ways ? c->iotlb_ways : 1);
     if (!rc)
         rc = cache_alloc(&u->pwc, c->pwc_entries, c->pwc_entries >= 4 ? 4 : 1);
+    if (!rc)
+        rc = cache_alloc(&u->iec, (u->cfg.ecap & VTD_ECAP_IR) ? c->iec_entries : 0, 1);
     if (rc)
         return rc;
     u->ctx_dgen = calloc(65536, sizeof(*u->ctx_dgen));
@@ -98,6 +100,7 @@ void vtd_caches_free(struct vtd *u)
     cache_free(&u->ctxc);
     cache_free(&u->iotlb);
     cache_free(&u->pwc);
+    cache_free(&u->iec);
     free(u->ctx_dgen);
     free(u->tlb_dgen);
     free(u->dsizes);
@@ -112,6 +115,8 @@ void vtd_caches_reset(struct vtd *u)
     cache_clear(&u->ctxc);
     cache_clear(&u->iotlb);
     cache_clear(&u->pwc);
+    cache_clear(&u->iec);
+    atomic_fetch_add(&u->iec_epoch, 1);
     for (unsigned d = 0; d < 65536; d++)
         atomic_store_explicit(&u->dsizes[d], 0, memory_order_relaxed);
     /* bump the generations rather than zeroing them: nothing cached before
@@ -311,4 +316,36 @@ void vtd_inval_iotlb_page(struct vtd *u, uint16_t did, uint64_t addr, unsigned a
     vtd_notify(u, &(struct vtd_inval_notice){.cache = VTD_NOTICE_IOTLB, .granularity = VTD_NOTICE_PAGE,
                                              .did = did, .ih = ih, .addr = r.first << VTD_PAGE_SHIFT,
                                              .size = (1ULL << am) << VTD_PAGE_SHIFT});
+}
+
+/* ---- interrupt entry cache ---- */
+
+struct iec_range {
+    uint32_t lo, hi; /* inclusive */
+};
+static bool iec_in_range(uint64_t tag, const void *arg)
+{
+    const struct iec_range *r = arg;
+    uint64_t idx = tag >> 1;
+    return idx >= r->lo && idx <= r->hi;
+}
+
+void vtd_inval_iec(struct vtd *u, bool global, uint32_t idx, unsigned im)
+{
+    /* the epoch first: a fill that read the table before this cannot land after it */
+    atomic_fetch_add_explicit(&u->iec_epoch, 1, memory_order_acq_rel);
+    if (!u->iec.nsets)
+        return;
+    if (global) {
+        cache_clear(&u->iec);
+        return;
+    }
+    uint64_t n = 1ULL << im;
+    struct iec_range r = {idx, (uint32_t)((uint64_t)idx + n - 1 > 0xFFFFFFFFu ? 0xFFFFFFFFu : idx + n - 1)};
+    if (n >= u->iec.nsets) {
+        drop_all(&u->iec, iec_in_range, &r);
+        return;
+    }
+    for (uint64_t i = 0; i < n; i++)
+        drop_in_set(&u->iec, iec_set(&u->iec, (uint32_t)(idx + i)), iec_in_range, &r);
 }

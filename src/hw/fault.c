@@ -72,7 +72,8 @@ bool vtd_fault_record(struct vtd *u, const struct fault *f)
         if (f->exe)
             hi |= VTD_FRCD_HI_EXE;
     }
-    frcd_lo(u, i)->val = f->addr & fi_mask(u);
+    /* interrupt faults: FI[63:48] = interrupt index, 47:12 zero */
+    frcd_lo(u, i)->val = f->intr ? (f->addr & VTD_GENMASK(63, 48)) : (f->addr & fi_mask(u));
     frcd_hi(u, i)->val = hi;
     u->fr_next = (i + 1) % u->nfr;
     if (!(fsts & VTD_FSTS_PPF)) {

@@ -106,6 +106,12 @@ struct vtd {
     uint16_t devtlb_pending[256]; /* source-ids with a device-TLB invalidation pending, oldest first */
     unsigned devtlb_npending;
     bool qi_held;                 /* a wait descriptor at IQH waits for them */
+    /* interrupt remapping (ir.c, posted.c): IRTA present only with ECAP.IR */
+    struct reg_desc *r_irta;
+    _Atomic uint32_t ir_flags; /* IRF_*: GSTS.IRES / CFIS as read by vtd_remap_msi */
+    _Atomic uint64_t irta;     /* IRTA latched by SIRTP */
+    struct cache iec;          /* interrupt entry cache: direct-mapped by index */
+    _Atomic uint32_t iec_epoch; /* bumped by every IEC invalidation */
 
     /* translation state read lock-free by vtd_translate */
     _Atomic uint32_t hot;
@@ -147,6 +153,10 @@ struct vtd {
     _Atomic uint64_t faults_recorded, invalidations, diags;
 };
 
+/* ir.c flags (vtd.ir_flags) */
+#define IRF_IRES 1u
+#define IRF_CFIS 2u
+
 /* unit.c */
 void vtd_diagf(struct vtd *u, int code, uint16_t sid, uint64_t addr, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -178,6 +188,7 @@ struct fault {
     uint8_t access, at;
     bool pasid_valid, priv, exe;
     uint32_t pasid;
+    bool intr;      /* interrupt-remapping fault: FI[63:48] = index (in addr) */
 };
 /* Record a fault (takes the unit lock); returns true when a record was written. */
 bool vtd_fault_record(struct vtd *u, const struct fault *f);
@@ -306,6 +317,11 @@ static inline uint32_t pwc_set(const struct cache *c, uint16_t did, unsigned lev
 {
     return cache_set(c, key ^ (uint64_t)did << 44 ^ (uint64_t)level << 61);
 }
+/* Interrupt entry cache: tag 1 | index << 1, d0/d1 = the IRTE. */
+static inline uint64_t iec_tag(uint32_t index) { return 1 | (uint64_t)index << 1; }
+static inline uint32_t iec_set(const struct cache *c, uint32_t index) { return index & c->setmask; }
+/* global, or indices [idx, idx + 2^im) */
+void vtd_inval_iec(struct vtd *u, bool global, uint32_t idx, unsigned im);
 void vtd_inval_ctx_global(struct vtd *u);
 void vtd_inval_ctx_domain(struct vtd *u, uint16_t did);
 void vtd_inval_ctx_device(struct vtd *u, uint16_t sid, unsigned fm);
@@ -357,6 +373,16 @@ static inline void ctx_from_cache(const struct chit *h, struct ctxinfo *ci)
     ci->slptptr = h->d0 & VTD_GENMASK(63, 12);
     ci->did = (uint16_t)h->d1;
 }
+
+/* ir.c */
+void vtd_ir_sirtp(struct vtd *u);           /* GCMD.SIRTP */
+void vtd_ir_gcmd(struct vtd *u, uint32_t changes, uint32_t cmd); /* IRE / CFI changed */
+void vtd_ir_reset(struct vtd *u);
+int vtd_qi_iec(struct vtd *u, uint64_t lo, uint64_t hi); /* IEC descriptor: 0 or -1 (reserved) */
+
+/* posted.c: post `irte` (posted format, already validated) for interrupt
+ * `index`: 0 or a fault reason (27h / 28h); fills out */
+int vtd_post_irq(struct vtd *u, uint64_t lo, uint64_t hi, bool eime, struct vtd_irq *out);
 
 /* root_ctx.c */
 struct walk;

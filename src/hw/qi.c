@@ -244,7 +244,14 @@ static int desc_run(struct vtd *u, struct qdesc *d)
     case VTD_DESC_IOTLB: return desc_iotlb(u, d);
     case VTD_DESC_DEVTLB: return desc_devtlb(u, d);
     case VTD_DESC_WAIT: return desc_wait(u, d);
-    case VTD_DESC_IEC: return type_error(u, d, "interrupt entry cache invalidation needs interrupt remapping (not modelled)");
+    case VTD_DESC_IEC:
+        if (!(u->cfg.ecap & VTD_ECAP_IR))
+            return type_error(u, d, "interrupt entry cache invalidation needs ECAP.IR");
+        if (d->width == 32 && (d->q[2] | d->q[3]))
+            return rsvd_error(u, d, "256-bit");
+        if (vtd_qi_iec(u, d->q[0], d->q[1]))
+            return rsvd_error(u, d, "interrupt entry cache");
+        return 0;
     case VTD_DESC_PIOTLB:
     case VTD_DESC_PC:
     case VTD_DESC_PDEVTLB: return type_error(u, d, "PASID-based invalidation needs scalable mode (not modelled)");

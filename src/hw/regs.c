@@ -125,6 +125,12 @@ int vtd_regs_init(struct vtd *u)
         u->r_ieuaddr = add(u, VTD_REG_IEUADDR, 4, "IEUADDR", 0, 0xFFFFFFFFULL, 0);
         u->r_iqercd = add(u, VTD_REG_IQERCD, 8, "IQERCD", 0, 0, 0);
     }
+    u->r_irta = NULL;
+    if (ecap & VTD_ECAP_IR)
+        u->r_irta = add(u, VTD_REG_IRTA, 8, "IRTA", 0,
+                        VTD_GENMASK(haw - 1, 12) | ((ecap & VTD_ECAP_EIM) ? VTD_IRTA_EIME : 0) |
+                            VTD_IRTA_S_MASK,
+                        0);
     u->r_frcd = &u->regs[u->nregs];
     for (unsigned i = 0; i < u->nfr; i++) {
         add(u, (uint16_t)(fro + i * VTD_FRCD_SIZE), 8, "FRCD.lo", 0, 0, 0);
@@ -160,6 +166,7 @@ void vtd_regs_reset(struct vtd *u)
         u->regs[i].val = u->regs[i].reset;
     u->root_latched = false;
     vtd_qi_reset(u);
+    vtd_ir_reset(u);
     atomic_store(&u->hot, u->fast_ok ? HOT_FAST : 0);
     atomic_store(&u->rta, 0);
     atomic_store(&u->plm_lo, 1);
@@ -355,6 +362,8 @@ static void gcmd_write(struct vtd *u, struct reg_desc *d, uint64_t old, uint64_t
 
     if (oneshots & VTD_GCMD_SRTP)
         srtp(u);
+    if (oneshots & VTD_GCMD_SIRTP)
+        vtd_ir_sirtp(u);
     /* WBF: nothing buffered in a software model; WBFS reads 0 once done. */
     if (persist_changes & VTD_GCMD_TE) {
         if (cmd & VTD_GCMD_TE) {
@@ -373,6 +382,8 @@ static void gcmd_write(struct vtd *u, struct reg_desc *d, uint64_t old, uint64_t
     }
     if (persist_changes & VTD_GCMD_QIE)
         vtd_qi_gcmd(u, cmd & VTD_GCMD_QIE);
+    if (persist_changes & (VTD_GCMD_IRE | VTD_GCMD_CFI))
+        vtd_ir_gcmd(u, persist_changes, cmd);
 }
 
 /* ---- Fault status / event control ---- */

@@ -13,9 +13,10 @@
     (VTD_CAP_ND_MASK | VTD_CAP_RWBF | VTD_CAP_PLMR | VTD_CAP_PHMR | VTD_CAP_CM |               \
      VTD_CAP_SAGAW_MASK | VTD_CAP_MGAW_MASK | VTD_CAP_ZLR | VTD_CAP_FRO_MASK |                 \
      VTD_CAP_SLLPS_MASK | VTD_CAP_PSI | VTD_CAP_NFR_MASK | VTD_CAP_MAMV_MASK | VTD_CAP_DWD |   \
-     VTD_CAP_DRD)
+     VTD_CAP_DRD | VTD_CAP_PI | VTD_CAP_ESIRTPS)
 #define ECAP_IMPLEMENTED                                                                       \
-    (VTD_ECAP_C | VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_PT | VTD_ECAP_SC | VTD_ECAP_IRO_MASK | VTD_ECAP_ADMS)
+    (VTD_ECAP_C | VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_PT | VTD_ECAP_SC | VTD_ECAP_IRO_MASK | VTD_ECAP_ADMS | \
+     VTD_ECAP_IR | VTD_ECAP_EIM)
 
 void vtd_config_default(struct vtd_config *cfg)
 {
@@ -26,8 +27,8 @@ void vtd_config_default(struct vtd_config *cfg)
                VTD_FIELD_PREP(56, 21, 16) /* MGAW: 57 bits */ | VTD_CAP_ZLR |
                VTD_FIELD_PREP(0x40, 33, 24) /* FRO: 0x400 */ | VTD_CAP_SLLPS_2M | VTD_CAP_SLLPS_1G |
                VTD_CAP_PSI | VTD_FIELD_PREP(7, 47, 40) /* NFR: 8 records */ |
-               VTD_FIELD_PREP(18, 53, 48) /* MAMV */ | VTD_CAP_DWD | VTD_CAP_DRD;
-    cfg->ecap = VTD_ECAP_C | VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_PT | VTD_ECAP_SC |
+               VTD_FIELD_PREP(18, 53, 48) /* MAMV */ | VTD_CAP_DWD | VTD_CAP_DRD | VTD_CAP_PI;
+    cfg->ecap = VTD_ECAP_C | VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_IR | VTD_ECAP_EIM | VTD_ECAP_PT | VTD_ECAP_SC |
                 VTD_FIELD_PREP(0x50, 17, 8) /* IRO: 0x500 */;
     cfg->haw = 52;
     cfg->iotlb_entries = 4096;
@@ -35,7 +36,7 @@ void vtd_config_default(struct vtd_config *cfg)
     cfg->context_cache_entries = 1024;
     cfg->pasid_cache_entries = 0; /* no scalable mode yet */
     cfg->pwc_entries = 1024;
-    cfg->iec_entries = 0; /* no interrupt remapping yet */
+    cfg->iec_entries = 256;
     cfg->check_stale = true;
 }
 
@@ -100,6 +101,8 @@ static int check_config(const struct vtd_config *c)
     if (c->context_cache_entries && !pow2(c->context_cache_entries))
         return VTD_EINVAL;
     if (c->pwc_entries && !pow2(c->pwc_entries))
+        return VTD_EINVAL;
+    if (c->iec_entries && (!pow2(c->iec_entries) || c->iec_entries > 65536))
         return VTD_EINVAL;
     if (c->iotlb_entries > (1u << 24) || c->context_cache_entries > (1u << 20) ||
         c->pwc_entries > (1u << 24))
