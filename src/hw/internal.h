@@ -85,6 +85,8 @@ struct ctxinfo {
 #define HOT_FAST 16u   /* fast_ok: set once at create, never changes */
 
 struct vtd {
+    /* first, so that a thread's slot is u + slot * 128 */
+    struct stat_slot stats[VTD_STAT_SLOTS];
     struct vtd_config cfg;
     struct vtd_host host;
     pthread_mutex_t lock; /* registers, fault recording (recursive) */
@@ -149,7 +151,6 @@ struct vtd {
     struct front_entry *front;
     _Atomic uint32_t front_epoch;
 
-    struct stat_slot stats[VTD_STAT_SLOTS];
     _Atomic uint64_t faults_recorded, invalidations, diags;
 };
 
@@ -247,7 +248,7 @@ bool cache_mark(struct cache *c, uint32_t set, uint64_t tag);
  * has taken effect, and every front entry must match the epoch read before
  * the translation that filled it started: a translation that could still
  * see the old state started before the bump.  Entry: seq (odd while written), tag
- * (valid 0 | sid 16:1 | pfn 63:17), d0 (page | perm | size code << 2), epoch.
+ * (valid 0 | sid 16:1 | pfn 63:17), d0 (output page), size (page size | perm), epoch.
  */
 #define FRONT_ENTRIES 4096u
 struct front_entry {

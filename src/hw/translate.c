@@ -112,8 +112,10 @@ static void front_fill(struct vtd *u, uint16_t sid, uint64_t iova, uint64_t pa, 
         return; /* another thread is writing it: skip, this is only a memo */
     atomic_thread_fence(memory_order_release);
     atomic_store_explicit(&fe->tag, front_tag(sid, pfn), memory_order_relaxed);
-    atomic_store_explicit(&fe->d0, (pa & ~(VTD_PAGE_SIZE - 1)) | perm, memory_order_relaxed);
-    atomic_store_explicit(&fe->size, size, memory_order_relaxed);
+    /* d0: the output page; size: page size | perm (a page size leaves the
+     * low 12 bits free), so the hit path needs no mask constant */
+    atomic_store_explicit(&fe->d0, pa & ~(VTD_PAGE_SIZE - 1), memory_order_relaxed);
+    atomic_store_explicit(&fe->size, size | perm, memory_order_relaxed);
     atomic_store_explicit(&fe->epoch, epoch, memory_order_relaxed);
     atomic_store_explicit(&fe->seq, s + 2, memory_order_release);
 }
@@ -392,15 +394,15 @@ static inline __attribute__((always_inline)) bool fast_translate(struct vtd *u, 
     if ((s1 & 1) || atomic_load_explicit(&fe->seq, memory_order_relaxed) != s1 || tag != front_tag(sid, pfn) ||
         ep != atomic_load_explicit(&u->front_epoch, memory_order_acquire))
         return false;
-    const uint8_t perm = (uint8_t)(d0 & (VTD_R | VTD_W));
+    const uint8_t perm = (uint8_t)(size & (VTD_R | VTD_W));
     if ((perm & access) != access)
         return false;
     /* status = VTD_OK, fault_reason = 0, fault_recorded = false in one store,
      * perm and ats = 0 in another */
     const uint64_t zero = 0;
     memcpy(res, &zero, sizeof(zero));
-    res->pa = (d0 & SL_ADDR) | (addr & (VTD_PAGE_SIZE - 1));
-    res->page_size = size;
+    res->pa = d0 | (addr & (VTD_PAGE_SIZE - 1));
+    res->page_size = size & ~(VTD_PAGE_SIZE - 1);
     const uint16_t perm_ats = perm;
     memcpy(&res->perm, &perm_ats, sizeof(perm_ats));
     stat_inc(&vtd_stat_slot(u)->fast_hits);
