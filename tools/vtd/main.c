@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vtd: run, show and audit Intel VT-d remapping (see `vtd help`).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "tool.h"
+
+static const struct vtd_cmd cmds[] = {
+    /* keep in the order "vtd help" shows them */
+    {"help", cmd_help, "show this list, or the help of one command (vtd help CMD)"},
+};
+
+bool tool_is_help(const char *arg)
+{
+    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+static const struct vtd_cmd *find_cmd(const char *name)
+{
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (strcmp(cmds[i].name, name) == 0)
+            return &cmds[i];
+    return NULL;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: vtd COMMAND [ARGS...]\n\n"
+               "A software Intel VT-d IOMMU: run scenarios against the model, show a\n"
+               "translation walk, audit a memory image, decode or build ACPI DMAR tables.\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].summary);
+    fprintf(f, "\n'vtd COMMAND --help' (or 'vtd help COMMAND') describes one command.\n");
+}
+
+int cmd_help(int argc, char **argv)
+{
+    if (argc < 2 || tool_is_help(argv[1])) {
+        usage(stdout);
+        return 0;
+    }
+    const struct vtd_cmd *c = find_cmd(argv[1]);
+    if (!c) {
+        fprintf(stderr, "vtd help: no command '%s' (try 'vtd help')\n", argv[1]);
+        return 2;
+    }
+    if (c->fn == cmd_help) {
+        usage(stdout);
+        return 0;
+    }
+    char name[64], help[] = "--help";
+    snprintf(name, sizeof name, "%s", c->name);
+    char *sub[] = {name, help, NULL};
+    return c->fn(2, sub);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (tool_is_help(argv[1]))
+        return cmd_help(1, argv);
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("vtd (libvtd) 0.1.0\n");
+        return 0;
+    }
+    const struct vtd_cmd *c = find_cmd(argv[1]);
+    if (!c) {
+        fprintf(stderr, "vtd: unknown command '%s' (try 'vtd help')\n", argv[1]);
+        return 2;
+    }
+    return c->fn(argc - 1, argv + 1);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vtd command-line tool: shared declarations.
+ *
+ * Every subcommand lives in its own file tools/vtd/<name>.c and exports
+ *     int cmd_<name>(int argc, char **argv);
+ * where argv[0] is the subcommand's name.  It returns the process exit
+ * status: 0 success, 1 the thing checked failed (a scenario expectation, an
+ * audit finding asked to fail, ...), 2 bad usage or bad input.  The table in
+ * main.c lists the subcommands; add yours there and declare it below.
+ *
+ * The tool is the only place in libvtd that prints.
+ */
+#ifndef VTD_TOOL_H
+#define VTD_TOOL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+struct vtd_cmd {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary; /* one line for "vtd help" */
+};
+
+/* true when argv[i] is -h or --help */
+bool tool_is_help(const char *arg);
+
+/* Subcommands (one file each). */
+int cmd_help(int argc, char **argv);
+/* cmd_demo, cmd_run, cmd_walk, cmd_audit, cmd_dmar, cmd_bench: added by
+ * their own files, declared here when they land. */
+
+#endif
