@@ -57,6 +57,9 @@ int cmd_help(int argc, char **argv)
     return c->fn(2, sub);
 }
 
+/* main() is left out of the vtd_tool library (VTD_TOOL_NO_MAIN), which
+ * fuzz targets and tests link. */
+#ifndef VTD_TOOL_NO_MAIN
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -76,3 +79,4 @@ int main(int argc, char **argv)
     }
     return c->fn(argc - 1, argv + 1);
 }
+#endif
