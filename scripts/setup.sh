@@ -4,7 +4,7 @@
 # already installed.  Works as root; otherwise uses sudo when it exists.
 set -euo pipefail
 
-PKGS=(build-essential cmake ninja-build clang libcmocka-dev valgrind pkg-config acpica-tools)
+PKGS=(build-essential cmake ninja-build clang libcmocka-dev valgrind pkg-config acpica-tools libxml2-utils chromium)
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
     echo "setup: not a Debian-like system (no dpkg/apt); install these yourself: ${PKGS[*]}" >&2

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `vtd walk`: one DMA request translated step by step against a unit's
+ * state, printed as text (or JSON) and optionally drawn as SVG.  The walk is
+ * the model's own (vtd_walk: no cache used or filled, no fault recorded), so
+ * what is shown is what the unit would do.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "svg.h"
+#include "tool.h"
+#include "walkdemo.h"
+#include "walkfmt.h"
+
+#define MAX_STEPS 256
+
+static void walk_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: vtd walk --demo-tables[=LAYOUT] --sid BB:DD.F [--pasid N] [--priv]\n"
+            "                --addr IOVA [--read|--write|--exec|--atomic]\n"
+            "                [--at untranslated|translation-request] [--svg FILE] [--json]\n\n"
+            "Translate one DMA request against a unit's tables and show every structure\n"
+            "read (table address, index, entry address, raw value, decoded fields), then\n"
+            "the result (HPA, page size, permissions) or the fault with its reason.\n\n"
+            "  --demo-tables[=LAYOUT]  a built-in example unit (default layout: legacy)\n"
+            "  --sid BB:DD.F           requester (bus, device, function in hex)\n"
+            "  --pasid N               request with PASID N (0..0xFFFFF); --priv: supervisor\n"
+            "  --addr IOVA             address of the request (hex with 0x, or decimal)\n"
+            "  --read (default), --write, --exec, --atomic   the access\n"
+            "  --at untranslated (default) | translation-request   the request type (AT)\n"
+            "  --svg FILE              also draw the walk as an SVG picture into FILE\n"
+            "  --json                  print one JSON object instead of text\n\n"
+            "Exit status: 0 translated, 1 the request faults or is blocked, 2 bad usage.\n\n"
+            "Demo layouts:\n%s",
+            walkdemo_help());
+}
+
+static int bad(const char *opt, const char *val, const char *what)
+{
+    fprintf(stderr, "vtd walk: %s: '%s' %s (see vtd walk --help)\n", opt, val ? val : "", what);
+    return 2;
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    if (!s || !*s || *s == '-')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || *end)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* BB:DD.F in hex (bus 0-ff, device 0-1f, function 0-7) */
+static bool parse_bdf(const char *s, uint16_t *sid)
+{
+    unsigned b, d, fn;
+    char tail;
+    if (!s || sscanf(s, "%2x:%2x.%1x%c", &b, &d, &fn, &tail) != 3)
+        return false;
+    if (b > 0xff || d > 0x1f || fn > 7)
+        return false;
+    *sid = (uint16_t)(b << 8 | d << 3 | fn);
+    return true;
+}
+
+struct collect {
+    struct wf_step steps[MAX_STEPS];
+    int n;
+    bool overflow;
+};
+
+static void on_step(void *arg, const struct vtd_walk_step *s)
+{
+    struct collect *c = arg;
+    if (c->n >= MAX_STEPS) {
+        c->overflow = true;
+        return;
+    }
+    wf_from_vtd(&c->steps[c->n++], s);
+}
+
+/* Walk `req` on u and print it; returns the exit status. */
+static int show(struct vtd *u, const struct vtd_request *req, bool json, const char *svg_path)
+{
+    struct collect *c = calloc(1, sizeof *c);
+    if (!c) {
+        fprintf(stderr, "vtd walk: out of memory\n");
+        return 2;
+    }
+    struct vtd_result res;
+    int r = vtd_walk(u, req, &res, on_step, c);
+    if (r) {
+        fprintf(stderr, "vtd walk: the model refused the request: %s\n", vtd_strerror(r));
+        free(c);
+        return 2;
+    }
+    if (c->overflow)
+        fprintf(stderr, "vtd walk: more than %d steps; only the first %d are shown\n", MAX_STEPS, MAX_STEPS);
+    if (json) {
+        wf_print_json(stdout, req, c->steps, c->n, &res);
+    } else {
+        wf_print_request(stdout, req);
+        for (int i = 0; i < c->n; i++)
+            wf_print_step(stdout, i + 1, &c->steps[i]);
+        wf_print_result(stdout, &res);
+    }
+    int status = res.status == VTD_OK ? 0 : 1;
+    if (svg_path) {
+        FILE *f = fopen(svg_path, "w");
+        if (!f) {
+            fprintf(stderr, "vtd walk: --svg: cannot create '%s': %s\n", svg_path, strerror(errno));
+            status = 2;
+        } else {
+            int w = svg_walk(f, req, c->steps, c->n, &res);
+            if (fclose(f) || w) {
+                fprintf(stderr, "vtd walk: --svg: error writing '%s'\n", svg_path);
+                status = 2;
+            }
+        }
+    }
+    free(c);
+    return status;
+}
+
+int cmd_walk(int argc, char **argv)
+{
+    struct vtd_request req = {.at = VTD_AT_UNTRANSLATED, .access = VTD_R};
+    bool have_sid = false, have_addr = false, json = false;
+    const char *svg_path = NULL;
+    int demo = 0;
+    int naccess = 0;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (tool_is_help(a)) {
+            walk_usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--demo-tables") == 0 || strncmp(a, "--demo-tables=", 14) == 0) {
+            const char *name = a[13] == '=' ? a + 14 : NULL;
+            demo = walkdemo_kind(name);
+            if (!demo)
+                return bad("--demo-tables", name, "is no demo layout");
+        } else if (strcmp(a, "--sid") == 0) {
+            if (!parse_bdf(v, &req.sid))
+                return bad(a, v, "is not BB:DD.F (bus, device 0-1f, function 0-7, in hex)");
+            have_sid = true;
+            i++;
+        } else if (strcmp(a, "--pasid") == 0) {
+            uint64_t p;
+            if (!parse_u64(v, &p) || p > 0xFFFFF)
+                return bad(a, v, "is not a PASID (0..0xFFFFF)");
+            req.pasid = (uint32_t)p;
+            req.pasid_valid = true;
+            i++;
+        } else if (strcmp(a, "--priv") == 0) {
+            req.priv = true;
+        } else if (strcmp(a, "--addr") == 0) {
+            if (!parse_u64(v, &req.addr))
+                return bad(a, v, "is not an address (hex with 0x, or decimal)");
+            have_addr = true;
+            i++;
+        } else if (strcmp(a, "--read") == 0) {
+            req.access = VTD_R, naccess++;
+        } else if (strcmp(a, "--write") == 0) {
+            req.access = VTD_W, naccess++;
+        } else if (strcmp(a, "--exec") == 0) {
+            req.access = VTD_R | VTD_X, naccess++;
+        } else if (strcmp(a, "--atomic") == 0) {
+            req.access = VTD_R | VTD_W, naccess++;
+        } else if (strcmp(a, "--at") == 0) {
+            if (v && strcmp(v, "untranslated") == 0)
+                req.at = VTD_AT_UNTRANSLATED;
+            else if (v && strcmp(v, "translation-request") == 0)
+                req.at = VTD_AT_TRANSLATION_REQ;
+            else
+                return bad(a, v, "is neither 'untranslated' nor 'translation-request'");
+            i++;
+        } else if (strcmp(a, "--svg") == 0) {
+            if (!v || !*v)
+                return bad(a, v, "needs a file name");
+            svg_path = v;
+            i++;
+        } else if (strcmp(a, "--json") == 0) {
+            json = true;
+        } else {
+            return bad("argument", a, "is not known");
+        }
+    }
+    if (naccess > 1)
+        return bad("--read/--write/--exec/--atomic", "", "given more than once: pick one access");
+    if (req.priv && !req.pasid_valid)
+        return bad("--priv", "", "needs --pasid (privilege is a PASID attribute)");
+    if (!demo) {
+        fprintf(stderr, "vtd walk: no input: give --demo-tables (see vtd walk --help)\n");
+        return 2;
+    }
+    if (!have_sid || !have_addr) {
+        fprintf(stderr, "vtd walk: %s is required (see vtd walk --help)\n", have_sid ? "--addr" : "--sid");
+        return 2;
+    }
+
+    struct vtd_mem *mem = NULL;
+    struct vtd *u = NULL;
+    char err[160];
+    int r = walkdemo_create(demo, &mem, &u, err, sizeof err);
+    if (r) {
+        fprintf(stderr, "vtd walk: --demo-tables: %s\n", err);
+        return 2;
+    }
+    int status = show(u, &req, json, svg_path);
+    walkdemo_destroy(mem, u);
+    return status;
+}
