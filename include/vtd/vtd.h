@@ -264,6 +264,12 @@ enum {
     VTD_STEP_SL_PTE = 3,  /* second-level entry at `level` (1 = 4 KiB PTE): val[0] */
     VTD_STEP_PASSTHROUGH = 4, /* context says pass-through (no table read) */
     VTD_STEP_TE_OFF = 5,      /* translation disabled: address passed through */
+    /* scalable mode (RTADDR.TTM = 01) */
+    VTD_STEP_SM_ROOT = 6,     /* scalable-mode root entry (LP/UP halves): val[0..1], index = bus */
+    VTD_STEP_SM_CONTEXT = 7,  /* scalable-mode context entry: val[0..3], index = devfn[6:0] */
+    VTD_STEP_PASID_DIR = 8,   /* PASID directory entry: val[0], index = PASID[19:6] */
+    VTD_STEP_PASID_ENTRY = 9, /* PASID-table entry: val[0..7], index = PASID[5:0] */
+    VTD_STEP_FL_PTE = 10,     /* first-level entry at `level` (1 = 4 KiB PTE): val[0] */
 };
 struct vtd_walk_step {
     int kind;       /* VTD_STEP_* */
@@ -271,8 +277,15 @@ struct vtd_walk_step {
     unsigned index; /* index used into the table */
     uint64_t table; /* base address of the table read */
     uint64_t addr;  /* address of the entry read */
-    uint64_t val[4];
-    bool read_error; /* the read failed (the walk stops here) */
+    uint64_t val[8];  /* the entry, 64-bit words, val[0] = bits 63:0 */
+    bool read_error;  /* the read failed (the walk stops here) */
+    bool nested;      /* VTD_STEP_SL_PTE of a nested walk: it translates a
+                         guest-physical address (a first-level table pointer
+                         or the final output) */
+    int for_level;    /* nested: the first-level level whose table address this
+                         second-level step translates; 0 = the final address */
+    uint64_t input;   /* the address this step translates (IOVA, or the GPA in
+                         a nested walk) */
 };
 typedef void (*vtd_walk_fn)(void *arg, const struct vtd_walk_step *step);
 

@@ -458,8 +458,9 @@ static inline void walk_step(struct walk *w, int kind, int level, unsigned index
     if (VTD_UNLIKELY(w->fn != NULL)) {
         struct vtd_walk_step s = {.kind = kind, .level = level, .index = index, .table = table,
                                   .addr = addr, .read_error = err};
-        for (unsigned i = 0; i < nval && i < 4; i++)
+        for (unsigned i = 0; i < nval && i < 8; i++)
             s.val[i] = val[i];
+        s.input = w->req->addr;
         w->fn(w->arg, &s);
     }
 }

@@ -17,7 +17,9 @@
  * scalable-mode model; until then the tool's own values stand for them). */
 _Static_assert((int)VTD_STEP_ROOT == WF_ROOT && (int)VTD_STEP_CONTEXT == WF_CONTEXT &&
                    (int)VTD_STEP_SL_PTE == WF_SL_PTE && (int)VTD_STEP_PASSTHROUGH == WF_PASSTHROUGH &&
-                   (int)VTD_STEP_TE_OFF == WF_TE_OFF,
+                   (int)VTD_STEP_TE_OFF == WF_TE_OFF && (int)VTD_STEP_SM_ROOT == WF_SM_ROOT &&
+                   (int)VTD_STEP_SM_CONTEXT == WF_SM_CONTEXT && (int)VTD_STEP_PASID_DIR == WF_PASID_DIR &&
+                   (int)VTD_STEP_PASID_ENTRY == WF_PASID_ENTRY && (int)VTD_STEP_FL_PTE == WF_FL_PTE,
                "step kinds");
 
 void wf_from_vtd(struct wf_step *d, const struct vtd_walk_step *s)
@@ -32,11 +34,9 @@ void wf_from_vtd(struct wf_step *d, const struct vtd_walk_step *s)
     for (size_t i = 0; i < n && i < WF_NVAL; i++)
         d->val[i] = s->val[i];
     d->read_error = s->read_error;
-#ifdef VTD_STEP_SM_ROOT /* the scalable-mode struct: nested, for_level, input */
     d->nested = s->nested;
     d->for_level = s->for_level;
     d->input = s->input;
-#endif
 }
 
 const char *wf_kind_name(int kind)
