@@ -169,8 +169,9 @@ VTD_API int vtd_vm_assign(struct vtd_vm *vm, const uint16_t *sids, unsigned n);
  * freed.  The last device gone, all memory is unmapped and the domain
  * freed. */
 VTD_API int vtd_vm_unassign(struct vtd_vm *vm, const uint16_t *sids, unsigned n);
-/* The VM's domain id (DID), or 0 while it has no devices. */
-VTD_API unsigned vtd_vm_domain_id(const struct vtd_vm *vm);
+/* The VM's domain id (DID, which may be 0 on a unit without CAP.CM), or
+ * VTD_AS_ENODEV while it has no devices (and so no domain). */
+VTD_API int vtd_vm_domain_id(const struct vtd_vm *vm);
 /* The VM owning a requester id (own or alias), or NULL. */
 VTD_API struct vtd_vm *vtd_assign_owner(const struct vtd_assign *a, uint16_t rid);
 

@@ -429,11 +429,13 @@ static int check_groups(struct vtd_vm *vm, const uint16_t *sids, unsigned n, boo
     if (!sids || n == 0)
         return as_fail(a, VTD_EINVAL, "VM %u: no devices given", vm->id);
     for (unsigned i = 0; i < n; i++) {
-        struct as_dev *d = as_find_dev(a, sids[i]);
-        if (!d)
+        if (!as_find_dev(a, sids[i]))
             return as_fail(a, VTD_AS_ENODEV, "device %s is not in the topology", as_bdf(sids[i], b1));
         if (in_list(sids, i, sids[i]))
             return as_fail(a, VTD_EINVAL, "device %s is listed twice", as_bdf(sids[i], b1));
+    }
+    for (unsigned i = 0; i < n; i++) {
+        struct as_dev *d = as_find_dev(a, sids[i]);
         if (assign && d->vm)
             return as_fail(a, VTD_AS_EBUSY, "device %s is already assigned to VM %u", as_bdf(d->sid, b1), d->vm->id);
         if (!assign && d->vm != vm)
@@ -572,7 +574,7 @@ int vtd_vm_unassign(struct vtd_vm *vm, const uint16_t *sids, unsigned n)
     return 0;
 }
 
-unsigned vtd_vm_domain_id(const struct vtd_vm *vm)
+int vtd_vm_domain_id(const struct vtd_vm *vm)
 {
-    return vm && vm->dom ? vtd_drv_domain_id(vm->dom) : 0;
+    return vm && vm->dom ? (int)vtd_drv_domain_id(vm->dom) : VTD_AS_ENODEV;
 }

@@ -281,13 +281,14 @@ static void act_assign(struct demo *d)
     say(d, "   of the VM's memory.");
     gap(d);
     int r = vtd_vm_assign(d->vm1, (uint16_t[]){NIC}, 1);
-    check(d, r == 0, "network card %s assigned to VM 1: domain %u%s%s", bdf(NIC, b1), vtd_vm_domain_id(d->vm1),
+    check(d, r == 0, "network card %s assigned to VM 1: domain %d%s%s", bdf(NIC, b1), vtd_vm_domain_id(d->vm1),
           r ? ": " : "", r ? vtd_assign_error(d->m->as) : "");
     r = vtd_vm_assign(d->vm2, (uint16_t[]){DISK}, 1);
-    check(d, r == 0, "NVMe disk %s assigned to VM 2: domain %u%s%s", bdf(DISK, b1), vtd_vm_domain_id(d->vm2),
+    check(d, r == 0, "NVMe disk %s assigned to VM 2: domain %d%s%s", bdf(DISK, b1), vtd_vm_domain_id(d->vm2),
           r ? ": " : "", r ? vtd_assign_error(d->m->as) : "");
-    check(d, vtd_vm_domain_id(d->vm1) != vtd_vm_domain_id(d->vm2) && vtd_vm_domain_id(d->vm1),
-          "the two VMs have different domains (DID %u and %u)", vtd_vm_domain_id(d->vm1), vtd_vm_domain_id(d->vm2));
+    check(d, vtd_vm_domain_id(d->vm1) != vtd_vm_domain_id(d->vm2) && vtd_vm_domain_id(d->vm1) >= 0 &&
+                 vtd_vm_domain_id(d->vm2) >= 0,
+          "the two VMs have different domains (DID %d and %d)", vtd_vm_domain_id(d->vm1), vtd_vm_domain_id(d->vm2));
     gap(d);
     say(d, "   The two PCI cards behind the PCIe-to-PCI bridge: such a bridge forwards");
     say(d, "   their DMA as its own, with requester id 05:00.0, so the IOMMU cannot tell");
