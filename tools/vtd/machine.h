@@ -53,7 +53,7 @@ struct mach {
     int nfault;
     struct vtd_drv_fault fault[MACH_LOG];
     int ndiag;
-    struct { int code; char msg[160]; } diag[MACH_LOG];
+    struct { int code; char msg[320]; } diag[MACH_LOG];
     int nlog;                   /* driver log lines (errors and warnings) */
     char last_log[160];
 };
