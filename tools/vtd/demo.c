@@ -309,22 +309,22 @@ static void dma_to_gpa(struct demo *d, struct vtd_vm *vm, uint16_t sid, const ch
     char b1[16];
     uint64_t hpa = 0;
     vtd_vm_gpa_to_hpa(vm, gpa, &hpa);
-    char msg[32];
+    char msg[32] = {0};
     snprintf(msg, sizeof msg, write ? "hello from VM %u" : "block of VM %u", vtd_vm_id(vm));
     if (!write)
         vtd_vm_write(vm, gpa, msg, sizeof msg); /* the guest put it there */
     say(d, "   VM %u's driver programs its %s (%s) to %s GPA 0x%" PRIx64 ".", vtd_vm_id(vm), name, bdf(sid, b1),
         write ? "write a packet to" : "read a block from", gpa);
     show_walk(d, sid, gpa, write ? VTD_W : VTD_R, full);
-    char buf[32] = {0}, seen[32] = {0};
+    char buf[32] = {0}, seen[33] = {0};
     if (write)
         memcpy(buf, msg, sizeof buf);
     struct vtd_result res;
     int r = mach_dma(d->m, sid, gpa, write ? VTD_W : VTD_R, buf, sizeof buf, &res);
     if (write)
-        vtd_vm_read(vm, gpa, seen, sizeof seen);
+        vtd_vm_read(vm, gpa, seen, sizeof buf);
     else
-        memcpy(seen, buf, sizeof seen);
+        memcpy(seen, buf, sizeof buf);
     check(d, r == 0 && res.status == VTD_OK && res.pa == hpa,
           "the %s reached HPA 0x%" PRIx64 ", the host page behind VM %u's GPA 0x%" PRIx64, write ? "write" : "read",
           res.pa, vtd_vm_id(vm), gpa);
