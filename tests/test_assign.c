@@ -471,7 +471,7 @@ static void test_remapped_irq_without_pi(void **state)
 {
     struct vtd_config cfg;
     vtd_config_default(&cfg);
-    cfg.cap &= ~(1ULL << 59);
+    cfg.cap &= ~VTD_CAP_PI;
     struct mach *m = *state = new_mach(&cfg, &two_topo);
     struct vtd_vm *vm = vm_with(m, vm1_mem, 1);
     assert_int_equal(vtd_vm_assign(vm, (uint16_t[]){DEV_A}, 1), 0);
@@ -549,6 +549,170 @@ static void test_destroy_cleans_up(void **state)
     assert_int_equal(vtd_vm_assign(v2, (uint16_t[]){DEV_A}, 1), 0);
 }
 
+/* The driver refusing a mapping (a GPA beyond the domain's 48-bit address
+ * width) leaves nothing behind, on assign and on add_memory. */
+static void test_driver_refusal_rolls_back(void **state)
+{
+    struct mach *m = *state = new_mach(NULL, &two_topo);
+    struct vtd_vm *vm = vm_with(m, vm1_mem, 1);
+    const uint64_t far = 1ULL << 50;
+    assert_int_equal(vtd_vm_add_memory(vm, far, 0x2000), 0); /* no domain yet: just memory */
+    assert_int_equal(vtd_vm_assign(vm, (uint16_t[]){DEV_A}, 1), VTD_AS_EDRV);
+    assert_non_null(strstr(vtd_assign_error(m->as), "mapping GPA [0x4000000000000"));
+    assert_non_null(strstr(vtd_assign_error(m->as), "the driver said"));
+    assert_int_equal(vtd_vm_domain_id(vm), VTD_AS_ENODEV);
+    assert_null(vtd_assign_owner(m->as, DEV_A));
+    struct vtd_result res;
+    uint64_t w = 0;
+    assert_int_equal(mach_dma(m, DEV_A, 0x0, VTD_R, &w, 8, &res), 0);
+    assert_int_equal(res.status, VTD_FAULT);
+    struct vtd_drv_info info;
+    assert_int_equal(vtd_drv_info(m->drv, &info), 0);
+    assert_int_equal(info.domains_used, 0);
+    /* without it the assignment works */
+    assert_int_equal(vtd_vm_remove_memory(vm, far, 0x2000), 0);
+    assert_int_equal(vtd_vm_assign(vm, (uint16_t[]){DEV_A}, 1), 0);
+    uint32_t pool = m->npool;
+    assert_int_equal(vtd_vm_add_memory(vm, far, 0x2000), VTD_AS_EDRV);
+    assert_int_equal(m->npool, pool);
+    uint64_t hpa;
+    assert_int_equal(vtd_vm_gpa_to_hpa(vm, far, &hpa), VTD_AS_ENODEV);
+    assert_int_equal(mach_dma(m, DEV_A, 0x0, VTD_R, &w, 8, &res), 0);
+    assert_int_equal(res.status, VTD_OK);
+}
+
+/* Host memory running out: VTD_ENOMEM, every page given back. */
+static void test_out_of_host_pages(void **state)
+{
+    struct mach *m = *state = new_mach(NULL, &two_topo);
+    struct vtd_vm *vm;
+    assert_int_equal(vtd_vm_create(m->as, &vm), 0);
+    uint32_t pool = m->npool;
+    assert_int_equal(vtd_vm_add_memory(vm, 0, (uint64_t)(MACH_POOL_PAGES + 1) * PAGE), VTD_ENOMEM);
+    assert_non_null(strstr(vtd_assign_error(m->as), "no host page"));
+    assert_int_equal(m->npool, pool);
+    assert_int_equal(vtd_vm_add_memory(vm, 0, (uint64_t)MACH_POOL_PAGES * PAGE), 0);
+    assert_int_equal(m->npool, 0);
+    assert_int_equal(vtd_vm_remove_memory(vm, 0, (uint64_t)MACH_POOL_PAGES * PAGE), 0);
+    assert_int_equal(m->npool, pool);
+}
+
+struct runs {
+    unsigned n;
+    uint64_t gpa[64], size[64];
+};
+static int record_run(void *arg, uint64_t gpa, uint64_t hpa, uint64_t size)
+{
+    struct runs *r = arg;
+    (void)hpa;
+    if (r->n < 64) {
+        r->gpa[r->n] = gpa;
+        r->size[r->n] = size;
+    }
+    r->n++;
+    return 0;
+}
+static int stop_at_first(void *arg, uint64_t gpa, uint64_t hpa, uint64_t size)
+{
+    (void)arg, (void)gpa, (void)hpa, (void)size;
+    return 42;
+}
+
+/* CPU access across pages, splitting ranges, the memory listing. */
+static void test_guest_memory(void **state)
+{
+    struct mach *m = *state = new_mach(NULL, &two_topo);
+    struct vtd_vm *vm;
+    assert_int_equal(vtd_vm_create(m->as, &vm), 0);
+    assert_int_equal(vtd_vm_add_memory(vm, 0x100000, 0x4000), 0);
+    assert_int_equal(vtd_vm_add_memory(vm, 0x0, 0x2000), 0);
+    char msg[6000], back[6000];
+    for (size_t i = 0; i < sizeof msg; i++)
+        msg[i] = (char)(i * 7);
+    assert_int_equal(vtd_vm_write(vm, 0x100800, msg, sizeof msg), 0);
+    assert_int_equal(vtd_vm_read(vm, 0x100800, back, sizeof back), 0);
+    assert_memory_equal(msg, back, sizeof msg);
+    /* the bytes really sit on two different host pages */
+    uint64_t h0, h1, v;
+    assert_int_equal(vtd_vm_gpa_to_hpa(vm, 0x101000, &h1), 0);
+    assert_int_equal(vtd_mem_read(m->mem, h1, &v, 8), 0);
+    assert_memory_equal(&v, msg + 0x800, 8);
+    assert_int_equal(vtd_vm_gpa_to_hpa(vm, 0x100800, &h0), 0);
+    assert_int_not_equal(h0 + 0x800, h1);
+    assert_int_equal(vtd_vm_read(vm, 0x1ff0, back, 32), VTD_AS_ENODEV);
+    assert_int_equal(vtd_vm_write(vm, 0x3000, msg, 1), VTD_AS_ENODEV);
+
+    /* remove the middle of a range: two ranges stay, listed in GPA order */
+    assert_int_equal(vtd_vm_remove_memory(vm, 0x101000, 0x2000), 0);
+    struct runs r = {0};
+    assert_int_equal(vtd_vm_memory(vm, record_run, &r), 0);
+    uint64_t total = 0, last = 0;
+    for (unsigned i = 0; i < r.n; i++) {
+        assert_true(r.gpa[i] >= last);
+        last = r.gpa[i] + r.size[i];
+        total += r.size[i];
+    }
+    assert_int_equal(total, 0x2000 + 0x2000);
+    assert_int_equal(r.gpa[0], 0x0);
+    assert_int_equal(vtd_vm_gpa_to_hpa(vm, 0x100000, &h0), 0);
+    assert_int_equal(vtd_vm_gpa_to_hpa(vm, 0x103000, &h0), 0);
+    assert_int_equal(vtd_vm_gpa_to_hpa(vm, 0x102000, &h0), VTD_AS_ENODEV);
+    assert_int_equal(vtd_vm_memory(vm, stop_at_first, NULL), 42);
+    assert_int_equal(vtd_vm_remove_memory(vm, 0x100000, 0x2000), VTD_AS_ENODEV); /* spans a hole */
+    assert_int_equal(vtd_vm_remove_memory(vm, 0x100000, 0x1000), 0);
+    assert_int_equal(vtd_vm_remove_memory(vm, 0x103000, 0x1000), 0);
+    assert_int_equal(vtd_vm_add_memory(vm, 0x101000, 0x1000), 0); /* the hole can be refilled */
+    assert_int_equal(vtd_vm_add_memory(vm, 0xFFFFFFFFFF000ULL, 0x2000), VTD_EINVAL); /* beyond 2^52 */
+    assert_int_equal(vtd_vm_id(vm), 1);
+}
+
+/* Argument checks and features the unit or driver lacks. */
+static void test_refusals(void **state)
+{
+    struct mach *m = *state = new_mach(NULL, &two_topo);
+    struct vtd_vm *vm = vm_with(m, vm1_mem, 1), *other;
+    assert_int_equal(vtd_vm_create(m->as, &other), 0);
+    assert_int_equal(vtd_vm_assign(vm, (uint16_t[]){DEV_A}, 1), 0);
+    assert_int_equal(vtd_vm_assign(vm, NULL, 0), VTD_EINVAL);
+    unsigned c;
+    /* xAPIC mode: 8-bit APIC ids */
+    assert_int_equal(vtd_vm_add_vcpu(vm, 256, 0xF2, &c), VTD_EINVAL);
+    assert_non_null(strstr(vtd_assign_error(m->as), "xAPIC"));
+    for (unsigned i = 0; i < 64; i++)
+        assert_int_equal(vtd_vm_add_vcpu(vm, i, 0xF2, &c), 0);
+    assert_int_equal(c, 63);
+    assert_int_equal(vtd_vm_add_vcpu(vm, 1, 0xF2, &c), VTD_AS_EBUSY);
+    assert_int_equal(vtd_vm_vcpu_pid(vm, 64), 0);
+    struct vtd_vcpu_state st;
+    assert_int_equal(vtd_vm_vcpu_state(vm, 64, &st), VTD_AS_ENODEV);
+    /* nested translation needs scalable mode with ECAP.NEST */
+    assert_int_equal(vtd_vm_nest(vm, DEV_A, 1, 0x0, 4), VTD_ENOTSUP);
+    assert_non_null(strstr(vtd_assign_error(m->as), "ECAP.NEST"));
+    assert_int_equal(vtd_vm_nest(vm, DEV_B, 1, 0x0, 4), VTD_AS_ENODEV);
+    assert_int_equal(vtd_vm_nest(other, DEV_A, 1, 0x0, 4), VTD_AS_ENODEV);
+    assert_int_equal(vtd_vm_unnest(other, DEV_A, 1), VTD_AS_ENODEV);
+    assert_int_equal(vtd_vm_unnest(vm, DEV_A, 1), VTD_AS_EDRV);
+    assert_string_equal(vtd_assign_strerror(VTD_AS_EGROUP),
+                        "the request splits a group: its devices must be assigned together");
+    assert_string_equal(vtd_assign_strerror(VTD_ENOMEM), vtd_strerror(VTD_ENOMEM));
+}
+
+/* With interrupt remapping off in the driver, routing is refused. */
+static void test_no_ir(void **state)
+{
+    struct mach *m;
+    char err[256];
+    assert_int_equal(mach_create(&m, NULL, VTD_DRV_CFG_NO_IR, &two_topo, err, sizeof err), 0);
+    *state = m;
+    struct vtd_vm *vm = vm_with(m, vm1_mem, 1);
+    assert_int_equal(vtd_vm_assign(vm, (uint16_t[]){DEV_A}, 1), 0);
+    unsigned c;
+    assert_int_equal(vtd_vm_add_vcpu(vm, 1, 0xF2, &c), 0);
+    struct vtd_vm_irq irq;
+    assert_int_equal(vtd_vm_route_irq(vm, DEV_A, c, 0x40, 0x80, &irq), VTD_AS_EDRV);
+    assert_non_null(strstr(vtd_assign_error(m->as), "interrupt remapping off"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -562,6 +726,11 @@ int main(void)
         cmocka_unit_test_teardown(test_remapped_irq_without_pi, teardown),
         cmocka_unit_test_teardown(test_bridged_irq_and_unassign, teardown),
         cmocka_unit_test_teardown(test_destroy_cleans_up, teardown),
+        cmocka_unit_test_teardown(test_driver_refusal_rolls_back, teardown),
+        cmocka_unit_test_teardown(test_out_of_host_pages, teardown),
+        cmocka_unit_test_teardown(test_guest_memory, teardown),
+        cmocka_unit_test_teardown(test_refusals, teardown),
+        cmocka_unit_test_teardown(test_no_ir, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

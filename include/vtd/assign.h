@@ -175,6 +175,20 @@ VTD_API int vtd_vm_domain_id(const struct vtd_vm *vm);
 /* The VM owning a requester id (own or alias), or NULL. */
 VTD_API struct vtd_vm *vtd_assign_owner(const struct vtd_assign *a, uint16_t rid);
 
+/* ---- A guest with its own virtual IOMMU (nested translation) ---- */
+
+/* Nest the guest's first-level tables over the VM's domain: requests of
+ * assigned device `sid` tagged with `pasid` are translated by the guest's
+ * first-level tables (root at guest-physical fl_root, 4 or 5 levels), whose
+ * table reads and output are in turn translated GPA -> HPA by the VM's
+ * second-level tables (PASID-table entry PGTT=011b).  Needs the driver in
+ * scalable mode on a unit with ECAP.NEST (vtd_drv_info.nested), else
+ * VTD_ENOTSUP.  VTD_AS_ENODEV when sid is not assigned to vm or fl_root is
+ * not backed guest memory; VTD_EINVAL for fl_root unaligned or fl_levels
+ * not 4 or 5; VTD_AS_EDRV when the driver refuses. */
+VTD_API int vtd_vm_nest(struct vtd_vm *vm, uint16_t sid, uint32_t pasid, uint64_t fl_root, unsigned fl_levels);
+VTD_API int vtd_vm_unnest(struct vtd_vm *vm, uint16_t sid, uint32_t pasid);
+
 /* ---- vCPUs and interrupts ---- */
 
 /* A vCPU running on the host CPU with APIC id apic_id; nv is the

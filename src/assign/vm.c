@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <vtd/regs.h>
+
 #include "internal.h"
 
 #define GPA_LIMIT (1ULL << 52)
@@ -577,4 +579,53 @@ int vtd_vm_unassign(struct vtd_vm *vm, const uint16_t *sids, unsigned n)
 int vtd_vm_domain_id(const struct vtd_vm *vm)
 {
     return vm && vm->dom ? (int)vtd_drv_domain_id(vm->dom) : VTD_AS_ENODEV;
+}
+
+/* ---- Nested translation (guest vIOMMU) ---- */
+
+int vtd_vm_nest(struct vtd_vm *vm, uint16_t sid, uint32_t pasid, uint64_t fl_root, unsigned fl_levels)
+{
+    if (!vm)
+        return VTD_EINVAL;
+    struct vtd_assign *a = vm->a;
+    char b1[8];
+    struct as_dev *d = as_find_dev(a, sid);
+    if (!d || d->vm != vm)
+        return as_fail(a, VTD_AS_ENODEV, "device %s is not assigned to VM %u", as_bdf(sid, b1), vm->id);
+    if (!a->info.nested)
+        return as_fail(a, VTD_ENOTSUP,
+                       "VM %u: nested translation needs the driver in scalable mode on a unit with ECAP.NEST; "
+                       "this one runs %s mode%s",
+                       vm->id, a->info.scalable ? "scalable" : "legacy",
+                       a->info.ecap & VTD_ECAP_NEST ? "" : " and has no ECAP.NEST");
+    if ((fl_root & (AS_PAGE - 1)) || (fl_levels != 4 && fl_levels != 5))
+        return as_fail(a, VTD_EINVAL, "VM %u: first-level root 0x%llx must be 4 KiB aligned and levels 4 or 5 (not %u)",
+                       vm->id, (unsigned long long)fl_root, fl_levels);
+    if (!range_of(vm, fl_root))
+        return as_fail(a, VTD_AS_ENODEV, "VM %u: first-level root GPA 0x%llx is not guest memory", vm->id,
+                       (unsigned long long)fl_root);
+    int rc = vtd_drv_attach_nested(vm->dom, sid, pasid, fl_root, fl_levels, 0);
+    if (rc) {
+        char what[80];
+        snprintf(what, sizeof what, "VM %u: nesting PASID %u of %s", vm->id, pasid, as_bdf(sid, b1));
+        return drv_fail(a, rc, what);
+    }
+    return 0;
+}
+
+int vtd_vm_unnest(struct vtd_vm *vm, uint16_t sid, uint32_t pasid)
+{
+    if (!vm)
+        return VTD_EINVAL;
+    char b1[8];
+    struct as_dev *d = as_find_dev(vm->a, sid);
+    if (!d || d->vm != vm)
+        return as_fail(vm->a, VTD_AS_ENODEV, "device %s is not assigned to VM %u", as_bdf(sid, b1), vm->id);
+    int rc = vtd_drv_detach_pasid(vm->a->drv, sid, pasid);
+    if (rc) {
+        char what[80];
+        snprintf(what, sizeof what, "VM %u: removing PASID %u of %s", vm->id, pasid, as_bdf(sid, b1));
+        return drv_fail(vm->a, rc, what);
+    }
+    return 0;
 }
