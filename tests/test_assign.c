@@ -195,7 +195,9 @@ static const struct vtd_assign_dev grp_devs[] = {
     {SID(5, 0, 0), false}, {SID(5, 1, 0), false}, {SID(6, 0, 0), false}, {SID(0, 4, 0), false},
     {SID(0, 4, 1), false}, {SID(0, 5, 0), true},  {SID(0, 5, 1), true},  {SID(0, 6, 0), true},
     {SID(0, 6, 1), false}, {SID(0, 6, 2), false}, {SID(7, 0, 0), false}};
-static const struct vtd_assign_bridge grp_bridges[] = {{5, 6, true}, {7, 7, false}};
+static const struct vtd_assign_dev port_devs[] = {{SID(8, 0, 0), true}, {SID(9, 0, 0), true}, {SID(10, 0, 0), true},
+                                                  {SID(11, 0, 0), true}};
+static const struct vtd_assign_bridge grp_bridges[] = {{5, 6, true, false}, {7, 7, false, true}};
 static const struct vtd_assign_topology grp_topo = {
     .devs = grp_devs, .ndevs = 11, .bridges = grp_bridges, .nbridges = 2};
 
@@ -275,6 +277,23 @@ static void test_groups(void **state)
     assert_int_equal(res.status, VTD_OK);
 }
 
+/* PCIe ports: without ACS everything below shares a group; with ACS not. */
+static void test_switch_ports(void **state)
+{
+    const struct vtd_assign_bridge ports[] = {{8, 9, false, false}, {10, 11, false, true}};
+    const struct vtd_assign_topology t = {.devs = port_devs, .ndevs = 4, .bridges = ports, .nbridges = 2};
+    struct mach *m = *state = new_mach(NULL, &t);
+    assert_int_equal(vtd_assign_group(m->as, SID(8, 0, 0)), vtd_assign_group(m->as, SID(9, 0, 0)));
+    assert_int_not_equal(vtd_assign_group(m->as, SID(10, 0, 0)), vtd_assign_group(m->as, SID(11, 0, 0)));
+    uint16_t rids[2];
+    assert_int_equal(vtd_assign_requester_ids(m->as, SID(9, 0, 0), rids, 2), 1); /* no alias */
+    struct vtd_vm *vm;
+    assert_int_equal(vtd_vm_create(m->as, &vm), 0);
+    assert_int_equal(vtd_vm_assign(vm, (uint16_t[]){SID(9, 0, 0)}, 1), VTD_AS_EGROUP);
+    assert_non_null(strstr(vtd_assign_error(m->as), "PCIe port to buses 08-09, which has no ACS"));
+    assert_int_equal(vtd_vm_assign(vm, (uint16_t[]){SID(11, 0, 0)}, 1), 0);
+}
+
 static void test_bad_topology(void **state)
 {
     (void)state;
@@ -284,7 +303,7 @@ static void test_bad_topology(void **state)
     char err[256];
     assert_int_equal(mach_create(&m, NULL, 0, &t1, err, sizeof err), VTD_EINVAL);
     assert_non_null(strstr(err, "00:02.0 listed twice (entries 0 and 2)"));
-    const struct vtd_assign_bridge br[] = {{6, 5, true}};
+    const struct vtd_assign_bridge br[] = {{6, 5, true, false}};
     const struct vtd_assign_topology t2 = {.devs = dup, .ndevs = 1, .bridges = br, .nbridges = 1};
     assert_int_equal(mach_create(&m, NULL, 0, &t2, err, sizeof err), VTD_EINVAL);
     assert_non_null(strstr(err, "bridge 0"));
@@ -720,6 +739,7 @@ int main(void)
         cmocka_unit_test_teardown(test_cross_vm_faults, teardown),
         cmocka_unit_test_teardown(test_groups, teardown),
         cmocka_unit_test(test_bad_topology),
+        cmocka_unit_test_teardown(test_switch_ports, teardown),
         cmocka_unit_test_teardown(test_reserved, teardown),
         cmocka_unit_test_teardown(test_unmap_invalidates, teardown),
         cmocka_unit_test_teardown(test_posted_irq, teardown),

@@ -68,8 +68,12 @@ struct vtd_assign_dev {
 struct vtd_assign_bridge {
     uint8_t secondary, subordinate; /* the buses behind it */
     /* A PCIe-to-PCI(-X) bridge: requests from behind it may carry the
-     * requester id (secondary, 00.0).  false: a PCIe switch port (no alias). */
+     * requester id (secondary, 00.0).  false: a PCIe root or switch port (no alias). */
     bool pcie_to_pci;
+    /* A PCIe port with ACS (P2P request redirect): devices below it cannot
+     * reach each other without the unit seeing it.  A port without ACS puts
+     * every device below it in one group. */
+    bool acs;
 };
 struct vtd_assign_range {
     uint64_t base, size; /* [base, base + size) */

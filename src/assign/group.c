@@ -9,7 +9,9 @@
  *    a bridge takes ownership of the transactions it forwards; or
  *  - they are functions of one multi-function device and neither has ACS:
  *    without ACS's P2P request redirect, one function can reach the other
- *    without going through the unit at all.
+ *    without going through the unit at all;
+ *  - they sit below one PCIe root or switch port without ACS (peer-to-peer
+ *    traffic below it is routed without reaching the unit).
  * Both relations are made transitive (union-find), as Linux's IOMMU groups
  * are.
  */
@@ -85,6 +87,19 @@ static bool same_slot(uint16_t x, uint16_t y)
     return (x >> 3) == (y >> 3);
 }
 
+/* A PCIe port without ACS both devices sit below, or -1. */
+static int open_port(const struct vtd_assign *a, uint16_t x, uint16_t y)
+{
+    for (unsigned i = 0; i < a->nbridges; i++) {
+        const struct vtd_assign_bridge *b = &a->bridges[i];
+        uint8_t bx = (uint8_t)(x >> 8), by = (uint8_t)(y >> 8);
+        if (!b->pcie_to_pci && !b->acs && bx >= b->secondary && bx <= b->subordinate && by >= b->secondary &&
+            by <= b->subordinate)
+            return (int)i;
+    }
+    return -1;
+}
+
 int as_topology(struct vtd_assign *a, const struct vtd_assign_topology *t)
 {
     char b1[8];
@@ -147,7 +162,7 @@ int as_topology(struct vtd_assign *a, const struct vtd_assign_topology *t)
             for (unsigned p = 0; p < x->nrids; p++)
                 for (unsigned q = 0; q < y->nrids; q++)
                     share |= x->rids[p] == y->rids[q];
-            if (share || (same_slot(x->sid, y->sid) && !x->acs && !y->acs))
+            if (share || (same_slot(x->sid, y->sid) && !x->acs && !y->acs) || open_port(a, x->sid, y->sid) >= 0)
                 uf_union(parent, (int)i, (int)j);
         }
     /* number the groups in device order */
@@ -179,6 +194,10 @@ void as_group_reason(const struct vtd_assign *a, const struct as_dev *x, const s
                  b->secondary, as_bdf((uint16_t)(b->secondary << 8), b1));
     } else if (same_slot(x->sid, y->sid) && !x->acs && !y->acs) {
         snprintf(buf, len, "they are functions of one device without ACS, which can reach each other directly");
+    } else if (open_port(a, x->sid, y->sid) >= 0) {
+        const struct vtd_assign_bridge *b = &a->bridges[open_port(a, x->sid, y->sid)];
+        snprintf(buf, len, "both sit below the PCIe port to buses %02x-%02x, which has no ACS, so they can reach "
+                           "each other directly", b->secondary, b->subordinate);
     } else {
         snprintf(buf, len, "they are linked through other members of the group");
     }

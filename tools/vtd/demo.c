@@ -682,7 +682,7 @@ int cmd_demo(int argc, char **argv)
     d->out = d->quiet || d->json ? NULL : stdout;
 
     static const struct vtd_assign_dev devs[] = {{NIC, true}, {DISK, true}, {OLD_A, false}, {OLD_B, false}};
-    static const struct vtd_assign_bridge bridges[] = {{5, 5, true}};
+    static const struct vtd_assign_bridge bridges[] = {{5, 5, true, false}};
     static const struct vtd_assign_range rmrr[] = {{0x7C000000, 0x100000}};
     const struct vtd_assign_topology topo = {.devs = devs, .ndevs = 4, .bridges = bridges, .nbridges = 1,
                                              .rmrr = rmrr, .nrmrr = 1};
