@@ -87,6 +87,8 @@ int as_fail(struct vtd_assign *a, int code, const char *fmt, ...) __attribute__(
 /* "BB:DD.F" */
 const char *as_bdf(uint16_t sid, char buf[8]);
 struct as_dev *as_find_dev(struct vtd_assign *a, uint16_t sid);
+/* The device sid if it is assigned to vm; else NULL with the error set. */
+struct as_dev *as_assigned(struct vtd_vm *vm, uint16_t sid);
 /* Build devices, aliases and groups from the topology (group.c). */
 int as_topology(struct vtd_assign *a, const struct vtd_assign_topology *t);
 /* Why two devices of one group belong together, for error messages. */

@@ -75,9 +75,9 @@ int vtd_vm_route_irq(struct vtd_vm *vm, uint16_t sid, unsigned vcpu, uint8_t vec
         return VTD_EINVAL;
     struct vtd_assign *a = vm->a;
     char b1[8];
-    struct as_dev *d = as_find_dev(a, sid);
-    if (!d || d->vm != vm)
-        return as_fail(a, VTD_AS_ENODEV, "device %s is not assigned to VM %u", as_bdf(sid, b1), vm->id);
+    struct as_dev *d = as_assigned(vm, sid);
+    if (!d)
+        return VTD_AS_ENODEV;
     if (vcpu >= vm->nvcpus)
         return as_fail(a, VTD_EINVAL, "VM %u has no vCPU %u", vm->id, vcpu);
     if (!a->info.ir)

@@ -583,15 +583,24 @@ int vtd_vm_domain_id(const struct vtd_vm *vm)
 
 /* ---- Nested translation (guest vIOMMU) ---- */
 
+struct as_dev *as_assigned(struct vtd_vm *vm, uint16_t sid)
+{
+    char b1[8];
+    struct as_dev *d = as_find_dev(vm->a, sid);
+    if (d && d->vm == vm)
+        return d;
+    as_fail(vm->a, VTD_AS_ENODEV, "device %s is not assigned to VM %u", as_bdf(sid, b1), vm->id);
+    return NULL;
+}
+
 int vtd_vm_nest(struct vtd_vm *vm, uint16_t sid, uint32_t pasid, uint64_t fl_root, unsigned fl_levels)
 {
     if (!vm)
         return VTD_EINVAL;
     struct vtd_assign *a = vm->a;
     char b1[8];
-    struct as_dev *d = as_find_dev(a, sid);
-    if (!d || d->vm != vm)
-        return as_fail(a, VTD_AS_ENODEV, "device %s is not assigned to VM %u", as_bdf(sid, b1), vm->id);
+    if (!as_assigned(vm, sid))
+        return VTD_AS_ENODEV;
     if (!a->info.nested)
         return as_fail(a, VTD_ENOTSUP,
                        "VM %u: nested translation needs the driver in scalable mode on a unit with ECAP.NEST; "
@@ -618,9 +627,8 @@ int vtd_vm_unnest(struct vtd_vm *vm, uint16_t sid, uint32_t pasid)
     if (!vm)
         return VTD_EINVAL;
     char b1[8];
-    struct as_dev *d = as_find_dev(vm->a, sid);
-    if (!d || d->vm != vm)
-        return as_fail(vm->a, VTD_AS_ENODEV, "device %s is not assigned to VM %u", as_bdf(sid, b1), vm->id);
+    if (!as_assigned(vm, sid))
+        return VTD_AS_ENODEV;
     int rc = vtd_drv_detach_pasid(vm->a->drv, sid, pasid);
     if (rc) {
         char what[80];
