@@ -39,12 +39,13 @@
 #define NOTIFY_VECTOR 0xF2 /* the host's posted-interrupt notification vector */
 #define GUEST_VECTOR 0x45  /* the vector VM 1's NIC driver asked for */
 #define HOST_CPU 2         /* the host CPU (APIC id) VM 1's vCPU 0 runs on */
+#define HOST_IRQ_VECTOR 0x80 /* without CAP.PI: the host vector the VMM handles */
 
 struct demo {
     struct mach *m;
     struct vtd_vm *vm1, *vm2;
     unsigned vcpu;
-    bool quiet, json;
+    bool quiet, json, no_pi;
     FILE *out; /* narration: stdout, or nothing with --quiet / --json */
     int passed, failed;
     int nchecks;
@@ -53,7 +54,7 @@ struct demo {
 
 static void demo_usage(FILE *f)
 {
-    fprintf(f, "usage: vtd demo [--quiet | --json]\n\n"
+    fprintf(f, "usage: vtd demo [--quiet | --json] [--no-pi]\n\n"
                "Device assignment with VT-d, told on two VMs: a simulated host with one\n"
                "remapping unit, programmed by libvtd's driver through its registers and\n"
                "memory; the assignment layer gives each VM memory made of scattered host\n"
@@ -67,7 +68,9 @@ static void demo_usage(FILE *f)
                "  - a page unmapped and invalidated, the device's next access faulting.\n"
                "Every outcome told is checked; a summary closes the story.\n\n"
                "  --quiet   print only the summary (and any check that failed)\n"
-               "  --json    print the checks as one JSON object instead of the story\n\n"
+               "  --json    print the checks as one JSON object instead of the story\n"
+               "  --no-pi   a unit without posted interrupts (CAP.PI = 0): the interrupt is\n"
+               "            remapped to a host vector instead\n\n"
                "Exit status: 0 every check passed, 1 some check failed, 2 bad usage or\n"
                "the machine could not be built.\n");
 }
@@ -456,37 +459,21 @@ static void show_irte(struct demo *d, unsigned index)
             (unsigned)(e[0] & 1), (unsigned)(e[0] >> 14 & 1), (unsigned)(e[0] >> 16 & 0xFF), pda,
             (unsigned)(e[1] & 0xFFFF), (unsigned)(e[1] >> 18 & 3));
     } else {
-        say(d, "     P=%u IM=0 (remapped) V=0x%02x DST=0x%08x SID=%04x SVT=%u", (unsigned)(e[0] & 1),
-            (unsigned)(e[0] >> 16 & 0xFF), (unsigned)(e[0] >> 32), (unsigned)(e[1] & 0xFFFF),
-            (unsigned)(e[1] >> 18 & 3));
+        struct vtd_drv_info info;
+        vtd_drv_info(d->m->drv, &info);
+        uint32_t dst = (uint32_t)(e[0] >> 32);
+        say(d, "     P=%u IM=0 (remapped) V=0x%02x DST=0x%08x (APIC %u, %s) SID=%04x SVT=%u", (unsigned)(e[0] & 1),
+            (unsigned)(e[0] >> 16 & 0xFF), dst, info.x2apic ? dst : dst >> 8 & 0xFF,
+            info.x2apic ? "x2APIC" : "xAPIC: bits 15:8", (unsigned)(e[1] & 0xFFFF), (unsigned)(e[1] >> 18 & 3));
     }
 }
 
-static void act_irq(struct demo *d)
+/* CAP.PI: the unit posts into the vCPU's descriptor and notifies. */
+static void irq_posted(struct demo *d, const struct vtd_vm_irq *irq)
 {
-    char b1[16];
-    act(d, 6, "A device interrupt posted to a vCPU");
-    say(d, "   VM 1's vCPU 0 runs on host CPU %u.  Its posted-interrupt descriptor (PID)", HOST_CPU);
-    say(d, "   holds 256 request bits (PIR), ON (outstanding notification) and where to");
-    say(d, "   notify: vector 0x%02x to CPU %u.  The NIC's driver in VM 1 asks for vector", NOTIFY_VECTOR, HOST_CPU);
-    say(d, "   0x%02x; the host programs an interrupt-remapping entry (IRTE) for it and", GUEST_VECTOR);
-    say(d, "   writes the remappable-format MSI the IRTE's index gives into the NIC.");
-    int r = vtd_vm_add_vcpu(d->vm1, HOST_CPU, NOTIFY_VECTOR, &d->vcpu);
-    check(d, r == 0, "vCPU %u of VM 1 has its descriptor at HPA 0x%" PRIx64, d->vcpu,
-          vtd_vm_vcpu_pid(d->vm1, d->vcpu));
-    struct vtd_vm_irq irq;
-    r = vtd_vm_route_irq(d->vm1, NIC, d->vcpu, GUEST_VECTOR, 0x80, &irq);
-    if (!check(d, r == 0, "the NIC's interrupt is routed to vCPU 0 (%s)",
-               r ? vtd_assign_error(d->m->as) : irq.posted ? "posted" : "remapped to the host"))
-        return;
-    show_irte(d, irq.handle);
-    say(d, "   The NIC signals: it writes 0x%08" PRIx32 " to 0x%" PRIx64 " (requester %s): address bit 4 says", irq.msi.data,
-        irq.msi.addr, bdf(NIC, b1));
-    say(d, "   remappable format, bits 19:5 (and 2) carry the handle, %u: the IRTE's index.",
-        (unsigned)((irq.msi.addr >> 5 & 0x7FFF) | (irq.msi.addr >> 2 & 1) << 15));
     int nmsi = d->m->nmsi;
     struct vtd_irq out;
-    r = vtd_remap_msi(d->m->u, &irq.msi, &out);
+    int r = vtd_remap_msi(d->m->u, &irq->msi, &out);
     bool posted = r == 0 && out.status == VTD_OK && out.kind == VTD_IRQ_POSTED;
     check(d, posted && out.vector == GUEST_VECTOR && out.pid_addr == vtd_vm_vcpu_pid(d->vm1, d->vcpu),
           "the unit posted vector 0x%02x into vCPU 0's descriptor", out.vector);
@@ -510,11 +497,65 @@ static void act_irq(struct demo *d)
     vtd_vm_vcpu_state(d->vm1, d->vcpu, &st);
     check(d, (pir[GUEST_VECTOR / 64] >> (GUEST_VECTOR % 64) & 1) && !st.on && !st.pir[GUEST_VECTOR / 64],
           "vector 0x%02x delivered; PIR and ON clear again", GUEST_VECTOR);
+}
+
+/* No CAP.PI: the unit remaps to a host vector; the VMM injects. */
+static void irq_remapped(struct demo *d, const struct vtd_vm_irq *irq)
+{
+    struct vtd_irq out;
+    int r = vtd_remap_msi(d->m->u, &irq->msi, &out);
+    bool ok = r == 0 && out.status == VTD_OK && out.kind == VTD_IRQ_REMAPPED;
+    say(d, "   result: remapped, vector 0x%02x to APIC %u", out.vector, out.dest);
+    check(d, ok && out.vector == HOST_IRQ_VECTOR && out.dest == HOST_CPU,
+          "the unit remapped it to host vector 0x%02x on host CPU %u", HOST_IRQ_VECTOR, HOST_CPU);
+    say(d, "   The host's handler for vector 0x%02x (the VMM) injects vector 0x%02x into", HOST_IRQ_VECTOR,
+        GUEST_VECTOR);
+    say(d, "   vCPU 0 itself: one exit per interrupt, which posting avoids.");
+}
+
+static void act_irq(struct demo *d)
+{
+    char b1[16];
+    bool pi = d->m->cfg.cap & VTD_CAP_PI;
+    act(d, 6, pi ? "A device interrupt posted to a vCPU" : "A device interrupt remapped for a vCPU");
+    if (pi) {
+        say(d, "   VM 1's vCPU 0 runs on host CPU %u.  Its posted-interrupt descriptor (PID)", HOST_CPU);
+        say(d, "   holds 256 request bits (PIR), ON (outstanding notification) and where to");
+        say(d, "   notify: vector 0x%02x to CPU %u.  The NIC's driver in VM 1 asks for vector", NOTIFY_VECTOR,
+            HOST_CPU);
+    } else {
+        say(d, "   VM 1's vCPU 0 runs on host CPU %u.  This unit has no CAP.PI (--no-pi), so", HOST_CPU);
+        say(d, "   interrupts cannot be posted: they are remapped to a host vector (0x%02x)", HOST_IRQ_VECTOR);
+        say(d, "   on that CPU instead.  The NIC's driver in VM 1 asks for vector");
+    }
+    say(d, "   0x%02x; the host programs an interrupt-remapping entry (IRTE) for it and", GUEST_VECTOR);
+    say(d, "   writes the remappable-format MSI the IRTE's index gives into the NIC.");
+    int r = vtd_vm_add_vcpu(d->vm1, HOST_CPU, NOTIFY_VECTOR, &d->vcpu);
+    if (pi)
+        check(d, r == 0 && vtd_vm_vcpu_pid(d->vm1, d->vcpu), "vCPU %u of VM 1 has its descriptor at HPA 0x%" PRIx64,
+              d->vcpu, vtd_vm_vcpu_pid(d->vm1, d->vcpu));
+    else
+        check(d, r == 0 && !vtd_vm_vcpu_pid(d->vm1, d->vcpu), "vCPU %u of VM 1 needs no descriptor", d->vcpu);
+    struct vtd_vm_irq irq;
+    r = vtd_vm_route_irq(d->vm1, NIC, d->vcpu, GUEST_VECTOR, HOST_IRQ_VECTOR, &irq);
+    if (!check(d, r == 0 && irq.posted == pi, "the NIC's interrupt is routed to vCPU 0 (%s)",
+               r ? vtd_assign_error(d->m->as) : irq.posted ? "posted" : "remapped to the host"))
+        return;
+    show_irte(d, irq.handle);
+    say(d, "   The NIC signals: it writes 0x%08" PRIx32 " to 0x%" PRIx64 " (requester %s): address bit 4 says", irq.msi.data,
+        irq.msi.addr, bdf(NIC, b1));
+    say(d, "   remappable format, bits 19:5 (and 2) carry the handle, %u: the IRTE's index.",
+        (unsigned)((irq.msi.addr >> 5 & 0x7FFF) | (irq.msi.addr >> 2 & 1) << 15));
+    if (pi)
+        irq_posted(d, &irq);
+    else
+        irq_remapped(d, &irq);
     gap(d);
     say(d, "   The disk of VM 2 sends the very same message: the IRTE names the NIC as the");
     say(d, "   only source (SVT=1), so the unit blocks it.");
     struct vtd_msi forged = irq.msi;
     forged.sid = DISK;
+    struct vtd_irq out;
     r = vtd_remap_msi(d->m->u, &forged, &out);
     const char *w = wf_fault_words(out.fault_reason);
     say(d, "   result: FAULT %02Xh %s", out.fault_reason, w ? w : "");
@@ -649,7 +690,10 @@ static void summary(struct demo *d)
         say(d, "     reserved ranges (interrupts, RMRRs) are never guest memory.");
         say(d, "   - Reaching outside its VM, a device is stopped and the unit records who,");
         say(d, "     where and why in its fault recording registers.");
-        say(d, "   - A device interrupt went straight into the vCPU's PIR (posted).");
+        if (d->m->cfg.cap & VTD_CAP_PI)
+            say(d, "   - A device interrupt went straight into the vCPU's PIR (posted).");
+        else
+            say(d, "   - Without CAP.PI a device interrupt is remapped to the host, which injects it.");
         say(d, "   - A cleared PTE alone leaves the IOTLB's copy in use; unmapping with the");
         say(d, "     invalidation makes the device's next access fault.");
         gap(d);
@@ -673,6 +717,8 @@ int cmd_demo(int argc, char **argv)
             d->quiet = true;
         } else if (strcmp(argv[i], "--json") == 0) {
             d->json = true;
+        } else if (strcmp(argv[i], "--no-pi") == 0) {
+            d->no_pi = true;
         } else {
             fprintf(stderr, "vtd demo: unknown argument '%s' (see vtd demo --help)\n", argv[i]);
             free(d);
@@ -687,7 +733,11 @@ int cmd_demo(int argc, char **argv)
     const struct vtd_assign_topology topo = {.devs = devs, .ndevs = 4, .bridges = bridges, .nbridges = 1,
                                              .rmrr = rmrr, .nrmrr = 1};
     char err[256];
-    int r = mach_create(&d->m, NULL, 0, &topo, err, sizeof err);
+    struct vtd_config cfg;
+    vtd_config_default(&cfg);
+    if (d->no_pi)
+        cfg.cap &= ~VTD_CAP_PI;
+    int r = mach_create(&d->m, &cfg, 0, &topo, err, sizeof err);
     if (r) {
         fprintf(stderr, "vtd demo: cannot build the machine: %s\n", err);
         free(d);
