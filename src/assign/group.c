@@ -254,6 +254,11 @@ const char *vtd_assign_strerror(int err)
     case VTD_AS_EBUSY: return "already assigned or in use";
     case VTD_AS_ENODEV: return "no such device, or not assigned here";
     case VTD_AS_EDRV: return "the driver refused the operation";
-    default: return vtd_strerror(err);
+    /* the layer's own words: it uses the driver, not the model */
+    case 0: return "success";
+    case VTD_EINVAL: return "invalid argument";
+    case VTD_ENOMEM: return "out of memory";
+    case VTD_ENOTSUP: return "not supported by this unit or driver configuration";
+    default: return "unknown error";
     }
 }
