@@ -11,7 +11,7 @@ static const struct vtd_cmd cmds[] = {
     /* keep in the order "vtd help" shows them */
     {"help", cmd_help, "show this list, or the help of one command (vtd help CMD)"},
     {"walk", cmd_walk, "translate one request step by step, as text, JSON or an SVG picture"},
-    {"dmar", cmd_dmar, "decode an ACPI DMAR table (vtd dmar decode FILE)"},
+    {"dmar", cmd_dmar, "decode (text or JSON) or build an ACPI DMAR table"},
 };
 
 bool tool_is_help(const char *arg)
