@@ -70,7 +70,7 @@ static int parse_num(struct ctx *c, const char *s, size_t n, unsigned col, uint6
     uint64_t v = 0;
     unsigned base = 10;
     size_t i = 0;
-    if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
         base = 16;
         i = 2;
     }
@@ -445,9 +445,11 @@ static int tokenize(struct ctx *c, const char *l, size_t len, struct tok *t, siz
             } else {
                 k->v = l + i;
                 while (i < len && l[i] != ' ' && l[i] != '\t' && l[i] != '\r' && l[i] != '#') {
-                    if ((unsigned char)l[i] < 0x20 || (unsigned char)l[i] >= 0x7f || l[i] == '=' || l[i] == '"')
-                        return fail(c, (unsigned)i + 1, "unexpected '%c' in a value (quote it)",
-                                    (unsigned char)l[i] >= 0x20 && (unsigned char)l[i] < 0x7f ? l[i] : '?');
+                    if ((unsigned char)l[i] < 0x20 || (unsigned char)l[i] >= 0x7f)
+                        return fail(c, (unsigned)i + 1, "byte 0x%02x: the format is printable ASCII",
+                                    (unsigned char)l[i]);
+                    if (l[i] == '=' || l[i] == '"')
+                        return fail(c, (unsigned)i + 1, "unexpected '%c' in a value (quote it)", l[i]);
                     i++;
                 }
                 k->vn = (size_t)(l + i - k->v);
