@@ -10,6 +10,15 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <vtd/vtd.h> /* VTD_API */
+
+#ifdef __cplusplus
+extern "C" {
+#ifdef __cplusplus
+}
+#endif
+
+#endif
 
 enum {
     VTD_DMAR_DRHD = 0, VTD_DMAR_RMRR = 1, VTD_DMAR_ATSR = 2, VTD_DMAR_RHSA = 3,
@@ -85,11 +94,11 @@ struct vtd_dmar {
 
 /* Parse table [buf, buf+len).  Returns 0, or -1 with *err_off set to the
  * byte offset of the problem and *err_msg to a sentence describing it. */
-int vtd_dmar_parse(const void *buf, size_t len, struct vtd_dmar *out,
-                   size_t *err_off, const char **err_msg);
+VTD_API int vtd_dmar_parse(const void *buf, size_t len, struct vtd_dmar *out,
+                           size_t *err_off, const char **err_msg);
 
 /* Sum of all bytes mod 256 is zero in a valid table. */
-uint8_t vtd_dmar_checksum(const void *buf, size_t len);
+VTD_API uint8_t vtd_dmar_checksum(const void *buf, size_t len);
 
 /* Where a description is wrong: structure index (-1: the header), scope
  * index within that structure (-1: the structure itself), and a sentence. */
@@ -102,15 +111,15 @@ struct vtd_dmar_error {
 /* Check a description against the rules of spec chapter 8 that a table
  * must follow (type order, alignment, reserved bits, scope types allowed
  * per structure, RHSA naming a DRHD, ANDD numbers, ...).  0 or -1. */
-int vtd_dmar_check(const struct vtd_dmar *d, struct vtd_dmar_error *err);
+VTD_API int vtd_dmar_check(const struct vtd_dmar *d, struct vtd_dmar_error *err);
 
 /* Build the binary table that d describes into [buf, buf+cap): checks d
  * (vtd_dmar_check), lays out the structures in order, computes every
  * length and the checksum.  Fields marked "computed" above are ignored.
  * *len gets the table's size; buf may be NULL with cap 0 to ask for it.
  * Returns 0, or -1 with *err (cap too small: structure -1, *len = size). */
-int vtd_dmar_build(const struct vtd_dmar *d, void *buf, size_t cap, size_t *len,
-                   struct vtd_dmar_error *err);
+VTD_API int vtd_dmar_build(const struct vtd_dmar *d, void *buf, size_t cap, size_t *len,
+                           struct vtd_dmar_error *err);
 
 /* The scopes of structure s of d: d->scopes + s->first_scope. */
 static inline const struct vtd_dmar_scope *vtd_dmar_scopes(const struct vtd_dmar *d,
@@ -118,5 +127,9 @@ static inline const struct vtd_dmar_scope *vtd_dmar_scopes(const struct vtd_dmar
 {
     return d->scopes + s->first_scope;
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

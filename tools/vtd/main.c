@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tool.h"
+#include "vtd/version.h" /* generated from the CMake project version */
 
 static const struct vtd_cmd cmds[] = {
     /* keep in the order "vtd help" shows them */
@@ -71,7 +72,7 @@ int main(int argc, char **argv)
     if (tool_is_help(argv[1]))
         return cmd_help(1, argv);
     if (strcmp(argv[1], "--version") == 0) {
-        printf("vtd (libvtd) 0.1.0\n");
+        printf("vtd (libvtd) %s\n", VTD_VERSION_STRING);
         return 0;
     }
     const struct vtd_cmd *c = find_cmd(argv[1]);
