@@ -48,7 +48,9 @@ $CC -std=c11 -Wall -Wextra -Werror ${XF[@]+"${XF[@]}"} -o "$t/consumer_pc" "$SRC
     $(pkg-config --cflags --libs vtd)
 out=$(LD_LIBRARY_PATH=$libdir "$t/consumer_pc")
 [ "$out" = "consumer $version ok" ] || fail "pkg-config consumer said '$out'"
-LD_LIBRARY_PATH=$libdir ldd "$t/consumer_pc" | grep -q "$libdir/libvtd.so" ||
+# (into a variable: grep -q closing the pipe early fails ldd under pipefail)
+deps=$(LD_LIBRARY_PATH=$libdir ldd "$t/consumer_pc")
+grep -q "$libdir/libvtd.so" <<< "$deps" ||
     fail "pkg-config consumer is not linked to the installed libvtd.so"
 # the static library through pkg-config --static
 $CC -std=c11 ${XF[@]+"${XF[@]}"} -o "$t/consumer_pcs" "$SRC/tests/install/consumer.c" \
