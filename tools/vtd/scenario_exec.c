@@ -34,6 +34,13 @@ struct msirec {
     int unit;
 };
 
+struct diagrec {
+    int code, unit;
+    uint16_t sid;
+    uint64_t addr;
+    char msg[200];
+};
+
 struct sc_world {
     const struct sc_script *s;
     const struct sc_run_opts *o;
@@ -44,9 +51,10 @@ struct sc_world {
     int cur;
     struct msirec *msis;
     size_t nmsi, msi_seen;
-    int *diags;
+    struct diagrec *diags;
     size_t ndiag, diag_seen;
     bool log_full;
+    bool defer; /* a request is running: print its MSIs and diagnostics after it */
     /* the last request of each kind, and which came last */
     bool have_dma, have_irq, last_is_irq;
     int dma_unit, irq_unit;
@@ -160,54 +168,78 @@ static const uint64_t *h_ptr(void *o, uint64_t pa)
     return vtd_mem_ptr(((struct unitrec *)o)->w->mem, pa);
 }
 
-static void h_msi(void *o, uint64_t addr, uint32_t data)
+static void print_msi(struct sc_world *w, const struct msirec *m)
 {
-    struct unitrec *ur = o;
-    struct sc_world *w = ur->w;
-    int unit = (int)(ur - w->units);
-    if (w->nmsi < LOG_MAX)
-        w->msis[w->nmsi++] = (struct msirec){addr, data, unit};
-    else
-        w->log_full = true;
     FILE *f = out(w);
     if (!f)
         return;
     if (json(w)) {
-        json_begin(w, "msi", unit);
-        jhex(f, "addr", addr);
-        jhex(f, "data", data);
+        json_begin(w, "msi", m->unit);
+        jhex(f, "addr", m->addr);
+        jhex(f, "data", m->data);
         fprintf(f, "}\n");
     } else {
-        text_prefix(w, unit);
-        fprintf(f, "  the unit sends an MSI: addr=0x%" PRIx64 " data=0x%" PRIx32 "\n", addr, data);
+        text_prefix(w, m->unit);
+        fprintf(f, "  the unit sends an MSI: addr=0x%" PRIx64 " data=0x%" PRIx32 "\n", m->addr, m->data);
     }
+}
+
+static void print_diag(struct sc_world *w, const struct diagrec *d)
+{
+    FILE *f = out(w);
+    if (!f)
+        return;
+    const char *name = sc_diag_name(d->code);
+    if (json(w)) {
+        json_begin(w, "diag", d->unit);
+        fprintf(f, ",\"code\":%d", d->code);
+        jstrkey(f, "name", name ? name : "?");
+        jstrkey(f, "msg", d->msg);
+        jhex(f, "sid", d->sid);
+        jhex(f, "addr", d->addr);
+        fprintf(f, "}\n");
+    } else {
+        text_prefix(w, d->unit);
+        fprintf(f, "  diag %s (%d): %s\n", name ? name : "?", d->code, d->msg);
+    }
+}
+
+/* During a request the unit's MSIs and diagnostics are printed after the
+ * request's own line (flush_deferred), so the output reads in order. */
+static void flush_deferred(struct sc_world *w, size_t diag_from, size_t msi_from)
+{
+    w->defer = false;
+    for (size_t i = diag_from; i < w->ndiag; i++)
+        print_diag(w, &w->diags[i]);
+    for (size_t i = msi_from; i < w->nmsi; i++)
+        print_msi(w, &w->msis[i]);
+}
+
+static void h_msi(void *o, uint64_t addr, uint32_t data)
+{
+    struct unitrec *ur = o;
+    struct sc_world *w = ur->w;
+    struct msirec m = {addr, data, (int)(ur - w->units)};
+    if (w->nmsi < LOG_MAX)
+        w->msis[w->nmsi++] = m;
+    else
+        w->log_full = true;
+    if (!w->defer)
+        print_msi(w, &m);
 }
 
 static void h_diag(void *o, const struct vtd_diag *d)
 {
     struct unitrec *ur = o;
     struct sc_world *w = ur->w;
-    int unit = (int)(ur - w->units);
+    struct diagrec r = {.code = d->code, .unit = (int)(ur - w->units), .sid = d->sid, .addr = d->addr};
+    snprintf(r.msg, sizeof r.msg, "%s", d->msg ? d->msg : "");
     if (w->ndiag < LOG_MAX)
-        w->diags[w->ndiag++] = d->code;
+        w->diags[w->ndiag++] = r;
     else
         w->log_full = true;
-    FILE *f = out(w);
-    if (!f)
-        return;
-    const char *name = sc_diag_name(d->code);
-    if (json(w)) {
-        json_begin(w, "diag", unit);
-        fprintf(f, ",\"code\":%d", d->code);
-        jstrkey(f, "name", name ? name : "?");
-        jstrkey(f, "msg", d->msg ? d->msg : "");
-        jhex(f, "sid", d->sid);
-        jhex(f, "addr", d->addr);
-        fprintf(f, "}\n");
-    } else {
-        text_prefix(w, unit);
-        fprintf(f, "  diag %s (%d): %s\n", name ? name : "?", d->code, d->msg ? d->msg : "");
-    }
+    if (!w->defer)
+        print_diag(w, &r);
 }
 
 /* ---- registers ---- */
@@ -542,6 +574,8 @@ static const char *dma_name(int sub)
     return n[sub];
 }
 
+static void finish_dma(struct sc_world *w, const struct sc_cmd *c, const struct vtd_request *rq,
+                      const struct vtd_result *rs, int r);
 static void do_dma(struct sc_world *w, const struct sc_cmd *c)
 {
     static const uint8_t acc[] = {0, VTD_R, VTD_W, VTD_R | VTD_W, VTD_R | VTD_X, VTD_R};
@@ -550,7 +584,18 @@ static void do_dma(struct sc_world *w, const struct sc_cmd *c)
                               .zlr = c->sub == DMA_ZLR, .pasid = (uint32_t)c->v[D_PASID], .addr = c->v[D_ADDR]};
     struct vtd_result res;
     memset(&res, 0, sizeof res);
+    size_t d0 = w->ndiag, m0 = w->nmsi;
+    w->defer = true;
     int r = vtd_translate(cur_unit(w), &req, &res);
+    finish_dma(w, c, &req, &res, r);
+    flush_deferred(w, d0, m0);
+}
+
+static void finish_dma(struct sc_world *w, const struct sc_cmd *c, const struct vtd_request *rq,
+                      const struct vtd_result *rs, int r)
+{
+    struct vtd_request req = *rq;
+    struct vtd_result res = *rs;
     if (r) {
         run_error(w, "dma: the model refused the request: %s", vtd_strerror(r));
         return;
@@ -606,6 +651,7 @@ static void do_dma(struct sc_world *w, const struct sc_cmd *c)
         fault_event(w, req.sid, req.addr, res.fault_reason, res.fault_recorded);
 }
 
+static void finish_msi(struct sc_world *w, const struct vtd_msi *mp, const struct vtd_irq *ip, int r);
 static void do_msi(struct sc_world *w, const struct sc_cmd *c)
 {
     struct vtd_msi m = {.sid = (uint16_t)c->v[MS_SID], .addr = c->v[MS_ADDR], .data = (uint32_t)c->v[MS_DATA]};
@@ -617,7 +663,17 @@ static void do_msi(struct sc_world *w, const struct sc_cmd *c)
     }
     struct vtd_irq irq;
     memset(&irq, 0, sizeof irq);
+    size_t d0 = w->ndiag, m0 = w->nmsi;
+    w->defer = true;
     int r = vtd_remap_msi(cur_unit(w), &m, &irq);
+    finish_msi(w, &m, &irq, r);
+    flush_deferred(w, d0, m0);
+}
+
+static void finish_msi(struct sc_world *w, const struct vtd_msi *mp, const struct vtd_irq *ip, int r)
+{
+    struct vtd_msi m = *mp;
+    struct vtd_irq irq = *ip;
     if (r) {
         run_error(w, "msi: the model refused the request: %s", vtd_strerror(r));
         return;
@@ -881,6 +937,7 @@ static void ex_mem(struct sc_world *w, const struct sc_cmd *c)
     uint64_t v = 0;
     for (int i = 0; i < c->sub; i++)
         v |= (uint64_t)b[i] << (8 * i);
+    v &= c->mask;
     bool ok = (v == c->value) == (c->cmp == CMP_EQ);
     if (ok)
         expect_result(w, true, "mem");
@@ -923,7 +980,7 @@ static void ex_msi(struct sc_world *w, const struct sc_cmd *c)
 static void ex_diag(struct sc_world *w, const struct sc_cmd *c)
 {
     for (size_t i = w->diag_seen; i < w->ndiag; i++)
-        if ((uint64_t)w->diags[i] == c->v[ED_CODE]) {
+        if ((uint64_t)w->diags[i].code == c->v[ED_CODE]) {
             w->diag_seen = i + 1;
             expect_result(w, true, "diag");
             return;
@@ -932,7 +989,7 @@ static void ex_diag(struct sc_world *w, const struct sc_cmd *c)
     size_t k = 0;
     list[0] = 0;
     for (size_t i = w->diag_seen; i < w->ndiag && k + 40 < sizeof list; i++) {
-        const char *n = sc_diag_name(w->diags[i]);
+        const char *n = sc_diag_name(w->diags[i].code);
         k += (size_t)snprintf(list + k, sizeof list - k, "%s %s", k ? "," : "", n ? n : "?");
     }
     const char *n = sc_diag_name((int)c->v[ED_CODE]);
@@ -954,7 +1011,7 @@ static void ex_none(struct sc_world *w, bool msi)
                                 " data=0x%" PRIx32 ")", n - seen, m->addr, m->data);
         w->msi_seen = n;
     } else {
-        const char *name = sc_diag_name(w->diags[seen]);
+        const char *name = sc_diag_name(w->diags[seen].code);
         expect_result(w, false, "expected no diagnostic, but %zu were reported (first: %s)", n - seen,
                       name ? name : "?");
         w->diag_seen = n;

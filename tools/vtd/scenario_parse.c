@@ -462,7 +462,7 @@ static const struct cmddef cmds[] = {
     {"qi", "wait", OP_QI, QI_WAIT, qi_wait_keys, NOPOS, 0, true, NULL},
     {"qi", "iotlb", OP_QI, QI_IOTLB, qi_iotlb_keys, {Q_G, -1, -1}, B(Q_G), true, NULL},
     {"qi", "cc", OP_QI, QI_CC, qi_cc_keys, {Q_G, -1, -1}, B(Q_G), true, NULL},
-    {"qi", "iec", OP_QI, QI_IEC, qi_iec_keys, {Q_G, -1, -1}, B(Q_G), true, NULL},
+    {"qi", "iec", OP_QI, QI_IEC, qi_iec_keys, {Q_G, -1, -1}, 0, true, NULL},
     {"qi", "devtlb", OP_QI, QI_DEVTLB, qi_devtlb_keys, NOPOS, B(Q_SID) | B(Q_ADDR), true, NULL},
     {"qi", "raw", OP_QI, QI_RAW, qi_raw_keys, {Q_LO, Q_HI, -1}, B(Q_LO) | B(Q_HI), true, NULL},
     {"qi", "run", OP_QI_RUN, 0, no_keys, NOPOS, 0, true, NULL},
@@ -954,9 +954,14 @@ static int parse_cmp(struct pstate *ps, const struct cmddef *d, struct sc_cmd *c
     c->cmp = op[0] == '=' ? CMP_EQ : CMP_NE;
     c->mask = ~0ULL;
     const char *fields = NULL;
-    const char *lend = op;
-    if (d->op == OP_EX_REG) {
-        const char *p = s;
+    const char *p = s;
+    if (d->op == OP_EX_MEM) { /* the address is one word: ADDR [& MASK] */
+        p = s + t[2].n < op ? s + t[2].n : op;
+        while (p > s && p[-1] == ' ')
+            p--;
+        if (eval(ps, s, p, NULL, &c->addr))
+            return -1;
+    } else {
         while (p < op && *p != ' ' && *p != '\t' && *p != '&' && *p != '.')
             p++;
         if (parse_reg(ps, s, (size_t)(p - s), &c->reg))
@@ -974,16 +979,15 @@ static int parse_cmp(struct pstate *ps, const struct cmddef *d, struct sc_cmd *c
             }
             c->reg.field = fd->mask;
         }
-        while (p < op && (*p == ' ' || *p == '\t'))
-            p++;
-        if (p < op && *p == '&') {
-            if (eval(ps, p + 1, op, fields, &c->mask))
-                return -1;
-        } else if (p < op) {
-            return perr(ps, p, "expect reg: expected '&', '==' or '!=' after the register");
-        }
-    } else if (eval(ps, s, lend, NULL, &c->addr)) {
-        return -1;
+    }
+    while (p < op && (*p == ' ' || *p == '\t'))
+        p++;
+    if (p < op && *p == '&') {
+        if (eval(ps, p + 1, op, fields, &c->mask))
+            return -1;
+    } else if (p < op) {
+        return perr(ps, p, "%s: expected '&', '==' or '!=' after the %s", cmd_name(d, nb, sizeof nb),
+                    d->op == OP_EX_REG ? "register" : "address");
     }
     if (eval(ps, op + 2, end, fields, &c->value))
         return -1;
@@ -1108,6 +1112,11 @@ static int check(struct pstate *ps, const struct cmddef *d, struct sc_cmd *c, co
             return perr(ps, t[0].s, "expect irq: notified or no-notify, not both");
         break;
     case OP_QI:
+        if (c->sub == QI_IEC && !SC_HAS(c, Q_G)) { /* index= alone means index-selective */
+            c->v[Q_G] = SC_HAS(c, Q_INDEX) ? 1 : 0;
+            if (!SC_HAS(c, Q_INDEX))
+                return perr(ps, t[1].s + t[1].n, "qi iec: missing 'global' or 'index=N'");
+        }
         if (c->sub == QI_WAIT && SC_HAS(c, Q_ADDR))
             c->v[Q_SW] = 1, c->have |= 1u << Q_SW;
         if (c->sub == QI_WAIT && SC_HAS(c, Q_SW) && !SC_HAS(c, Q_ADDR))
@@ -1198,11 +1207,13 @@ static int parse_line(struct pstate *ps, const char *s, const char *end)
     }
     if (!d) {
         char list[300];
+        const char *words[NCMDS + 1];
         size_t k = 0;
-        list[0] = 0;
         for (size_t i = 0; i < NCMDS; i++)
-            if (tok_is(&t[0], cmds[i].w1) && k + 20 < sizeof list)
-                k += (size_t)snprintf(list + k, sizeof list - k, "%s'%s'", k ? ", " : "", cmds[i].w2);
+            if (tok_is(&t[0], cmds[i].w1))
+                words[k++] = cmds[i].w2;
+        words[k] = NULL;
+        word_list(words, list, sizeof list);
         if (n < 2)
             return perr(ps, t[0].s + t[0].n, "%s: expected %s, found end of line", show(t[0].s, t[0].n, b, sizeof b), list);
         char b2[48];
