@@ -923,7 +923,7 @@ static void ex_reg(struct sc_world *w, const struct sc_cmd *c)
         expect_result(w, true, "reg");
     else
         expect_result(w, false, "%s%s%s is 0x%" PRIx64 " (register 0x%" PRIx64 " at 0x%" PRIx64 "), expected %s0x%" PRIx64,
-                      c->reg.name, c->reg.field ? "." : "", c->reg.field ? "field" : "", v, raw, off,
+                      c->reg.name, c->reg.field ? "." : "", c->reg.fname, v, raw, off,
                       c->cmp == CMP_EQ ? "" : "anything but ", c->value);
 }
 
@@ -1007,12 +1007,12 @@ static void ex_none(struct sc_world *w, bool msi)
     }
     if (msi) {
         const struct msirec *m = &w->msis[seen];
-        expect_result(w, false, "expected no MSI from the unit, but %zu were sent (first: addr=0x%" PRIx64
+        expect_result(w, false, "expected no MSI from the unit, but %zu sent (first: addr=0x%" PRIx64
                                 " data=0x%" PRIx32 ")", n - seen, m->addr, m->data);
         w->msi_seen = n;
     } else {
         const char *name = sc_diag_name(w->diags[seen].code);
-        expect_result(w, false, "expected no diagnostic, but %zu were reported (first: %s)", n - seen,
+        expect_result(w, false, "expected no diagnostic, but %zu reported (first: %s)", n - seen,
                       name ? name : "?");
         w->diag_seen = n;
     }

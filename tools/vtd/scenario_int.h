@@ -63,6 +63,7 @@ struct sc_reg {
     unsigned width;   /* 4 or 8 */
     char name[SC_NAME_MAX]; /* as the script names it (or the hex offset) */
     uint64_t field;   /* expect reg R.F: mask of F (0: the whole register) */
+    char fname[SC_NAME_MAX]; /* ... and F's name */
 };
 
 struct sc_cmd {

@@ -566,7 +566,7 @@ static int parse_value(struct pstate *ps, const struct cmddef *d, const struct k
     case K_DEVFN: {
         int r = parse_bdf_form(s, n, k->kind == K_BDF, &v);
         if (r == -2)
-            return perr(ps, s, "'%s': device above 1f or function above 7", show(s, n, b, sizeof b));
+            return perr(ps, s, "%s=%s: device above 1f or function above 7", k->name, show(s, n, b, sizeof b));
         if (r == -1 && eval(ps, s, s + n, NULL, &v))
             return -1;
         break;
@@ -631,7 +631,7 @@ static int parse_value(struct pstate *ps, const struct cmddef *d, const struct k
             return -1;
     }
     if (k->max && v > k->max)
-        return perr(ps, s, "%s: 0x%" PRIx64 " is out of range (0..0x%" PRIx64 ")", k->name, v, k->max);
+        return perr(ps, s, "%s=0x%" PRIx64 " is out of range (0..0x%" PRIx64 ")", k->name, v, k->max);
     c->v[k->slot] = v;
     return 0;
 }
@@ -672,7 +672,8 @@ static int parse_keys(struct pstate *ps, const struct cmddef *d, struct sc_cmd *
                             show(t[i].s, t[i].n, b, sizeof b), key_list(d->keys, list, sizeof list));
         }
         if (SC_HAS(c, k->slot))
-            return perr(ps, t[i].s, "%s: %s given twice", cmd_name(d, nb, sizeof nb), k->name);
+            return perr(ps, t[i].s, "%s: %s%s given twice", cmd_name(d, nb, sizeof nb), k->name,
+                        k->kind == K_FLAG || (!eq && npos > 0) ? "" : "=");
         c->have |= 1u << k->slot;
         if (k->kind == K_FLAG)
             c->v[k->slot] = 1;
@@ -978,6 +979,7 @@ static int parse_cmp(struct pstate *ps, const struct cmddef *d, struct sc_cmd *c
                             c->reg.name, fields ? sc_field_list(fields, list, sizeof list) : "none known");
             }
             c->reg.field = fd->mask;
+            snprintf(c->reg.fname, sizeof c->reg.fname, "%s", fd->name);
         }
     }
     while (p < op && (*p == ' ' || *p == '\t'))
@@ -1097,7 +1099,7 @@ static int check(struct pstate *ps, const struct cmddef *d, struct sc_cmd *c, co
     case OP_EX_TRANSLATED:
     case OP_EX_BLOCKED:
         if (!ps->seen_dma)
-            return perr(ps, t[0].s, "%s: no 'dma' request before it to check", d->w2);
+            return perr(ps, t[0].s, "expect %s: no 'dma' request before it to check", d->w2);
         break;
     case OP_EX_FAULT:
         if (!ps->seen_dma && !ps->seen_msi)
