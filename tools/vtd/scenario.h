@@ -32,6 +32,7 @@ struct sc_limits {
     unsigned max_commands; /* commands executed (each line once; no loops exist) */
     uint64_t max_fill;     /* bytes one `fill` may write */
     unsigned max_units;    /* units one script may create */
+    uint32_t max_cache;    /* entries a unit's cache may be given (iotlb=, pwc=, ...) */
 };
 /* The limits `vtd run` uses. */
 void sc_default_limits(struct sc_limits *lim);

@@ -26,6 +26,7 @@ void sc_default_limits(struct sc_limits *lim)
     lim->max_commands = 1000000;
     lim->max_fill = 256ULL << 20;
     lim->max_units = 16;
+    lim->max_cache = 1u << 20;
 }
 
 struct tok {
@@ -1013,6 +1014,10 @@ static int check(struct pstate *ps, const struct cmddef *d, struct sc_cmd *c, co
         if (ps->nunits >= ps->s->lim.max_units || ps->nunits >= MAX_UNITS_NAMES)
             return perr(ps, t[0].s, "unit: at most %u units", ps->s->lim.max_units);
         memcpy(ps->units[ps->nunits++], c->name, SC_NAME_MAX);
+        for (int k = U_IOTLB; k <= U_IEC; k++)
+            if (c->v[k] > ps->s->lim.max_cache)
+                return perr(ps, t[0].s, "unit: a cache of 0x%" PRIx64 " entries is more than this run allows (%" PRIu32 ")",
+                            c->v[k], ps->s->lim.max_cache);
         break;
     case OP_CONTEXT:
         if (SC_HAS(c, C_AW)) { /* 39/48/57 bits, or the raw AW encoding 0..7 */
