@@ -16,65 +16,18 @@
 #include <vtd/defs.h>
 #include <vtd/mem.h>
 
-#include "scenario_int.h"
+#include "scenario_world.h"
 #include "walkfmt.h"
 
-#define MAX_UNITS 64
-#define LOG_MAX 4096
-
-struct unitrec {
-    char name[SC_NAME_MAX];
-    struct vtd *u;
-    struct sc_world *w;
-};
-
-struct msirec {
-    uint64_t addr;
-    uint32_t data;
-    int unit;
-};
-
-struct diagrec {
-    int code, unit;
-    uint16_t sid;
-    uint64_t addr;
-    char msg[200];
-};
-
-struct sc_world {
-    const struct sc_script *s;
-    const struct sc_run_opts *o;
-    const struct sc_cmd *c; /* the command running */
-    struct vtd_mem *mem;
-    struct unitrec units[MAX_UNITS];
-    unsigned nunits;
-    int cur;
-    struct msirec *msis;
-    size_t nmsi, msi_seen;
-    struct diagrec *diags;
-    size_t ndiag, diag_seen;
-    bool log_full;
-    bool defer; /* a request is running: print its MSIs and diagnostics after it */
-    /* the last request of each kind, and which came last */
-    bool have_dma, have_irq, last_is_irq;
-    int dma_unit, irq_unit;
-    struct vtd_request req;
-    struct vtd_result res;
-    struct vtd_msi msi;
-    struct vtd_irq irq;
-    uint64_t pool_next;
-    unsigned passed, failed;
-    int status; /* 0 running, 2 stopped by an error */
-};
 
 /* ---- output ---- */
 
-static FILE *out(struct sc_world *w)
+FILE *sw_out(struct sc_world *w)
 {
     return w->o ? w->o->out : NULL;
 }
 
-static bool json(struct sc_world *w)
+bool sw_json(struct sc_world *w)
 {
     return w->o && w->o->json;
 }
@@ -85,17 +38,17 @@ static const char *uname(struct sc_world *w, int unit)
 }
 
 /* text mode: "file:line: " and, with more than one unit, "[unit] " */
-static void text_prefix(struct sc_world *w, int unit)
+void sw_text_prefix(struct sc_world *w, int unit)
 {
-    FILE *f = out(w);
+    FILE *f = sw_out(w);
     fprintf(f, "%s:%d: ", w->s->file, w->c ? w->c->line : 0);
     if (w->nunits > 1 && unit >= 0)
         fprintf(f, "[%s] ", uname(w, unit));
 }
 
-static void json_begin(struct sc_world *w, const char *ev, int unit)
+void sw_json_begin(struct sc_world *w, const char *ev, int unit)
 {
-    FILE *f = out(w);
+    FILE *f = sw_out(w);
     fprintf(f, "{\"event\":\"%s\",\"line\":%d", ev, w->c ? w->c->line : 0);
     if (unit >= 0 && (unsigned)unit < w->nunits) {
         fprintf(f, ",\"unit\":");
@@ -103,19 +56,19 @@ static void json_begin(struct sc_world *w, const char *ev, int unit)
     }
 }
 
-static void jhex(FILE *f, const char *key, uint64_t v)
+void sw_jhex(FILE *f, const char *key, uint64_t v)
 {
     fprintf(f, ",\"%s\":\"0x%" PRIx64 "\"", key, v);
 }
 
-static void jstrkey(FILE *f, const char *key, const char *v)
+void sw_jstrkey(FILE *f, const char *key, const char *v)
 {
     fprintf(f, ",\"%s\":", key);
     wf_json_str(f, v);
 }
 
-static void run_error(struct sc_world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void run_error(struct sc_world *w, const char *fmt, ...)
+void sw_run_error(struct sc_world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sw_run_error(struct sc_world *w, const char *fmt, ...)
 {
     w->status = 2;
     FILE *f = w->o ? w->o->err : NULL;
@@ -129,7 +82,7 @@ static void run_error(struct sc_world *w, const char *fmt, ...)
     fputc('\n', f);
 }
 
-static const char *perm_name(uint8_t p, char *buf)
+const char *sw_perm_name(uint8_t p, char *buf)
 {
     int k = 0;
     if (p & VTD_R)
@@ -170,36 +123,36 @@ static const uint64_t *h_ptr(void *o, uint64_t pa)
 
 static void print_msi(struct sc_world *w, const struct msirec *m)
 {
-    FILE *f = out(w);
+    FILE *f = sw_out(w);
     if (!f)
         return;
-    if (json(w)) {
-        json_begin(w, "msi", m->unit);
-        jhex(f, "addr", m->addr);
-        jhex(f, "data", m->data);
+    if (sw_json(w)) {
+        sw_json_begin(w, "msi", m->unit);
+        sw_jhex(f, "addr", m->addr);
+        sw_jhex(f, "data", m->data);
         fprintf(f, "}\n");
     } else {
-        text_prefix(w, m->unit);
+        sw_text_prefix(w, m->unit);
         fprintf(f, "  the unit sends an MSI: addr=0x%" PRIx64 " data=0x%" PRIx32 "\n", m->addr, m->data);
     }
 }
 
 static void print_diag(struct sc_world *w, const struct diagrec *d)
 {
-    FILE *f = out(w);
+    FILE *f = sw_out(w);
     if (!f)
         return;
     const char *name = sc_diag_name(d->code);
-    if (json(w)) {
-        json_begin(w, "diag", d->unit);
+    if (sw_json(w)) {
+        sw_json_begin(w, "diag", d->unit);
         fprintf(f, ",\"code\":%d", d->code);
-        jstrkey(f, "name", name ? name : "?");
-        jstrkey(f, "msg", d->msg);
-        jhex(f, "sid", d->sid);
-        jhex(f, "addr", d->addr);
+        sw_jstrkey(f, "name", name ? name : "?");
+        sw_jstrkey(f, "msg", d->msg);
+        sw_jhex(f, "sid", d->sid);
+        sw_jhex(f, "addr", d->addr);
         fprintf(f, "}\n");
     } else {
-        text_prefix(w, d->unit);
+        sw_text_prefix(w, d->unit);
         fprintf(f, "  diag %s (%d): %s\n", name ? name : "?", d->code, d->msg);
     }
 }
@@ -244,14 +197,14 @@ static void h_diag(void *o, const struct vtd_diag *d)
 
 /* ---- registers ---- */
 
-static struct vtd *cur_unit(struct sc_world *w)
+struct vtd *sw_cur_unit(struct sc_world *w)
 {
     return w->cur >= 0 ? w->units[w->cur].u : NULL;
 }
 
-static uint64_t reg_offset(struct sc_world *w, const struct sc_reg *r)
+uint64_t sw_reg_offset(struct sc_world *w, const struct sc_reg *r)
 {
-    struct vtd *u = cur_unit(w);
+    struct vtd *u = sw_cur_unit(w);
     switch (r->kind) {
     case REG_IVA:
     case REG_IOTLB: {
@@ -270,35 +223,42 @@ static uint64_t reg_offset(struct sc_world *w, const struct sc_reg *r)
 
 static void reg_event(struct sc_world *w, const char *ev, const char *name, uint64_t off, unsigned size, uint64_t v)
 {
-    FILE *f = out(w);
+    FILE *f = sw_out(w);
+    char nb[SC_NAME_MAX];
+    if (!name[0] && f) { /* a driver access: name the register */
+        struct vtd *u = sw_cur_unit(w);
+        uint64_t cap = vtd_mmio_read(u, VTD_REG_CAP, 8), ecap = vtd_mmio_read(u, VTD_REG_ECAP, 8);
+        name = sc_reg_name_at(off, VTD_FIELD_GET(ecap, 17, 8) * 16, VTD_FIELD_GET(cap, 33, 24) * 16,
+                              (unsigned)VTD_FIELD_GET(cap, 47, 40) + 1, nb, sizeof nb);
+    }
     /* text mode shows the value an `mmio read` asked for, the rest with verbose */
-    if (!f || (!json(w) && !w->o->verbose && w->c->op != OP_MMIO_READ))
+    if (!f || (!sw_json(w) && !w->o->verbose && w->c->op != OP_MMIO_READ))
         return;
-    if (json(w)) {
-        json_begin(w, ev, w->cur);
-        jstrkey(f, "reg", name);
-        jhex(f, "offset", off);
+    if (sw_json(w)) {
+        sw_json_begin(w, ev, w->cur);
+        sw_jstrkey(f, "reg", name);
+        sw_jhex(f, "offset", off);
         fprintf(f, ",\"size\":%u", size);
-        jhex(f, "value", v);
+        sw_jhex(f, "value", v);
         fprintf(f, "}\n");
     } else {
-        text_prefix(w, w->cur);
+        sw_text_prefix(w, w->cur);
         fprintf(f, "%s %s (0x%" PRIx64 ", %u bytes) %s 0x%" PRIx64 "\n", ev[5] == 'r' ? "read" : "write", name, off,
                 size, ev[5] == 'r' ? "=" : "<-", v);
     }
 }
 
-static uint64_t mmio_rd(struct sc_world *w, const char *name, uint64_t off, unsigned size)
+uint64_t sw_mmio_rd(struct sc_world *w, const char *name, uint64_t off, unsigned size)
 {
-    uint64_t v = vtd_mmio_read(cur_unit(w), off, size);
+    uint64_t v = vtd_mmio_read(sw_cur_unit(w), off, size);
     reg_event(w, "mmio_read", name, off, size, v);
     return v;
 }
 
-static void mmio_wr(struct sc_world *w, const char *name, uint64_t off, unsigned size, uint64_t v)
+void sw_mmio_wr(struct sc_world *w, const char *name, uint64_t off, unsigned size, uint64_t v)
 {
     reg_event(w, "mmio_write", name, off, size, v);
-    vtd_mmio_write(cur_unit(w), off, v, size);
+    vtd_mmio_write(sw_cur_unit(w), off, v, size);
 }
 
 /* ---- memory ---- */
@@ -307,9 +267,9 @@ static int mem_w(struct sc_world *w, uint64_t pa, const void *buf, size_t len)
 {
     int r = vtd_mem_write(w->mem, pa, buf, len);
     if (r == VTD_ENOMEM)
-        run_error(w, "out of memory writing 0x%" PRIx64, pa);
+        sw_run_error(w, "out of memory writing 0x%" PRIx64, pa);
     else if (r)
-        run_error(w, "0x%" PRIx64 "..0x%" PRIx64 " is not backed memory (a hole, or beyond 2^52)", pa,
+        sw_run_error(w, "0x%" PRIx64 "..0x%" PRIx64 " is not backed memory (a hole, or beyond 2^52)", pa,
                   pa + len - 1);
     return r;
 }
@@ -326,7 +286,7 @@ static int r64(struct sc_world *w, uint64_t pa, uint64_t *v)
 {
     uint8_t b[8];
     if (vtd_mem_read(w->mem, pa, b, 8)) {
-        run_error(w, "0x%" PRIx64 " is not backed memory", pa);
+        sw_run_error(w, "0x%" PRIx64 " is not backed memory", pa);
         return -1;
     }
     *v = 0;
@@ -335,7 +295,7 @@ static int r64(struct sc_world *w, uint64_t pa, uint64_t *v)
     return 0;
 }
 
-static int zero_page(struct sc_world *w, uint64_t pa)
+int sw_zero_page(struct sc_world *w, uint64_t pa)
 {
     static const uint8_t zeros[VTD_PAGE_SIZE];
     return mem_w(w, pa, zeros, sizeof zeros);
@@ -374,7 +334,7 @@ static int do_unit(struct sc_world *w, const struct sc_cmd *c)
     if (SC_HAS(c, U_QI_ASYNC))
         cfg.qi_async = true;
     if (w->nunits == MAX_UNITS) {
-        run_error(w, "unit: too many units");
+        sw_run_error(w, "unit: too many units");
         return -1;
     }
     struct unitrec *ur = &w->units[w->nunits];
@@ -384,21 +344,21 @@ static int do_unit(struct sc_world *w, const struct sc_cmd *c)
                             .msi = h_msi, .diag = h_diag, .mem_ptr = h_ptr};
     int r = vtd_create(&cfg, &host, &ur->u);
     if (r) {
-        run_error(w, "unit: the model refused this configuration (ver=0x%" PRIx32 " cap=0x%" PRIx64
+        sw_run_error(w, "unit: the model refused this configuration (ver=0x%" PRIx32 " cap=0x%" PRIx64
                      " ecap=0x%" PRIx64 " haw=%u): %s (docs/model.md lists what it supports)",
                   cfg.ver, cfg.cap, cfg.ecap, cfg.haw, vtd_strerror(r));
         return -1;
     }
     w->cur = (int)w->nunits++;
-    FILE *f = out(w);
-    if (f && json(w)) {
-        json_begin(w, "unit", w->cur);
-        jhex(f, "ver", cfg.ver);
-        jhex(f, "cap", cfg.cap);
-        jhex(f, "ecap", cfg.ecap);
+    FILE *f = sw_out(w);
+    if (f && sw_json(w)) {
+        sw_json_begin(w, "unit", w->cur);
+        sw_jhex(f, "ver", cfg.ver);
+        sw_jhex(f, "cap", cfg.cap);
+        sw_jhex(f, "ecap", cfg.ecap);
         fprintf(f, ",\"haw\":%u}\n", cfg.haw);
     } else if (f) {
-        text_prefix(w, -1);
+        sw_text_prefix(w, -1);
         fprintf(f, "unit %s: ver 0x%" PRIx32 " cap 0x%016" PRIx64 " ecap 0x%016" PRIx64 " haw %u\n", ur->name,
                 cfg.ver, cfg.cap, cfg.ecap, cfg.haw);
     }
@@ -436,7 +396,7 @@ static int do_slmap(struct sc_world *w, const struct sc_cmd *c, bool map)
     int levels = (int)c->v[M_LEVELS];
     uint64_t iova = c->v[M_IOVA], table = c->v[M_ROOT];
     if (leaf > levels) {
-        run_error(w, "slmap: a %d-level table has no %s leaves", levels, leaf == 3 ? "1 GiB" : "2 MiB");
+        sw_run_error(w, "slmap: a %d-level table has no %s leaves", levels, leaf == 3 ? "1 GiB" : "2 MiB");
         return -1;
     }
     for (int level = levels; level > leaf; level--) {
@@ -445,20 +405,20 @@ static int do_slmap(struct sc_world *w, const struct sc_cmd *c, bool map)
             return -1;
         if (!(e & (VTD_SL_R | VTD_SL_W))) {
             if (!map) {
-                run_error(w, "slunmap: iova 0x%" PRIx64 " is not mapped (level-%d entry at 0x%" PRIx64
+                sw_run_error(w, "slunmap: iova 0x%" PRIx64 " is not mapped (level-%d entry at 0x%" PRIx64
                              " is not present)", iova, level, ea);
                 return -1;
             }
             if (w->pool_next + VTD_PAGE_SIZE > VTD_MEM_MAX_SIZE) {
-                run_error(w, "slmap: the table pool is exhausted");
+                sw_run_error(w, "slmap: the table pool is exhausted");
                 return -1;
             }
             e = w->pool_next | VTD_SL_R | VTD_SL_W;
-            if (zero_page(w, w->pool_next) || w64(w, ea, e))
+            if (sw_zero_page(w, w->pool_next) || w64(w, ea, e))
                 return -1;
             w->pool_next += VTD_PAGE_SIZE;
         } else if (e & VTD_SL_PS) {
-            run_error(w, "%s: iova 0x%" PRIx64 " lies in a superpage mapped at level %d (entry 0x%" PRIx64 ")",
+            sw_run_error(w, "%s: iova 0x%" PRIx64 " lies in a superpage mapped at level %d (entry 0x%" PRIx64 ")",
                       map ? "slmap" : "slunmap", iova, level, ea);
             return -1;
         }
@@ -538,8 +498,8 @@ static int do_qi(struct sc_world *w, const struct sc_cmd *c)
     }
     /* Append at the tail, as software does: descriptor at IQA + IQT, then
      * move IQT on by one descriptor (wrapping at the queue's end). */
-    uint64_t iqa = mmio_rd(w, "IQA", VTD_REG_IQA, 8);
-    uint64_t iqt = mmio_rd(w, "IQT", VTD_REG_IQT, 8) & VTD_IQT_QT_MASK;
+    uint64_t iqa = sw_mmio_rd(w, "IQA", VTD_REG_IQA, 8);
+    uint64_t iqt = sw_mmio_rd(w, "IQT", VTD_REG_IQT, 8) & VTD_IQT_QT_MASK;
     uint64_t stride = iqa & VTD_IQA_DW ? 32 : 16;
     uint64_t qsize = VTD_PAGE_SIZE << (iqa & VTD_IQA_QS_MASK);
     uint64_t at = (iqa & VTD_IQA_IQA_MASK) + iqt;
@@ -547,21 +507,21 @@ static int do_qi(struct sc_world *w, const struct sc_cmd *c)
         return -1;
     if (stride == 32 && (w64(w, at + 16, 0) || w64(w, at + 24, 0)))
         return -1;
-    mmio_wr(w, "IQT", VTD_REG_IQT, 8, (iqt + stride) % qsize);
+    sw_mmio_wr(w, "IQT", VTD_REG_IQT, 8, (iqt + stride) % qsize);
     return 0;
 }
 
 static void fault_event(struct sc_world *w, uint16_t sid, uint64_t addr, uint8_t reason, bool recorded)
 {
-    FILE *f = out(w);
+    FILE *f = sw_out(w);
     const char *words = wf_fault_words(reason);
     char b[16];
-    if (json(w)) {
-        json_begin(w, "fault", w->cur);
-        jstrkey(f, "sid", wf_bdf(sid, b, sizeof b));
-        jhex(f, "addr", addr);
-        jhex(f, "reason", reason);
-        jstrkey(f, "words", words ? words : "?");
+    if (sw_json(w)) {
+        sw_json_begin(w, "fault", w->cur);
+        sw_jstrkey(f, "sid", wf_bdf(sid, b, sizeof b));
+        sw_jhex(f, "addr", addr);
+        sw_jhex(f, "reason", reason);
+        sw_jstrkey(f, "words", words ? words : "?");
         fprintf(f, ",\"recorded\":%s}\n", recorded ? "true" : "false");
     } else {
         fprintf(f, "fault 0x%x %s: %s\n", reason, recorded ? "recorded" : "not recorded", words ? words : "?");
@@ -586,7 +546,7 @@ static void do_dma(struct sc_world *w, const struct sc_cmd *c)
     memset(&res, 0, sizeof res);
     size_t d0 = w->ndiag, m0 = w->nmsi;
     w->defer = true;
-    int r = vtd_translate(cur_unit(w), &req, &res);
+    int r = vtd_translate(sw_cur_unit(w), &req, &res);
     finish_dma(w, c, &req, &res, r);
     flush_deferred(w, d0, m0);
 }
@@ -597,7 +557,7 @@ static void finish_dma(struct sc_world *w, const struct sc_cmd *c, const struct 
     struct vtd_request req = *rq;
     struct vtd_result res = *rs;
     if (r) {
-        run_error(w, "dma: the model refused the request: %s", vtd_strerror(r));
+        sw_run_error(w, "dma: the model refused the request: %s", vtd_strerror(r));
         return;
     }
     w->req = req;
@@ -605,29 +565,29 @@ static void finish_dma(struct sc_world *w, const struct sc_cmd *c, const struct 
     w->have_dma = true;
     w->last_is_irq = false;
     w->dma_unit = w->cur;
-    FILE *f = out(w);
+    FILE *f = sw_out(w);
     if (!f)
         return;
     char b[16], p[8], sz[24];
     static const char *const at[] = {"untranslated", "translation", "translated"};
     const char *st = res.status == VTD_OK ? "ok" : res.status == VTD_FAULT ? "fault" : "blocked";
-    if (json(w)) {
-        json_begin(w, "translate", w->cur);
-        jstrkey(f, "sid", wf_bdf(req.sid, b, sizeof b));
-        jhex(f, "addr", req.addr);
-        jstrkey(f, "access", dma_name(c->sub));
-        jstrkey(f, "at", at[req.at]);
+    if (sw_json(w)) {
+        sw_json_begin(w, "translate", w->cur);
+        sw_jstrkey(f, "sid", wf_bdf(req.sid, b, sizeof b));
+        sw_jhex(f, "addr", req.addr);
+        sw_jstrkey(f, "access", dma_name(c->sub));
+        sw_jstrkey(f, "at", at[req.at]);
         if (req.pasid_valid)
             fprintf(f, ",\"pasid\":%" PRIu32 ",\"priv\":%s", req.pasid, req.priv ? "true" : "false");
-        jstrkey(f, "status", st);
+        sw_jstrkey(f, "status", st);
         if (res.status == VTD_OK) {
-            jhex(f, "pa", res.pa);
-            jhex(f, "page_size", res.page_size);
-            jstrkey(f, "perm", perm_name(res.perm, p));
+            sw_jhex(f, "pa", res.pa);
+            sw_jhex(f, "page_size", res.page_size);
+            sw_jstrkey(f, "perm", sw_perm_name(res.perm, p));
             if (req.at == VTD_AT_TRANSLATION_REQ)
-                jhex(f, "ats", res.ats);
+                sw_jhex(f, "ats", res.ats);
         } else if (res.status == VTD_FAULT) {
-            jhex(f, "reason", res.fault_reason);
+            sw_jhex(f, "reason", res.fault_reason);
             fprintf(f, ",\"recorded\":%s", res.fault_recorded ? "true" : "false");
         }
         fprintf(f, "}\n");
@@ -635,7 +595,7 @@ static void finish_dma(struct sc_world *w, const struct sc_cmd *c, const struct 
             fault_event(w, req.sid, req.addr, res.fault_reason, res.fault_recorded);
         return;
     }
-    text_prefix(w, w->cur);
+    sw_text_prefix(w, w->cur);
     fprintf(f, "dma %s %s addr=0x%" PRIx64, dma_name(c->sub), wf_bdf(req.sid, b, sizeof b), req.addr);
     if (req.pasid_valid)
         fprintf(f, " pasid=0x%" PRIx32 "%s", req.pasid, req.priv ? " priv" : "");
@@ -644,7 +604,7 @@ static void finish_dma(struct sc_world *w, const struct sc_cmd *c, const struct 
     fprintf(f, " -> ");
     if (res.status == VTD_OK)
         fprintf(f, "translated pa=0x%" PRIx64 " (%s page, %s)\n", res.pa, wf_size_name(res.page_size, sz, sizeof sz),
-                perm_name(res.perm, p));
+                sw_perm_name(res.perm, p));
     else if (res.status == VTD_BLOCKED)
         fprintf(f, "blocked (no fault)\n");
     else
@@ -665,7 +625,7 @@ static void do_msi(struct sc_world *w, const struct sc_cmd *c)
     memset(&irq, 0, sizeof irq);
     size_t d0 = w->ndiag, m0 = w->nmsi;
     w->defer = true;
-    int r = vtd_remap_msi(cur_unit(w), &m, &irq);
+    int r = vtd_remap_msi(sw_cur_unit(w), &m, &irq);
     finish_msi(w, &m, &irq, r);
     flush_deferred(w, d0, m0);
 }
@@ -675,7 +635,7 @@ static void finish_msi(struct sc_world *w, const struct vtd_msi *mp, const struc
     struct vtd_msi m = *mp;
     struct vtd_irq irq = *ip;
     if (r) {
-        run_error(w, "msi: the model refused the request: %s", vtd_strerror(r));
+        sw_run_error(w, "msi: the model refused the request: %s", vtd_strerror(r));
         return;
     }
     w->msi = m;
@@ -683,22 +643,22 @@ static void finish_msi(struct sc_world *w, const struct vtd_msi *mp, const struc
     w->have_irq = true;
     w->last_is_irq = true;
     w->irq_unit = w->cur;
-    FILE *f = out(w);
+    FILE *f = sw_out(w);
     if (!f)
         return;
     static const char *const kinds[] = {"passthrough", "remapped", "posted"};
     char b[16];
-    if (json(w)) {
-        json_begin(w, "irq", w->cur);
-        jstrkey(f, "sid", wf_bdf(m.sid, b, sizeof b));
-        jhex(f, "addr", m.addr);
-        jhex(f, "data", m.data);
-        jstrkey(f, "status", irq.status == VTD_OK ? "ok" : "fault");
+    if (sw_json(w)) {
+        sw_json_begin(w, "irq", w->cur);
+        sw_jstrkey(f, "sid", wf_bdf(m.sid, b, sizeof b));
+        sw_jhex(f, "addr", m.addr);
+        sw_jhex(f, "data", m.data);
+        sw_jstrkey(f, "status", irq.status == VTD_OK ? "ok" : "fault");
         if (irq.status == VTD_OK) {
-            jstrkey(f, "kind", kinds[irq.kind % 3]);
+            sw_jstrkey(f, "kind", kinds[irq.kind % 3]);
             fprintf(f, ",\"vector\":%u", irq.vector);
             if (irq.kind == VTD_IRQ_POSTED) {
-                jhex(f, "pid", irq.pid_addr);
+                sw_jhex(f, "pid", irq.pid_addr);
                 fprintf(f, ",\"notified\":%s", irq.notified ? "true" : "false");
             } else {
                 fprintf(f, ",\"dest\":%" PRIu32 ",\"delivery_mode\":%u,\"logical\":%s,\"rh\":%s,\"level\":%s",
@@ -706,7 +666,7 @@ static void finish_msi(struct sc_world *w, const struct vtd_msi *mp, const struc
                         irq.redir_hint ? "true" : "false", irq.level_triggered ? "true" : "false");
             }
         } else {
-            jhex(f, "reason", irq.fault_reason);
+            sw_jhex(f, "reason", irq.fault_reason);
             fprintf(f, ",\"recorded\":%s", irq.fault_recorded ? "true" : "false");
         }
         fprintf(f, "}\n");
@@ -714,7 +674,7 @@ static void finish_msi(struct sc_world *w, const struct vtd_msi *mp, const struc
             fault_event(w, m.sid, m.addr, irq.fault_reason, irq.fault_recorded);
         return;
     }
-    text_prefix(w, w->cur);
+    sw_text_prefix(w, w->cur);
     fprintf(f, "msi %s addr=0x%" PRIx64 " data=0x%" PRIx32 " -> ", wf_bdf(m.sid, b, sizeof b), m.addr, m.data);
     if (irq.status != VTD_OK)
         fault_event(w, m.sid, m.addr, irq.fault_reason, irq.fault_recorded);
@@ -727,303 +687,12 @@ static void finish_msi(struct sc_world *w, const struct vtd_msi *mp, const struc
                 irq.level_triggered ? ", level" : "");
 }
 
-/* ---- expectations ---- */
-
-static void expect_result(struct sc_world *w, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void expect_result(struct sc_world *w, bool ok, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (ok)
-        w->passed++;
-    else
-        w->failed++;
-    FILE *f = out(w);
-    if (f && json(w)) {
-        json_begin(w, "expect", w->cur);
-        fprintf(f, ",\"ok\":%s", ok ? "true" : "false");
-        if (!ok)
-            jstrkey(f, "msg", msg);
-        fprintf(f, "}\n");
-    }
-    FILE *e = w->o ? w->o->err : NULL;
-    if (!ok && e)
-        fprintf(e, "%s:%d:%d: expectation failed: %s\n", w->s->file, w->c->line, w->c->col, msg);
-}
-
-static const char *result_words(struct sc_world *w, char *buf, size_t len)
-{
-    char p[8], sz[24];
-    if (w->last_is_irq) {
-        if (w->irq.status == VTD_OK)
-            snprintf(buf, len, "the interrupt was not blocked (%s)",
-                     w->irq.kind == VTD_IRQ_POSTED ? "posted" : w->irq.kind == VTD_IRQ_REMAPPED ? "remapped"
-                                                                                                : "passed through");
-        else
-            snprintf(buf, len, "the interrupt faulted with reason 0x%x", w->irq.fault_reason);
-    } else if (w->res.status == VTD_OK) {
-        snprintf(buf, len, "the request was translated to pa=0x%" PRIx64 " (%s, %s)", w->res.pa,
-                 wf_size_name(w->res.page_size, sz, sizeof sz), perm_name(w->res.perm, p));
-    } else if (w->res.status == VTD_BLOCKED) {
-        snprintf(buf, len, "the request was blocked without a fault");
-    } else {
-        const char *words = wf_fault_words(w->res.fault_reason);
-        snprintf(buf, len, "the request faulted with reason 0x%x (%s)%s", w->res.fault_reason, words ? words : "?",
-                 w->res.fault_recorded ? "" : ", not recorded");
-    }
-    return buf;
-}
-
-/* A fault record F=1 with this reason and source-id (and page, for DMA)? */
-static bool find_record(struct sc_world *w, uint8_t reason, uint16_t sid, bool dma, uint64_t addr)
-{
-    struct vtd *u = cur_unit(w);
-    uint64_t cap = vtd_mmio_read(u, VTD_REG_CAP, 8);
-    uint64_t base = VTD_FIELD_GET(cap, 33, 24) * 16;
-    unsigned n = (unsigned)VTD_FIELD_GET(cap, 47, 40) + 1;
-    for (unsigned i = 0; i < n; i++) {
-        uint64_t lo = vtd_mmio_read(u, base + 16 * i, 8), hi = vtd_mmio_read(u, base + 16 * i + 8, 8);
-        if (!(hi & VTD_FRCD_HI_F) || VTD_FIELD_GET(hi, 39, 32) != reason || (hi & VTD_FRCD_HI_SID_MASK) != sid)
-            continue;
-        if (!dma || (lo & VTD_FRCD_LO_FI_MASK) == (addr & VTD_FRCD_LO_FI_MASK))
-            return true;
-    }
-    return false;
-}
-
-static void ex_translated(struct sc_world *w, const struct sc_cmd *c)
-{
-    char b[200], p[8], q[8], sz[24], sz2[24];
-    if (!w->have_dma || w->res.status != VTD_OK) {
-        expect_result(w, false, "expected a translation, but %s", result_words(w, b, sizeof b));
-        return;
-    }
-    if (SC_HAS(c, ET_PA) && w->res.pa != c->v[ET_PA])
-        expect_result(w, false, "expected pa=0x%" PRIx64 ", got pa=0x%" PRIx64, c->v[ET_PA], w->res.pa);
-    else if (SC_HAS(c, ET_SIZE) && w->res.page_size != c->v[ET_SIZE])
-        expect_result(w, false, "expected a %s page, got a %s page", wf_size_name(c->v[ET_SIZE], sz, sizeof sz),
-                      wf_size_name(w->res.page_size, sz2, sizeof sz2));
-    else if (SC_HAS(c, ET_PERM) && w->res.perm != c->v[ET_PERM])
-        expect_result(w, false, "expected perm=%s, got perm=%s", perm_name((uint8_t)c->v[ET_PERM], p),
-                      perm_name(w->res.perm, q));
-    else
-        expect_result(w, true, "translated");
-}
-
-static void ex_fault(struct sc_world *w, const struct sc_cmd *c)
-{
-    char b[200];
-    bool irq = w->last_is_irq;
-    int status = irq ? w->irq.status : w->res.status;
-    uint8_t reason = irq ? w->irq.fault_reason : w->res.fault_reason;
-    bool rec = irq ? w->irq.fault_recorded : w->res.fault_recorded;
-    uint8_t want = (uint8_t)c->v[EF_REASON];
-    const char *words = wf_fault_words(want);
-    if (status != VTD_FAULT || reason != want) {
-        expect_result(w, false, "expected fault reason 0x%x (%s), but %s", want, words ? words : "?",
-                      result_words(w, b, sizeof b));
-        return;
-    }
-    if (SC_HAS(c, EF_SUPPRESSED) && rec) {
-        expect_result(w, false, "expected fault 0x%x not to be recorded, but it was", want);
-        return;
-    }
-    if (SC_HAS(c, EF_RECORDED)) {
-        if (!rec) {
-            expect_result(w, false, "expected fault 0x%x to be recorded, but it was not (FPD, PFO or a pending "
-                                    "record of the same source-id suppressed it)", want);
-            return;
-        }
-        int saved = w->cur;
-        w->cur = irq ? w->irq_unit : w->dma_unit;
-        bool found = find_record(w, want, irq ? w->msi.sid : w->req.sid, !irq, w->req.addr);
-        w->cur = saved;
-        if (!found) {
-            expect_result(w, false, "fault 0x%x was reported as recorded, but no fault recording register holds "
-                                    "it (F=1, FR=0x%x, SID=%s)", want, want,
-                          wf_bdf(irq ? w->msi.sid : w->req.sid, b, sizeof b));
-            return;
-        }
-    }
-    expect_result(w, true, "fault");
-}
-
-static void ex_irq(struct sc_world *w, const struct sc_cmd *c)
-{
-    static const char *const kinds[] = {"passthrough", "remapped", "posted"};
-    char b[200];
-    const struct vtd_irq *q = &w->irq;
-    if (!w->have_irq || q->status != VTD_OK) {
-        expect_result(w, false, "expected a %s interrupt, but %s", kinds[c->v[EI_KIND]],
-                      w->have_irq ? result_words(w, b, sizeof b) : "no msi was sent");
-        return;
-    }
-    if (q->kind != c->v[EI_KIND])
-        expect_result(w, false, "expected a %s interrupt, got a %s one", kinds[c->v[EI_KIND]], kinds[q->kind % 3]);
-    else if (SC_HAS(c, EI_VECTOR) && q->vector != c->v[EI_VECTOR])
-        expect_result(w, false, "expected vector 0x%" PRIx64 ", got 0x%x", c->v[EI_VECTOR], q->vector);
-    else if (SC_HAS(c, EI_DEST) && q->dest != c->v[EI_DEST])
-        expect_result(w, false, "expected dest %" PRIu64 ", got %" PRIu32, c->v[EI_DEST], q->dest);
-    else if (SC_HAS(c, EI_DLM) && q->delivery_mode != c->v[EI_DLM])
-        expect_result(w, false, "expected delivery mode %" PRIu64 ", got %u", c->v[EI_DLM], q->delivery_mode);
-    else if (SC_HAS(c, EI_LOGICAL) && !q->dest_logical)
-        expect_result(w, false, "expected a logical destination, got a physical one");
-    else if (SC_HAS(c, EI_LEVEL) && !q->level_triggered)
-        expect_result(w, false, "expected a level-triggered interrupt, got an edge-triggered one");
-    else if (SC_HAS(c, EI_RH) && !q->redir_hint)
-        expect_result(w, false, "expected the redirection hint set");
-    else if (SC_HAS(c, EI_NOTIFIED) && !q->notified)
-        expect_result(w, false, "expected a notification event, but none was sent (ON was set, or SN without URG)");
-    else if (SC_HAS(c, EI_NO_NOTIFY) && q->notified)
-        expect_result(w, false, "expected no notification event, but one was sent");
-    else
-        expect_result(w, true, "irq");
-}
-
-static void ex_frcd(struct sc_world *w, const struct sc_cmd *c)
-{
-    static const char *const types[] = {"write", "read", "page-request", "atomic"};
-    struct sc_reg r = {.kind = REG_FRCD_LO, .off = c->v[ER_INDEX]};
-    uint64_t lo = vtd_mmio_read(cur_unit(w), reg_offset(w, &r), 8);
-    r.kind = REG_FRCD_HI;
-    uint64_t hi = vtd_mmio_read(cur_unit(w), reg_offset(w, &r), 8);
-    unsigned idx = (unsigned)c->v[ER_INDEX];
-    unsigned fr = (unsigned)VTD_FIELD_GET(hi, 39, 32);
-    unsigned type = (hi & VTD_FRCD_HI_T1 ? 1u : 0u) | (hi & VTD_FRCD_HI_T2 ? 2u : 0u);
-    char b[16], b2[16];
-    if (!(hi & VTD_FRCD_HI_F))
-        expect_result(w, false, "fault record %u is not pending (F=0)", idx);
-    else if (SC_HAS(c, ER_REASON) && fr != c->v[ER_REASON])
-        expect_result(w, false, "fault record %u: expected FR=0x%" PRIx64 ", got FR=0x%x", idx, c->v[ER_REASON], fr);
-    else if (SC_HAS(c, ER_SID) && (hi & 0xFFFF) != c->v[ER_SID])
-        expect_result(w, false, "fault record %u: expected SID=%s, got SID=%s", idx,
-                      wf_bdf((uint16_t)c->v[ER_SID], b, sizeof b), wf_bdf((uint16_t)hi, b2, sizeof b2));
-    else if (SC_HAS(c, ER_ADDR) && (lo & VTD_FRCD_LO_FI_MASK) != (c->v[ER_ADDR] & VTD_FRCD_LO_FI_MASK))
-        expect_result(w, false, "fault record %u: expected FI=0x%" PRIx64 ", got FI=0x%" PRIx64, idx,
-                      (uint64_t)(c->v[ER_ADDR] & VTD_FRCD_LO_FI_MASK), (uint64_t)(lo & VTD_FRCD_LO_FI_MASK));
-    else if (SC_HAS(c, ER_TYPE) && type != c->v[ER_TYPE])
-        expect_result(w, false, "fault record %u: expected a %s request (T1,T2), got %s", idx, types[c->v[ER_TYPE]],
-                      types[type]);
-    else
-        expect_result(w, true, "frcd");
-}
-
-static void ex_reg(struct sc_world *w, const struct sc_cmd *c)
-{
-    uint64_t off = reg_offset(w, &c->reg);
-    uint64_t raw = vtd_mmio_read(cur_unit(w), off, c->reg.width);
-    uint64_t v = raw & c->mask;
-    if (c->reg.field)
-        v = (v & c->reg.field) >> __builtin_ctzll(c->reg.field);
-    bool ok = (v == c->value) == (c->cmp == CMP_EQ);
-    if (ok)
-        expect_result(w, true, "reg");
-    else
-        expect_result(w, false, "%s%s%s is 0x%" PRIx64 " (register 0x%" PRIx64 " at 0x%" PRIx64 "), expected %s0x%" PRIx64,
-                      c->reg.name, c->reg.field ? "." : "", c->reg.fname, v, raw, off,
-                      c->cmp == CMP_EQ ? "" : "anything but ", c->value);
-}
-
-static void ex_mem(struct sc_world *w, const struct sc_cmd *c)
-{
-    uint8_t b[8] = {0};
-    if (vtd_mem_read(w->mem, c->addr, b, (size_t)c->sub)) {
-        expect_result(w, false, "0x%" PRIx64 " is not backed memory", c->addr);
-        return;
-    }
-    uint64_t v = 0;
-    for (int i = 0; i < c->sub; i++)
-        v |= (uint64_t)b[i] << (8 * i);
-    v &= c->mask;
-    bool ok = (v == c->value) == (c->cmp == CMP_EQ);
-    if (ok)
-        expect_result(w, true, "mem");
-    else
-        expect_result(w, false, "memory at 0x%" PRIx64 " holds 0x%" PRIx64 ", expected %s0x%" PRIx64, c->addr, v,
-                      c->cmp == CMP_EQ ? "" : "anything but ", c->value);
-}
-
-static void ex_msi(struct sc_world *w, const struct sc_cmd *c)
-{
-    for (size_t i = w->msi_seen; i < w->nmsi; i++) {
-        const struct msirec *m = &w->msis[i];
-        if ((!SC_HAS(c, EM_ADDR) || m->addr == c->v[EM_ADDR]) && (!SC_HAS(c, EM_DATA) || m->data == c->v[EM_DATA])) {
-            w->msi_seen = i + 1;
-            expect_result(w, true, "msi");
-            return;
-        }
-    }
-    char list[256];
-    size_t k = 0;
-    list[0] = 0;
-    for (size_t i = w->msi_seen; i < w->nmsi && k + 48 < sizeof list; i++)
-        k += (size_t)snprintf(list + k, sizeof list - k, "%s addr=0x%" PRIx64 " data=0x%" PRIx32, k ? "," : "",
-                              w->msis[i].addr, w->msis[i].data);
-    char want[96];
-    snprintf(want, sizeof want, "%s%s", SC_HAS(c, EM_ADDR) ? "addr=.. " : "", SC_HAS(c, EM_DATA) ? "data=.." : "");
-    if (SC_HAS(c, EM_ADDR) && SC_HAS(c, EM_DATA))
-        snprintf(want, sizeof want, "addr=0x%" PRIx64 " data=0x%" PRIx64, c->v[EM_ADDR], c->v[EM_DATA]);
-    else if (SC_HAS(c, EM_ADDR))
-        snprintf(want, sizeof want, "addr=0x%" PRIx64, c->v[EM_ADDR]);
-    else if (SC_HAS(c, EM_DATA))
-        snprintf(want, sizeof want, "data=0x%" PRIx64, c->v[EM_DATA]);
-    else
-        snprintf(want, sizeof want, "any");
-    expect_result(w, false, "expected an MSI (%s) from the unit since the last MSI expectation; %s%s", want,
-                  w->nmsi > w->msi_seen ? "sent:" : "none was sent", list);
-    w->msi_seen = w->nmsi;
-}
-
-static void ex_diag(struct sc_world *w, const struct sc_cmd *c)
-{
-    for (size_t i = w->diag_seen; i < w->ndiag; i++)
-        if ((uint64_t)w->diags[i].code == c->v[ED_CODE]) {
-            w->diag_seen = i + 1;
-            expect_result(w, true, "diag");
-            return;
-        }
-    char list[256];
-    size_t k = 0;
-    list[0] = 0;
-    for (size_t i = w->diag_seen; i < w->ndiag && k + 40 < sizeof list; i++) {
-        const char *n = sc_diag_name(w->diags[i].code);
-        k += (size_t)snprintf(list + k, sizeof list - k, "%s %s", k ? "," : "", n ? n : "?");
-    }
-    const char *n = sc_diag_name((int)c->v[ED_CODE]);
-    expect_result(w, false, "expected diagnostic %s (%" PRIu64 ") since the last diag expectation; %s%s",
-                  n ? n : "?", c->v[ED_CODE], w->ndiag > w->diag_seen ? "reported:" : "none was reported", list);
-    w->diag_seen = w->ndiag;
-}
-
-static void ex_none(struct sc_world *w, bool msi)
-{
-    size_t seen = msi ? w->msi_seen : w->diag_seen, n = msi ? w->nmsi : w->ndiag;
-    if (seen == n) {
-        expect_result(w, true, "none");
-        return;
-    }
-    if (msi) {
-        const struct msirec *m = &w->msis[seen];
-        expect_result(w, false, "expected no MSI from the unit, but %zu sent (first: addr=0x%" PRIx64
-                                " data=0x%" PRIx32 ")", n - seen, m->addr, m->data);
-        w->msi_seen = n;
-    } else {
-        const char *name = sc_diag_name(w->diags[seen].code);
-        expect_result(w, false, "expected no diagnostic, but %zu reported (first: %s)", n - seen,
-                      name ? name : "?");
-        w->diag_seen = n;
-    }
-}
-
 /* ---- the loop ---- */
 
 static void exec_one(struct sc_world *w, const struct sc_cmd *c)
 {
     const uint64_t *v = c->v;
-    FILE *f = out(w);
+    FILE *f = sw_out(w);
     switch (c->op) {
     case OP_UNIT: do_unit(w, c); break;
     case OP_USE:
@@ -1031,10 +700,10 @@ static void exec_one(struct sc_world *w, const struct sc_cmd *c)
             if (strcmp(w->units[i].name, c->name) == 0)
                 w->cur = (int)i;
         break;
-    case OP_RESET: vtd_reset(cur_unit(w)); break;
+    case OP_RESET: vtd_reset(sw_cur_unit(w)); break;
     case OP_HOLE:
         if (vtd_mem_add_hole(w->mem, v[H_BASE], v[H_LEN]))
-            run_error(w, "hole: cannot make 0x%" PRIx64 "+0x%" PRIx64 " a hole (beyond 2^52?)", v[H_BASE], v[H_LEN]);
+            sw_run_error(w, "hole: cannot make 0x%" PRIx64 "+0x%" PRIx64 " a hole (beyond 2^52?)", v[H_BASE], v[H_LEN]);
         break;
     case OP_WRITE: do_write(w, c); break;
     case OP_FILL: do_fill(w, c); break;
@@ -1061,49 +730,52 @@ static void exec_one(struct sc_world *w, const struct sc_cmd *c)
     case OP_SLUNMAP: do_slmap(w, c, false); break;
     case OP_IRTE: do_irte(w, c); break;
     case OP_PID: do_pid(w, c); break;
-    case OP_MMIO_WRITE: mmio_wr(w, c->reg.name, reg_offset(w, &c->reg), c->reg.width, c->value); break;
-    case OP_MMIO_READ: mmio_rd(w, c->reg.name, reg_offset(w, &c->reg), c->reg.width); break;
+    case OP_MMIO_WRITE: sw_mmio_wr(w, c->reg.name, sw_reg_offset(w, &c->reg), c->reg.width, c->value); break;
+    case OP_MMIO_READ: sw_mmio_rd(w, c->reg.name, sw_reg_offset(w, &c->reg), c->reg.width); break;
     case OP_GCMD: {
         /* GSTS bits sit where their GCMD commands are: shadow the persistent ones */
-        uint64_t sts = mmio_rd(w, "GSTS", VTD_REG_GSTS, 4) & VTD_GCMD_PERSISTENT;
-        mmio_wr(w, "GCMD", VTD_REG_GCMD, 4, c->sub == GCMD_CLEAR ? sts & ~c->mask : sts | c->mask);
+        uint64_t sts = sw_mmio_rd(w, "GSTS", VTD_REG_GSTS, 4) & VTD_GCMD_PERSISTENT;
+        sw_mmio_wr(w, "GCMD", VTD_REG_GCMD, 4, c->sub == GCMD_CLEAR ? sts & ~c->mask : sts | c->mask);
         break;
     }
     case OP_QI: do_qi(w, c); break;
     case OP_QI_RUN:
-        if (vtd_qi_run(cur_unit(w)) < 0)
-            run_error(w, "qi run: this unit has no queued invalidation (ECAP.QI)");
+        if (vtd_qi_run(sw_cur_unit(w)) < 0)
+            sw_run_error(w, "qi run: this unit has no queued invalidation (ECAP.QI)");
         break;
     case OP_DMA: do_dma(w, c); break;
     case OP_MSI: do_msi(w, c); break;
     case OP_PRINT:
-        if (f && json(w)) {
-            json_begin(w, "print", -1);
-            jstrkey(f, "text", c->text);
+        if (f && sw_json(w)) {
+            sw_json_begin(w, "print", -1);
+            sw_jstrkey(f, "text", c->text);
             fprintf(f, "}\n");
         } else if (f) {
-            text_prefix(w, -1);
+            sw_text_prefix(w, -1);
             fprintf(f, "%s\n", c->text);
         }
         break;
-    case OP_EX_TRANSLATED: ex_translated(w, c); break;
-    case OP_EX_FAULT: ex_fault(w, c); break;
-    case OP_EX_BLOCKED: {
-        char b[200];
-        if (w->res.status == VTD_BLOCKED)
-            expect_result(w, true, "blocked");
-        else
-            expect_result(w, false, "expected the request to be blocked, but %s", result_words(w, b, sizeof b));
-        break;
-    }
-    case OP_EX_IRQ: ex_irq(w, c); break;
-    case OP_EX_FRCD: ex_frcd(w, c); break;
-    case OP_EX_REG: ex_reg(w, c); break;
-    case OP_EX_MEM: ex_mem(w, c); break;
-    case OP_EX_MSI: ex_msi(w, c); break;
-    case OP_EX_NO_MSI: ex_none(w, true); break;
-    case OP_EX_DIAG: ex_diag(w, c); break;
-    case OP_EX_NO_DIAG: ex_none(w, false); break;
+    case OP_EX_TRANSLATED:
+    case OP_EX_FAULT:
+    case OP_EX_BLOCKED:
+    case OP_EX_IRQ:
+    case OP_EX_FRCD:
+    case OP_EX_REG:
+    case OP_EX_MEM:
+    case OP_EX_MSI:
+    case OP_EX_NO_MSI:
+    case OP_EX_DIAG:
+    case OP_EX_NO_DIAG:
+    case OP_EX_DRV_FAULT: sw_expect(w, c); break;
+    case OP_DRV_INIT:
+    case OP_DRV_DISABLE:
+    case OP_DRV_DOMAIN:
+    case OP_DRV_ATTACH:
+    case OP_DRV_DETACH:
+    case OP_DRV_MAP:
+    case OP_DRV_UNMAP:
+    case OP_DRV_FLUSH:
+    case OP_DRV_FAULTS: sw_drv(w, c); break;
     }
 }
 
@@ -1121,7 +793,8 @@ int sc_run(const struct sc_script *s, const struct sc_run_opts *opts, struct sc_
     w->pool_next = s->pool_next;
     w->msis = calloc(LOG_MAX, sizeof *w->msis);
     w->diags = calloc(LOG_MAX, sizeof *w->diags);
-    if (!w->msis || !w->diags || vtd_mem_create(0, &w->mem)) {
+    w->dfaults = calloc(LOG_MAX, sizeof *w->dfaults);
+    if (!w->msis || !w->diags || !w->dfaults || vtd_mem_create(0, &w->mem)) {
         if (w->o->err)
             fprintf(w->o->err, "%s: out of memory\n", s->file);
         sc_world_destroy(w);
@@ -1134,7 +807,7 @@ int sc_run(const struct sc_script *s, const struct sc_run_opts *opts, struct sc_
             break;
         w->c = c;
         if (++executed > s->lim.max_commands) {
-            run_error(w, "more than %u commands", s->lim.max_commands);
+            sw_run_error(w, "more than %u commands", s->lim.max_commands);
             break;
         }
         exec_one(w, c);
@@ -1142,9 +815,9 @@ int sc_run(const struct sc_script *s, const struct sc_run_opts *opts, struct sc_
     if (w->log_full && w->o->err)
         fprintf(w->o->err, "%s: note: more than %d MSIs or diagnostics; later ones were not kept for expectations\n",
                 s->file, LOG_MAX);
-    FILE *f = out(w);
+    FILE *f = sw_out(w);
     if (f && w->status == 0) {
-        if (json(w))
+        if (sw_json(w))
             fprintf(f, "{\"event\":\"summary\",\"passed\":%u,\"failed\":%u}\n", w->passed, w->failed);
         else if (w->failed)
             fprintf(f, "%s: %u of %u expectations failed\n", s->file, w->failed, w->passed + w->failed);
@@ -1161,17 +834,22 @@ int sc_run(const struct sc_script *s, const struct sc_run_opts *opts, struct sc_
 
 struct vtd *sc_world_unit(struct sc_world *w)
 {
-    return w ? cur_unit(w) : NULL;
+    return w ? sw_cur_unit(w) : NULL;
 }
 
 void sc_world_destroy(struct sc_world *w)
 {
     if (!w)
         return;
+    static const struct sc_run_opts silent;
+    w->o = &silent; /* the drivers' shutdown is no event */
+    w->c = NULL;
+    sw_drv_destroy_all(w);
     for (unsigned i = 0; i < w->nunits; i++)
         vtd_destroy(w->units[i].u);
     vtd_mem_destroy(w->mem);
     free(w->msis);
     free(w->diags);
+    free(w->dfaults);
     free(w);
 }

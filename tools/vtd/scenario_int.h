@@ -23,6 +23,8 @@ enum sc_op {
     OP_DMA, OP_MSI, OP_PRINT,
     OP_EX_TRANSLATED, OP_EX_FAULT, OP_EX_BLOCKED, OP_EX_IRQ, OP_EX_FRCD,
     OP_EX_REG, OP_EX_MEM, OP_EX_MSI, OP_EX_NO_MSI, OP_EX_DIAG, OP_EX_NO_DIAG,
+    OP_DRV_INIT, OP_DRV_DISABLE, OP_DRV_DOMAIN, OP_DRV_ATTACH, OP_DRV_DETACH, OP_DRV_MAP, OP_DRV_UNMAP,
+    OP_DRV_FLUSH, OP_DRV_FAULTS, OP_EX_DRV_FAULT,
 };
 
 /* Slots of each command's keys (the key tables in scenario_parse.c use them). */
@@ -47,6 +49,15 @@ enum { EI_KIND, EI_VECTOR, EI_DEST, EI_DLM, EI_LOGICAL, EI_LEVEL, EI_RH, EI_NOTI
 enum { ER_INDEX, ER_REASON, ER_SID, ER_ADDR, ER_TYPE };
 enum { EM_ADDR, EM_DATA };
 enum { ED_CODE };
+/* driver commands (include/vtd/drv.h); every one takes expect=ERR (slot DV_EXPECT)
+ * and most a domain name (slot SC_NAME_SLOT, in cmd->name) */
+enum { DI_SCALABLE, DI_NOQI, DI_NOIR, DI_X2APIC, DI_COMPAT, DI_QIORDER, DI_IRORDER, DI_FMSI, DI_FDATA };
+enum { DD_TYPE, DD_LEVELS, DD_DEFERRED };
+enum { DA_SID, DA_ATS, DA_FPD };
+enum { DM_IOVA, DM_PA, DM_SIZE, DM_PERM, DM_SNOOP };
+enum { EDF_REASON, EDF_SID, EDF_ADDR };
+#define DV_EXPECT (SC_NSLOT - 2)
+#define SC_NAME_SLOT (SC_NSLOT - 1)
 
 /* command sub-kinds */
 enum { QI_WAIT = 1, QI_IOTLB, QI_CC, QI_IEC, QI_DEVTLB, QI_RAW };
@@ -114,5 +125,8 @@ const char *sc_reg_fieldset(const struct sc_reg *r);
 /* diag code by name (with or without VTD_DIAG_), -1 if unknown */
 int sc_diag_find(const char *name, size_t len);
 const char *sc_diag_name(int code); /* "STALE_IOTLB", or NULL */
+/* name of the register at off, given where IVA (ECAP.IRO) and the fault
+ * records (CAP.FRO, nfr of them) are; else its offset in hex, in buf */
+const char *sc_reg_name_at(uint64_t off, uint64_t iro_off, uint64_t fro_off, unsigned nfr, char *buf, size_t len);
 
 #endif

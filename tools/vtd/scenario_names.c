@@ -3,6 +3,7 @@
  * Names a scenario may use: registers (offsets and widths of
  * <vtd/regs.h>), their fields, and the diagnostic codes of <vtd/defs.h>.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <vtd/defs.h>
@@ -175,4 +176,21 @@ const char *sc_diag_name(int code)
         if (diags[i].code == code)
             return diags[i].name;
     return NULL;
+}
+
+const char *sc_reg_name_at(uint64_t off, uint64_t iro_off, uint64_t fro_off, unsigned nfr, char *buf, size_t len)
+{
+    for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++)
+        if (regs[i].kind == REG_FIXED && regs[i].off == off)
+            return regs[i].name;
+    if (off == iro_off)
+        return "IVA";
+    if (off == iro_off + 8)
+        return "IOTLB";
+    if (off >= fro_off && off < fro_off + 16ULL * nfr) {
+        snprintf(buf, len, "FRCD%u_%s", (unsigned)((off - fro_off) / 16), (off & 8) ? "HI" : "LO");
+        return buf;
+    }
+    snprintf(buf, len, "0x%x", (unsigned)off);
+    return buf;
 }

@@ -18,6 +18,7 @@
 #define MAX_VARS 512
 #define MAX_UNITS_NAMES 64
 #define MAX_DEPTH 48
+#define MAX_DOMS 64
 #define POOL_DEFAULT 0x80000000ULL
 
 void sc_default_limits(struct sc_limits *lim)
@@ -51,6 +52,9 @@ struct pstate {
     unsigned nunits;
     bool pool_fixed; /* an alloc happened: pool may no longer move */
     bool seen_dma, seen_msi; /* a request an expectation can look at */
+    bool seen_drv;           /* a `drv init` came before */
+    char (*doms)[SC_NAME_MAX];
+    unsigned ndoms;
     int depth;
 };
 
@@ -365,7 +369,7 @@ static const struct keydef unit_keys[] = {
     KM("context_cache", U_CTXC, 1u << 24), KM("pasid_cache", U_PASIDC, 1u << 24),
     KM("pwc", U_PWC, 1u << 24), KM("iec", U_IEC, 1u << 24),
     {"stale", K_ONOFF, U_STALE, 0, NULL, false}, KF("qi_async", U_QI_ASYNC),
-    {"name", K_NAME, SC_NSLOT - 1, 0, NULL, false}, KEND};
+    {"name", K_NAME, SC_NAME_SLOT, 0, NULL, false}, KEND};
 static const struct keydef use_keys[] = {{"name", K_NAME, 0, 0, NULL, false}, KEND};
 static const struct keydef no_keys[] = {KEND};
 static const struct keydef hole_keys[] = {KE("base", H_BASE), KE("len", H_LEN), KEND};
@@ -423,6 +427,30 @@ static const struct keydef ex_frcd_keys[] = {KM("index", ER_INDEX, 255), KM("rea
                                              {"type", K_ENUM, ER_TYPE, 0, frcd_types, false}, KEND};
 static const struct keydef ex_msi_keys[] = {KE("addr", EM_ADDR), KM("data", EM_DATA, 0xFFFFFFFF), KEND};
 static const struct keydef ex_diag_keys[] = {{"code", K_DIAG, ED_CODE, 0, NULL, false}, KEND};
+
+static const char *const drv_errs[] = {"ok", "EINVAL", "ENOMEM", "ENOTSUP", "EBUSY", "EEXIST", "ENOENT",
+                                       "ENOSPC", "ETIMEDOUT", "EIO", NULL};
+static const char *const dom_types[] = {"paging", "passthrough", "first-level", NULL};
+#define KX {"expect", K_ENUM, DV_EXPECT, 0, drv_errs, false}
+#define KDOM {"domain", K_NAME, SC_NAME_SLOT, 0, NULL, false}
+static const struct keydef drv_init_keys[] = {KF("scalable", DI_SCALABLE), KF("no-qi", DI_NOQI), KF("no-ir", DI_NOIR),
+                                              KF("x2apic", DI_X2APIC), KF("compat-irq", DI_COMPAT),
+                                              KM("qi_order", DI_QIORDER, 7), KM("ir_order", DI_IRORDER, 16),
+                                              KE("fault_msi", DI_FMSI), KM("fault_data", DI_FDATA, 0xFFFFFFFF), KX,
+                                              KEND};
+static const struct keydef drv_plain_keys[] = {KX, KEND};
+static const struct keydef drv_domain_keys[] = {KDOM, {"type", K_ENUM, DD_TYPE, 0, dom_types, false},
+                                                KM("levels", DD_LEVELS, 5), KF("deferred", DD_DEFERRED), KX, KEND};
+static const struct keydef drv_attach_keys[] = {KDOM, {"sid", K_BDF, DA_SID, 0xFFFF, NULL, false}, KF("ats", DA_ATS),
+                                                KF("fpd", DA_FPD), KX, KEND};
+static const struct keydef drv_detach_keys[] = {{"sid", K_BDF, DA_SID, 0xFFFF, NULL, false}, KX, KEND};
+static const struct keydef drv_map_keys[] = {KDOM, KE("iova", DM_IOVA), KE("pa", DM_PA), KE("size", DM_SIZE),
+                                             {"perm", K_PERM, DM_PERM, 0, NULL, false}, KF("snoop", DM_SNOOP), KX,
+                                             KEND};
+static const struct keydef drv_dom_only_keys[] = {KDOM, KX, KEND};
+static const struct keydef ex_drv_fault_keys[] = {KM("reason", EDF_REASON, 255),
+                                                  {"sid", K_BDF, EDF_SID, 0xFFFF, NULL, false}, KE("addr", EDF_ADDR),
+                                                  KEND};
 
 #define B(x) (1u << (x))
 #define NOPOS {-1, -1, -1}
@@ -485,10 +513,20 @@ static const struct cmddef cmds[] = {
     {"expect", "no-msi", OP_EX_NO_MSI, 0, no_keys, NOPOS, 0, true, NULL},
     {"expect", "diag", OP_EX_DIAG, 0, ex_diag_keys, {ED_CODE, -1, -1}, B(ED_CODE), true, NULL},
     {"expect", "no-diag", OP_EX_NO_DIAG, 0, no_keys, NOPOS, 0, true, NULL},
+    {"expect", "drv-fault", OP_EX_DRV_FAULT, 0, ex_drv_fault_keys, NOPOS, 0, true, NULL},
+    {"drv", "init", OP_DRV_INIT, 0, drv_init_keys, NOPOS, 0, true, NULL},
+    {"drv", "disable", OP_DRV_DISABLE, 0, drv_plain_keys, NOPOS, 0, true, NULL},
+    {"drv", "domain", OP_DRV_DOMAIN, 0, drv_domain_keys, {SC_NAME_SLOT, -1, -1}, B(SC_NAME_SLOT), true, NULL},
+    {"drv", "attach", OP_DRV_ATTACH, 0, drv_attach_keys, {SC_NAME_SLOT, -1, -1}, B(SC_NAME_SLOT) | B(DA_SID), true, NULL},
+    {"drv", "detach", OP_DRV_DETACH, 0, drv_detach_keys, NOPOS, B(DA_SID), true, NULL},
+    {"drv", "map", OP_DRV_MAP, 0, drv_map_keys, {SC_NAME_SLOT, -1, -1},
+     B(SC_NAME_SLOT) | B(DM_IOVA) | B(DM_PA) | B(DM_SIZE), true, NULL},
+    {"drv", "unmap", OP_DRV_UNMAP, 0, drv_map_keys, {SC_NAME_SLOT, -1, -1}, B(SC_NAME_SLOT) | B(DM_IOVA) | B(DM_SIZE),
+     true, NULL},
+    {"drv", "flush", OP_DRV_FLUSH, 0, drv_dom_only_keys, {SC_NAME_SLOT, -1, -1}, B(SC_NAME_SLOT), true, NULL},
+    {"drv", "faults", OP_DRV_FAULTS, 0, drv_plain_keys, NOPOS, 0, true, NULL},
 };
 #define NCMDS (sizeof cmds / sizeof cmds[0])
-
-static const char *const drv_words = "drv init, drv domain, drv attach, drv map, drv unmap";
 
 /* "sid= addr= pasid= priv at=" for messages */
 static const char *key_list(const struct keydef *k, char *buf, size_t len)
@@ -1101,6 +1139,42 @@ static int check(struct pstate *ps, const struct cmddef *d, struct sc_cmd *c, co
         if (SC_HAS(c, D_PRIV) && !SC_HAS(c, D_PASID))
             return perr(ps, t[0].s, "dma: priv needs pasid= (privilege is a PASID attribute)");
         break;
+    case OP_DRV_INIT:
+        ps->seen_drv = true;
+        if (SC_HAS(c, DI_FDATA) && !SC_HAS(c, DI_FMSI))
+            return perr(ps, t[0].s, "drv init: fault_data= goes with fault_msi=");
+        break;
+    case OP_DRV_DOMAIN:
+        if (!ps->seen_drv)
+            return perr(ps, t[0].s, "drv %s: no 'drv init' before it", d->w2);
+        for (unsigned i = 0; i < ps->ndoms; i++)
+            if (strcmp(ps->doms[i], c->name) == 0)
+                return perr(ps, t[2].s, "drv domain: a domain named '%s' exists already", c->name);
+        if (ps->ndoms == MAX_DOMS)
+            return perr(ps, t[0].s, "drv domain: at most %d domains", MAX_DOMS);
+        memcpy(ps->doms[ps->ndoms++], c->name, SC_NAME_MAX);
+        break;
+    case OP_DRV_ATTACH:
+    case OP_DRV_MAP:
+    case OP_DRV_UNMAP:
+    case OP_DRV_FLUSH: {
+        bool known = false;
+        for (unsigned i = 0; i < ps->ndoms; i++)
+            known |= strcmp(ps->doms[i], c->name) == 0;
+        if (!known)
+            return perr(ps, t[2].s, "drv %s: no domain named '%s' (create it with 'drv domain %s')", d->w2, c->name,
+                        c->name);
+        if (c->op == OP_DRV_MAP && !SC_HAS(c, DM_PERM))
+            c->v[DM_PERM] = VTD_R | VTD_W;
+        break;
+    }
+    case OP_DRV_DISABLE:
+    case OP_DRV_DETACH:
+    case OP_DRV_FAULTS:
+    case OP_EX_DRV_FAULT:
+        if (!ps->seen_drv)
+            return perr(ps, t[0].s, "%s %s: no 'drv init' before it", d->w1, d->w2);
+        break;
     case OP_EX_TRANSLATED:
     case OP_EX_BLOCKED:
         if (!ps->seen_dma)
@@ -1204,13 +1278,10 @@ static int parse_line(struct pstate *ps, const char *s, const char *end)
         t[1] = joined;
         n--;
     }
-    if (!d && tok_is(&t[0], "drv"))
-        return perr(ps, t[0].s, "drv: driver operations (%s) are not available yet: the driver is not part of "
-                    "this build (docs/scenario.md)", drv_words);
     if (!d && !w1) {
         return perr(ps, t[0].s, "unknown command '%s' (expected unit, use, reset, hole, write64, write32, write8, "
                     "fill, pool, alloc, let, print, root, context, slpte, slmap, slunmap, irte, pid, mmio, gcmd, "
-                    "qi, dma, msi or expect)", show(t[0].s, t[0].n, b, sizeof b));
+                    "qi, dma, msi, drv or expect)", show(t[0].s, t[0].n, b, sizeof b));
     }
     if (!d) {
         char list[300];
@@ -1270,10 +1341,12 @@ int sc_parse(const char *name, const char *text, size_t len, const struct sc_lim
     if (s) {
         ps.vars = calloc(MAX_VARS, sizeof *ps.vars);
         ps.units = calloc(MAX_UNITS_NAMES, sizeof *ps.units);
+        ps.doms = calloc(MAX_DOMS, sizeof *ps.doms);
     }
-    if (!s || !ps.vars || !ps.units) {
+    if (!s || !ps.vars || !ps.units || !ps.doms) {
         free(ps.vars);
         free(ps.units);
+        free(ps.doms);
         free(s);
         snprintf(err->msg, sizeof err->msg, "out of memory");
         return VTD_ENOMEM;
@@ -1302,6 +1375,7 @@ int sc_parse(const char *name, const char *text, size_t len, const struct sc_lim
     }
     free(ps.vars);
     free(ps.units);
+    free(ps.doms);
     if (r) {
         sc_free(s);
         return 2;
