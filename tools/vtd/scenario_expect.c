@@ -247,7 +247,6 @@ static void ex_msi(struct sc_world *w, const struct sc_cmd *c)
         k += (size_t)snprintf(list + k, sizeof list - k, "%s addr=0x%" PRIx64 " data=0x%" PRIx32, k ? "," : "",
                               w->msis[i].addr, w->msis[i].data);
     char want[96];
-    snprintf(want, sizeof want, "%s%s", SC_HAS(c, EM_ADDR) ? "addr=.. " : "", SC_HAS(c, EM_DATA) ? "data=.." : "");
     if (SC_HAS(c, EM_ADDR) && SC_HAS(c, EM_DATA))
         snprintf(want, sizeof want, "addr=0x%" PRIx64 " data=0x%" PRIx64, c->v[EM_ADDR], c->v[EM_DATA]);
     else if (SC_HAS(c, EM_ADDR))

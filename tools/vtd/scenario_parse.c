@@ -117,6 +117,18 @@ static void ex_space(struct ex *e)
         e->p++;
 }
 
+/* value of a hex digit, 99 for anything else */
+static unsigned digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return (unsigned)(c - '0');
+    if (c >= 'a' && c <= 'f')
+        return (unsigned)(c - 'a' + 10);
+    if (c >= 'A' && c <= 'F')
+        return (unsigned)(c - 'A' + 10);
+    return 99;
+}
+
 static int ex_number(struct ex *e, uint64_t *v)
 {
     const char *start = e->p;
@@ -128,18 +140,9 @@ static int ex_number(struct ex *e, uint64_t *v)
     uint64_t x = 0;
     int digits = 0;
     for (; e->p < e->end; e->p++) {
-        char c = *e->p;
-        unsigned d;
-        if (c >= '0' && c <= '9')
-            d = (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            d = (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            d = (unsigned)(c - 'A' + 10);
-        else if (c == '_' && digits)
+        unsigned d = digit(*e->p);
+        if (*e->p == '_' && digits)
             continue; /* 0x1000_0000 */
-        else
-            break;
         if (d >= base)
             break;
         if (x > (UINT64_MAX - d) / base)
@@ -561,15 +564,8 @@ static bool parse_hex(const char *s, size_t n, unsigned max_digits, unsigned *ou
         return false;
     unsigned x = 0;
     for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        unsigned d;
-        if (c >= '0' && c <= '9')
-            d = (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            d = (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            d = (unsigned)(c - 'A' + 10);
-        else
+        unsigned d = digit(s[i]);
+        if (d >= 16)
             return false;
         x = x * 16 + d;
     }
