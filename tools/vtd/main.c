@@ -12,6 +12,7 @@ static const struct vtd_cmd cmds[] = {
     /* keep in the order "vtd help" shows them */
     {"help", cmd_help, "show this list, or the help of one command (vtd help CMD)"},
     {"demo", cmd_demo, "device assignment told on two VMs: DMA, isolation, posted interrupts, unmap"},
+    {"run", cmd_run, "run scenario files and check their expectations (docs/scenario.md)"},
     {"walk", cmd_walk, "translate one request step by step, as text, JSON or an SVG picture"},
     {"dmar", cmd_dmar, "decode (text or JSON) or build an ACPI DMAR table"},
 };

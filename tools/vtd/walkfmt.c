@@ -530,6 +530,11 @@ static void jstr(FILE *f, const char *s)
     fputc('"', f);
 }
 
+void wf_json_str(FILE *f, const char *s)
+{
+    jstr(f, s);
+}
+
 static void jhex(FILE *f, uint64_t v)
 {
     fprintf(f, "\"0x%" PRIx64 "\"", v);
