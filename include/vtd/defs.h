@@ -49,6 +49,19 @@
 #define VTD_SL_SNP VTD_BIT(11)
 #define VTD_SL_ADDR_MASK VTD_GENMASK(51, 12)
 #define VTD_SL_TM VTD_BIT(62)
+/* ---- First-level paging entry (64 bits), 512 per table (Rev 5.10 §9.7) ----
+ * Bits 63:52 are ignored (Rev 5.10 has no XD bit), 51:HAW reserved. */
+#define VTD_FL_P VTD_BIT(0)
+#define VTD_FL_RW VTD_BIT(1)
+#define VTD_FL_US VTD_BIT(2)
+#define VTD_FL_PWT VTD_BIT(3)
+#define VTD_FL_PCD VTD_BIT(4)
+#define VTD_FL_A VTD_BIT(5)
+#define VTD_FL_D VTD_BIT(6)          /* leaf only */
+#define VTD_FL_PS VTD_BIT(7)         /* PDPE / PDE; reserved in PML5E / PML4E; PAT in a PTE */
+#define VTD_FL_EA VTD_BIT(10)        /* extended accessed (PASID entry EAFE=1) */
+#define VTD_FL_PAT_LARGE VTD_BIT(12) /* PAT of a 2 MiB / 1 GiB leaf */
+#define VTD_FL_ADDR_MASK VTD_GENMASK(51, 12)
 #define VTD_PAGE_SHIFT 12
 #define VTD_PAGE_SIZE 4096ULL
 #define VTD_LEVEL_STRIDE 9

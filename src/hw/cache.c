@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "fl.h"
 
 static int cache_alloc(struct cache *c, uint32_t entries, uint32_t ways)
 {
@@ -83,6 +83,14 @@ int vtd_caches_init(struct vtd *u)
         rc = cache_alloc(&u->pwc, c->pwc_entries, c->pwc_entries >= 4 ? 4 : 1);
     if (!rc)
         rc = cache_alloc(&u->iec, (u->cfg.ecap & VTD_ECAP_IR) ? c->iec_entries : 0, 1);
+    /* first-level caches: the IOTLB and PWC geometry again (fl.h) */
+    const bool fl = u->cfg.ecap & VTD_ECAP_FLTS;
+    if (!rc)
+        rc = cache_alloc(&u->fltlb, fl ? c->iotlb_entries : 0, c->iotlb_ways ? c->iotlb_ways : 1);
+    if (!rc)
+        rc = cache_alloc(&u->flpwc, fl ? c->pwc_entries : 0, c->pwc_entries >= 4 ? 4 : 1);
+    if (!rc && fl && !(u->fl_dgen = calloc(65536, sizeof(*u->fl_dgen))))
+        rc = VTD_ENOMEM;
     if (rc)
         return rc;
     u->ctx_dgen = calloc(65536, sizeof(*u->ctx_dgen));
@@ -101,6 +109,10 @@ void vtd_caches_free(struct vtd *u)
     cache_free(&u->iotlb);
     cache_free(&u->pwc);
     cache_free(&u->iec);
+    cache_free(&u->fltlb);
+    cache_free(&u->flpwc);
+    free(u->fl_dgen);
+    u->fl_dgen = NULL;
     free(u->ctx_dgen);
     free(u->tlb_dgen);
     free(u->dsizes);
@@ -116,6 +128,8 @@ void vtd_caches_reset(struct vtd *u)
     cache_clear(&u->iotlb);
     cache_clear(&u->pwc);
     cache_clear(&u->iec);
+    cache_clear(&u->fltlb);
+    cache_clear(&u->flpwc);
     atomic_fetch_add(&u->iec_epoch, 1);
     for (unsigned d = 0; d < 65536; d++)
         atomic_store_explicit(&u->dsizes[d], 0, memory_order_relaxed);
@@ -298,6 +312,9 @@ void vtd_inval_iotlb_page(struct vtd *u, uint16_t did, uint64_t addr, unsigned a
                 drop_in_set(&u->iotlb, iotlb_set(&u->iotlb, did, s, k), iotlb_in_range, &r);
         }
     }
+    /* scalable mode: every first-level / nested entry of the domain (Table 23) */
+    if (u->fl_dgen)
+        vtd_inval_fl_domain(u, did);
     /* IH=0: the paging-structure entries above the range go too; IH=1 tells
      * the unit that no non-leaf entry changed, so they are kept. */
     if (!ih && u->pwc.nsets) {
@@ -316,6 +333,88 @@ void vtd_inval_iotlb_page(struct vtd *u, uint16_t did, uint64_t addr, unsigned a
     vtd_notify(u, &(struct vtd_inval_notice){.cache = VTD_NOTICE_IOTLB, .granularity = VTD_NOTICE_PAGE,
                                              .did = did, .ih = ih, .addr = r.first << VTD_PAGE_SHIFT,
                                              .size = (1ULL << am) << VTD_PAGE_SHIFT});
+}
+
+/* ---- first-level caches (fl.h) ---- */
+
+void vtd_inval_fl_domain(struct vtd *u, uint16_t did)
+{
+    if (!u->fl_dgen)
+        return;
+    atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
+    atomic_fetch_add_explicit(&u->fl_dgen[did], 1, memory_order_acq_rel);
+}
+
+struct fl_range {
+    uint64_t key; /* fl_key(did, pasid) */
+    bool page;
+    uint64_t first, last; /* page numbers (45 bits), inclusive */
+};
+
+/* Drop every entry of `set` whose d1 is r->key and, for page-selective
+ * invalidation, whose range overlaps r's (level 0: an fltlb entry). */
+static void fl_drop_in_set(struct cache *c, uint32_t set, bool pwc, const struct fl_range *r)
+{
+    struct centry *e = &c->e[(size_t)set * c->ways];
+    set_lock(c, set);
+    for (uint32_t w = 0; w < c->ways; w++) {
+        uint64_t t = atomic_load_explicit(&e[w].tag, memory_order_relaxed);
+        if (!t || atomic_load_explicit(&e[w].d1, memory_order_relaxed) != r->key)
+            continue;
+        if (r->page) {
+            unsigned sh = pwc ? 9 * (flpwc_tag_level(t) - 1) : 9 * fltlb_tag_size(t);
+            uint64_t pfn = pwc ? flpwc_tag_key(t) << sh : fltlb_tag_pfn(t);
+            if (pfn > r->last || pfn + (1ULL << sh) - 1 < r->first)
+                continue;
+        }
+        atomic_store_explicit(&e[w].tag, 0, memory_order_relaxed);
+    }
+    set_unlock(c, set);
+}
+
+static void fl_drop_all(struct cache *c, bool pwc, const struct fl_range *r)
+{
+    for (uint32_t s = 0; s < c->nsets; s++)
+        fl_drop_in_set(c, s, pwc, r);
+}
+
+void vtd_inval_fl(struct vtd *u, uint16_t did, uint32_t pasid, bool page, uint64_t addr, unsigned am, bool ih)
+{
+    struct fl_range r = {.key = fl_key(did, pasid), .page = page};
+    /* the epoch first: a walk that read the tables before this does not fill */
+    atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
+    if (!page) {
+        fl_drop_all(&u->fltlb, false, &r);
+        fl_drop_all(&u->flpwc, true, &r);
+        return;
+    }
+    if (am > 45)
+        am = 45;
+    r.first = ((addr >> VTD_PAGE_SHIFT) & FL_PFN_MASK) & ~((1ULL << am) - 1);
+    r.last = r.first + (1ULL << am) - 1;
+    if (u->fltlb.nsets) {
+        for (unsigned s = 0; s < 3; s++) {
+            uint64_t k0 = r.first >> (9 * s), k1 = r.last >> (9 * s);
+            if (k1 - k0 + 1 > u->fltlb.nsets) {
+                fl_drop_all(&u->fltlb, false, &r);
+                break;
+            }
+            for (uint64_t k = k0; k <= k1; k++)
+                fl_drop_in_set(&u->fltlb, fltlb_set(&u->fltlb, did, pasid, s, k), false, &r);
+        }
+    }
+    if (!ih && u->flpwc.nsets) {
+        for (unsigned level = 2; level <= 5; level++) {
+            unsigned sh = 9 * (level - 1);
+            uint64_t k0 = r.first >> sh, k1 = r.last >> sh;
+            if (k1 - k0 + 1 > u->flpwc.nsets) {
+                fl_drop_all(&u->flpwc, true, &r);
+                break;
+            }
+            for (uint64_t k = k0; k <= k1; k++)
+                fl_drop_in_set(&u->flpwc, flpwc_set(&u->flpwc, did, pasid, level, k), true, &r);
+        }
+    }
 }
 
 /* ---- interrupt entry cache ---- */

@@ -141,6 +141,12 @@ struct vtd {
 
     /* caches */
     struct cache ctxc, iotlb, pwc;
+    /* first-level / nested (fl.c, allocated with ECAP.FLTS): combined IOTLB
+     * entries and first-level paging-structure entries, tagged by domain and
+     * PASID; fl_dgen[did] is bumped by IOTLB invalidations that drop all of
+     * a domain's first-level entries (page-selective iotlb_inv_dsc) */
+    struct cache fltlb, flpwc;
+    _Atomic uint32_t *fl_dgen;
     _Atomic uint32_t ctx_ggen, tlb_ggen;
     /* bumped by every invalidation of that cache: a walk that started before
      * one does not fill (its reads may predate the change) */
@@ -384,6 +390,11 @@ int vtd_qi_iec(struct vtd *u, uint64_t lo, uint64_t hi); /* IEC descriptor: 0 or
 /* posted.c: post `irte` (posted format, already validated) for interrupt
  * `index`: 0 or a fault reason (27h / 28h); fills out */
 int vtd_post_irq(struct vtd *u, uint64_t lo, uint64_t hi, bool eime, struct vtd_irq *out);
+
+/* posted.c: 64-bit compare-exchange through the host (mem_read + mem_write
+ * under the unit lock without mem_cmpxchg64): 0 exchanged, 1 compare failed
+ * (*expected updated), <0 not backed */
+int vtd_mem_cmpxchg(struct vtd *u, uint64_t pa, uint64_t *expected, uint64_t desired);
 
 /* root_ctx.c */
 struct walk;
