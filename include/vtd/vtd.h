@@ -144,6 +144,14 @@ struct vtd_config {
  * interrupt posting (IR, EIM, PI) with a 256-entry interrupt entry cache.
  * Features not yet modelled (scalable mode, ...) are not advertised. */
 VTD_API void vtd_config_default(struct vtd_config *cfg);
+/* A scalable-mode part (docs/model.md "Scalable mode"): what
+ * vtd_config_default() advertises (VER 6.0: queued invalidation only) plus
+ * scalable-mode translation (SMTS) with PASIDs (PASID, PSS = 20 bits),
+ * second-level translation (SLTS) with A/D bits (SLADS, SMPWCS),
+ * pass-through, RID_PASID and RID_PRIV (RPS, RPRIVS), supervisor requests
+ * (SRS) and abort-DMA mode (ADMS), with a 256-entry PASID cache.
+ * First-level and nested translation (FLTS, NEST) are not advertised. */
+VTD_API void vtd_config_scalable(struct vtd_config *cfg);
 
 enum {
     VTD_EINVAL = -1,  /* invalid argument or inconsistent configuration */

@@ -40,6 +40,16 @@ void vtd_config_default(struct vtd_config *cfg)
     cfg->check_stale = true;
 }
 
+void vtd_config_scalable(struct vtd_config *cfg)
+{
+    vtd_config_default(cfg);
+    cfg->ver = 0x60;
+    cfg->ecap |= VTD_ECAP_SMTS | VTD_ECAP_PASID | VTD_FIELD_PREP(19, 39, 35) /* PSS: 20-bit PASIDs */ |
+                 VTD_ECAP_SLTS | VTD_ECAP_SLADS | VTD_ECAP_SMPWCS | VTD_ECAP_RPS | VTD_ECAP_RPRIVS |
+                 VTD_ECAP_SRS | VTD_ECAP_ADMS;
+    cfg->pasid_cache_entries = 256;
+}
+
 const char *vtd_strerror(int err)
 {
     switch (err) {
