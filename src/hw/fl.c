@@ -41,19 +41,6 @@
 #include "fl.h"
 #include "sm.h"
 
-/* Table 30 reasons added in Rev 5.10 (defs.h may already have them) */
-#ifndef VTD_FR_SM_FL_NESTED_ADDR
-#define VTD_FR_SM_FL_NESTED_ADDR 0x74
-#define VTD_FR_SM_FL_NESTED_TOP_READ 0x75
-#define VTD_FR_SM_FL_NESTED_READ 0x76
-#define VTD_FR_SM_FL_NESTED_AD_WRITE 0x77
-#define VTD_FR_SM_SL_AD_NOSNOOP 0x7C
-#define VTD_FR_SM_SL_AD_FAILED 0x7D
-#endif
-#ifndef VTD_FR_SM_PTE_INVALID
-#define VTD_FR_SM_PTE_INVALID 0x5B
-#endif
-
 #define SL_ADDR VTD_GENMASK(51, 12)
 #define FL_ADDR VTD_FL_ADDR_MASK
 #define AD_RETRIES 64 /* compare failures on one entry before giving up (91h / 7Dh) */
