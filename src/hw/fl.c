@@ -115,7 +115,7 @@ static unsigned sl_width(const struct vtd *u, const struct pasidinfo *pi)
 static int set_bits(struct vtd *u, uint64_t pa, uint64_t *v, uint64_t bits)
 {
     uint64_t expect = *v;
-    int rc = vtd_mem_cmpxchg(u, pa, &expect, expect | bits);
+    int rc = vtd_host_cmpxchg(u, pa, &expect, expect | bits);
     if (rc == 0) {
         *v = expect | bits;
         return 0;

@@ -394,7 +394,7 @@ int vtd_post_irq(struct vtd *u, uint64_t lo, uint64_t hi, bool eime, struct vtd_
 /* posted.c: 64-bit compare-exchange through the host (mem_read + mem_write
  * under the unit lock without mem_cmpxchg64): 0 exchanged, 1 compare failed
  * (*expected updated), <0 not backed */
-int vtd_mem_cmpxchg(struct vtd *u, uint64_t pa, uint64_t *expected, uint64_t desired);
+int vtd_host_cmpxchg(struct vtd *u, uint64_t pa, uint64_t *expected, uint64_t desired);
 
 /* root_ctx.c */
 struct walk;
