@@ -111,9 +111,16 @@ static unsigned sl_width(const struct vtd *u, const struct pasidinfo *pi)
 
 /* Set `bits` in the entry at pa (value *v as read) with one compare-exchange.
  * 0 done (*v = the new value), 1 the entry changed (*v = its value now: the
- * caller checks it again), -1 not backed. */
-static int set_bits(struct vtd *u, uint64_t pa, uint64_t *v, uint64_t bits)
+ * caller checks it again), -1 not backed.  Inspection walks (vtd_walk, the
+ * stale check's re-walk) change nothing in memory: they go on as if the
+ * update had been made. */
+static int set_bits(struct walk *w, uint64_t pa, uint64_t *v, uint64_t bits)
 {
+    if (!walk_diags(w)) {
+        *v |= bits;
+        return 0;
+    }
+    struct vtd *u = w->u;
     uint64_t expect = *v;
     int rc = vtd_host_cmpxchg(u, pa, &expect, expect | bits);
     if (rc == 0) {
@@ -136,10 +143,12 @@ static int sl_set_dirty(struct walk *w, const struct pasidinfo *pi, uint64_t pa)
     uint64_t v;
     if (read_entry(w, pa, &v))
         return VTD_FR_SM_SL_AD_FAILED;
+    if (!walk_diags(w))
+        return 0;
     for (unsigned i = 0; i < AD_RETRIES; i++) {
         if ((v & (VTD_SL_A | VTD_SL_D)) == (VTD_SL_A | VTD_SL_D))
             return 0;
-        int rc = set_bits(u, pa, &v, VTD_SL_A | VTD_SL_D);
+        int rc = set_bits(w, pa, &v, VTD_SL_A | VTD_SL_D);
         if (rc < 0)
             return VTD_FR_SM_SL_AD_FAILED;
         if (rc == 0)
@@ -203,7 +212,7 @@ static int nested_sl(struct walk *w, const struct pasidinfo *pi, uint64_t gpa, i
                 break;
             if (!pi->pwsnp || !caps(u, VTD_ECAP_SMPWCS))
                 return VTD_FR_SM_SL_AD_NOSNOOP;
-            int rc = set_bits(u, pa, &pte, VTD_SL_A);
+            int rc = set_bits(w, pa, &pte, VTD_SL_A);
             if (rc < 0 || tries >= AD_RETRIES)
                 return VTD_FR_SM_SL_AD_FAILED;
             if (rc == 0)
@@ -480,7 +489,7 @@ int vtd_fl_walk(struct walk *w, const struct pasidinfo *pi, struct leaf *lf)
                     return fl_fault(w, VTD_FR_SM_FL_NESTED_AD_WRITE);
                 if (!snoop)
                     return fl_fault(w, VTD_FR_SM_FL_AD_NOSNOOP);
-                int rc = set_bits(u, pa, &pte, bits);
+                int rc = set_bits(w, pa, &pte, bits);
                 if (rc < 0 || (rc > 0 && tries >= AD_RETRIES))
                     return fl_fault(w, VTD_FR_SM_FL_AD_FAILED);
                 if (rc > 0)
