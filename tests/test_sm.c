@@ -421,6 +421,82 @@ static void test_ssade(void **state)
     assert_int_equal(th_r64(s->t, p2), before);
 }
 
+static int cmpxchg_fails(void *opaque, uint64_t pa, uint64_t *expected, uint64_t desired)
+{
+    (void)opaque, (void)pa, (void)expected, (void)desired;
+    return -1;
+}
+
+/* SSS.6: the A/D update cannot be written (the platform's atomic fails) */
+static void test_ad_failed(void **state)
+{
+    struct smt *s = smt_new(state, NULL);
+    struct th *t = s->t;
+    vtd_destroy(t->u);
+    struct vtd_host h = t->host;
+    h.mem_cmpxchg64 = cmpxchg_fails;
+    assert_int_equal(vtd_create(&t->cfg, &h, &t->u), 0);
+    sm_qi_init(t);
+    sm_enable(t);
+    th_w64(t, s->pe + 8, th_r64(t, s->pe + 8) | VTD_PE_Q1_PWSNP);
+    th_w64(t, s->pe, th_r64(t, s->pe) | VTD_PE_Q0_SSADE);
+    expect_fault(s, dma(s, IOVA, VTD_R), VTD_FR_SM_SL_AD_FAILED, true, DEV, true, PASID, false, false);
+}
+
+/* a translation request for write sets D too */
+static void test_ad_ats(void **state)
+{
+    struct smt *s = smt_new(state, NULL);
+    th_w64(s->t, s->pe + 8, th_r64(s->t, s->pe + 8) | VTD_PE_Q1_PWSNP);
+    th_w64(s->t, s->pe, th_r64(s->t, s->pe) | VTD_PE_Q0_SSADE);
+    uint64_t pte = th_pte_addr(s->t, s->sl, 4, IOVA + 0x2000, 1), ro = th_pte_addr(s->t, s->sl, 4, IOVA + 0x4000, 1);
+    expect_ok(req(s, DEV, true, PASID, IOVA + 0x2000, VTD_W, VTD_AT_TRANSLATION_REQ, false), PA + 0x2000);
+    assert_true(th_r64(s->t, pte) & VTD_SL_D);
+    /* no write permission: A only */
+    expect_ok(req(s, DEV, true, PASID, IOVA + 0x4000, VTD_W, VTD_AT_TRANSLATION_REQ, false), PA + 0x4000);
+    assert_true(th_r64(s->t, ro) & VTD_SL_A);
+    assert_false(th_r64(s->t, ro) & VTD_SL_D);
+}
+
+/* vtd_create: the scalable-mode capability dependencies (Rev 5.10 §11.4.3) */
+static void test_config_checks(void **state)
+{
+    (void)state;
+    struct vtd_mem *m;
+    assert_int_equal(vtd_mem_create(1ULL << 40, &m), 0);
+    struct vtd_host h;
+    vtd_mem_host(m, &h);
+    struct vtd *u;
+    struct vtd_config c;
+    static const struct {
+        uint64_t clear, set;
+        int rc;
+    } v[] = {
+        {0, 0, 0},
+        {VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_IR | VTD_ECAP_EIM, 0, VTD_EINVAL}, /* SMTS needs QI */
+        {VTD_ECAP_SMTS, 0, VTD_EINVAL},           /* PASID, SLTS ... need SMTS */
+        {VTD_ECAP_SMPWCS, 0, VTD_EINVAL},         /* SLADS needs SMPWCS */
+        {0, VTD_ECAP_ERS, VTD_EINVAL},            /* Rev 5.10: ERS must be 0 */
+        {0, VTD_ECAP_NEST, VTD_EINVAL},           /* NEST needs FLTS */
+        {0, VTD_ECAP_FLTS, VTD_ENOTSUP},          /* first level: not modelled yet */
+    };
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        vtd_config_scalable(&c);
+        if (v[i].clear & VTD_ECAP_QI)
+            c.cap &= ~VTD_CAP_PI;
+        c.ecap = (c.ecap & ~v[i].clear) | v[i].set;
+        print_message("check %zu\n", i);
+        int rc = vtd_create(&c, &h, &u);
+        assert_int_equal(rc, v[i].rc);
+        if (!rc)
+            vtd_destroy(u);
+    }
+    vtd_config_scalable(&c);
+    c.pasid_cache_entries = 3;
+    assert_int_equal(vtd_create(&c, &h, &u), VTD_EINVAL);
+    vtd_mem_destroy(m);
+}
+
 /* ------------------------------------------------------ PASID cache */
 
 static void test_pasid_cache_stale(void **state)
@@ -663,6 +739,9 @@ int main(void)
         cmocka_unit_test_teardown(test_priv, teardown),
         cmocka_unit_test_teardown(test_rsvd_per_caps, teardown),
         cmocka_unit_test_teardown(test_ssade, teardown),
+        cmocka_unit_test_teardown(test_ad_failed, teardown),
+        cmocka_unit_test_teardown(test_ad_ats, teardown),
+        cmocka_unit_test(test_config_checks),
         cmocka_unit_test_teardown(test_pasid_cache_stale, teardown),
         cmocka_unit_test_teardown(test_pasid_cache_domain_global, teardown),
         cmocka_unit_test_teardown(test_ctx_inval_drops_pasid_cache, teardown),
