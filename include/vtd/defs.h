@@ -332,12 +332,16 @@ enum vtd_diag_code {
     VTD_DIAG_CTX_AW = 32,      /* context AW not supported by SAGAW */
     VTD_DIAG_CTX_TT = 33,      /* context TT reserved or not supported */
     VTD_DIAG_SL_RSVD = 34,     /* second-level entry reserved bits set */
+    VTD_DIAG_PASID_RSVD = 35,  /* PASID directory or PASID-table entry reserved bits set (52h/5Ah) */
     VTD_DIAG_READ_ERROR = 36,  /* a table pointer names memory the platform does not back */
+    VTD_DIAG_PASID_INVALID = 37, /* PASID-table entry PGTT/AW/FSPM not supported (5Bh) */
+    VTD_DIAG_SM_CTX_INVALID = 38, /* scalable-mode context entry inconsistent, e.g. RID_PASID beyond PDTS (43h) */
     /* Stale caches: a cached translation no longer matching memory was used */
     VTD_DIAG_STALE_CONTEXT = 40, /* context-cache entry used after the entry changed */
     VTD_DIAG_STALE_IOTLB = 41,   /* IOTLB entry used after the tables changed */
     VTD_DIAG_STALE_NEGATIVE = 42, /* cached not-present entry used (CAP.CM) after it became present */
     VTD_DIAG_STALE_IEC = 43,     /* interrupt entry cache entry used after the IRTE changed */
+    VTD_DIAG_STALE_PASID = 44,   /* PASID-cache entry used after the PASID directory/table entry changed */
     /* Requests (API use) */
     VTD_DIAG_REQ_PASID_LEGACY = 51, /* request with PASID to a legacy-mode unit (31h) */
     VTD_DIAG_REQ_INTR_RANGE = 52,   /* untranslated write to the interrupt range: an interrupt, not DMA */

@@ -56,7 +56,8 @@ enum {
     VTD_NOTICE_GLOBAL = 1, /* everything in that cache */
     VTD_NOTICE_DOMAIN = 2, /* everything tagged with did */
     VTD_NOTICE_DEVICE = 3, /* context cache: source-ids matching sid under fm */
-    VTD_NOTICE_PAGE = 4    /* IOTLB: [addr, addr + size) of domain did */
+    VTD_NOTICE_PAGE = 4,   /* IOTLB: [addr, addr + size) of domain did (and pasid, when pasid_valid) */
+    VTD_NOTICE_PASID = 5   /* IOTLB: everything tagged with did and pasid (scalable mode) */
 };
 struct vtd_inval_notice {
     uint8_t cache;       /* VTD_NOTICE_CONTEXT / _IOTLB */
@@ -65,7 +66,7 @@ struct vtd_inval_notice {
     uint16_t sid;        /* device-selective: the source-id ... */
     uint8_t fm;          /* ... and its function mask (CCMD.FM) */
     bool ih;             /* page-selective: invalidation hint (leaf entries only) */
-    bool pasid_valid;    /* PASID-granular invalidations (scalable mode, not yet) */
+    bool pasid_valid;    /* PASID-based IOTLB invalidation (scalable mode) */
     uint32_t pasid;
     uint64_t addr, size; /* page-selective: the range */
 };

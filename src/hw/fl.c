@@ -357,7 +357,7 @@ int vtd_fl_walk(struct walk *w, const struct pasidinfo *pi, struct leaf *lf)
     const uint64_t addr = req->addr;
     const bool nested = pi->pgtt == VTD_PGTT_NESTED;
     const unsigned levels = pi->fl_levels == 5 ? 5 : 4;
-    const bool priv = req->priv;
+    const bool priv = w->sm_priv; /* PR, or RID_PRIV for a request without PASID */
     /* a write sets D: a write request, or a translation request asking for
      * write (NW = 0) */
     const bool write = (w->need & VTD_W) || (w->ats && (req->access & VTD_W));
