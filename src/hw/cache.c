@@ -490,70 +490,37 @@ struct fl_range {
     uint64_t first, last; /* page numbers (45 bits), inclusive */
 };
 
-/* Drop every entry of `set` whose d1 is r->key and, for page-selective
- * invalidation, whose range overlaps r's (level 0: an fltlb entry). */
-static void fl_drop_in_set(struct cache *c, uint32_t set, bool pwc, const struct fl_range *r)
+static bool fl_overlaps(const struct fl_range *r, uint64_t pfn, unsigned sh)
 {
-    struct centry *e = &c->e[(size_t)set * c->ways];
-    set_lock(c, set);
-    for (uint32_t w = 0; w < c->ways; w++) {
-        uint64_t t = atomic_load_explicit(&e[w].tag, memory_order_relaxed);
-        if (!t || atomic_load_explicit(&e[w].d1, memory_order_relaxed) != r->key)
-            continue;
-        if (r->page) {
-            unsigned sh = pwc ? 9 * (flpwc_tag_level(t) - 1) : 9 * fltlb_tag_size(t);
-            uint64_t pfn = pwc ? flpwc_tag_key(t) << sh : fltlb_tag_pfn(t);
-            if (pfn > r->last || pfn + (1ULL << sh) - 1 < r->first)
-                continue;
-        }
-        atomic_store_explicit(&e[w].tag, 0, memory_order_relaxed);
-    }
-    set_unlock(c, set);
+    return !r->page || (pfn <= r->last && pfn + (1ULL << sh) - 1 >= r->first);
 }
-
-static void fl_drop_all(struct cache *c, bool pwc, const struct fl_range *r)
+static bool fltlb_match(uint64_t tag, uint64_t d0, uint64_t d1, const void *arg)
 {
-    for (uint32_t s = 0; s < c->nsets; s++)
-        fl_drop_in_set(c, s, pwc, r);
+    const struct fl_range *r = arg;
+    (void)d0;
+    return d1 == r->key && fl_overlaps(r, fltlb_tag_pfn(tag), 9 * fltlb_tag_size(tag));
+}
+static bool flpwc_match(uint64_t tag, uint64_t d0, uint64_t d1, const void *arg)
+{
+    const struct fl_range *r = arg;
+    unsigned sh = 9 * (flpwc_tag_level(tag) - 1);
+    (void)d0;
+    return d1 == r->key && fl_overlaps(r, flpwc_tag_key(tag) << sh, sh);
 }
 
 void vtd_inval_fl(struct vtd *u, uint16_t did, uint32_t pasid, bool page, uint64_t addr, unsigned am, bool ih)
 {
     struct fl_range r = {.key = fl_key(did, pasid), .page = page};
-    /* the epoch first: a walk that read the tables before this does not fill */
-    atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
-    if (!page) {
-        fl_drop_all(&u->fltlb, false, &r);
-        fl_drop_all(&u->flpwc, true, &r);
-        return;
-    }
     if (am > 45)
         am = 45;
     r.first = ((addr >> VTD_PAGE_SHIFT) & FL_PFN_MASK) & ~((1ULL << am) - 1);
     r.last = r.first + (1ULL << am) - 1;
-    if (u->fltlb.nsets) {
-        for (unsigned s = 0; s < 3; s++) {
-            uint64_t k0 = r.first >> (9 * s), k1 = r.last >> (9 * s);
-            if (k1 - k0 + 1 > u->fltlb.nsets) {
-                fl_drop_all(&u->fltlb, false, &r);
-                break;
-            }
-            for (uint64_t k = k0; k <= k1; k++)
-                fl_drop_in_set(&u->fltlb, fltlb_set(&u->fltlb, did, pasid, s, k), false, &r);
-        }
-    }
-    if (!ih && u->flpwc.nsets) {
-        for (unsigned level = 2; level <= 5; level++) {
-            unsigned sh = 9 * (level - 1);
-            uint64_t k0 = r.first >> sh, k1 = r.last >> sh;
-            if (k1 - k0 + 1 > u->flpwc.nsets) {
-                fl_drop_all(&u->flpwc, true, &r);
-                break;
-            }
-            for (uint64_t k = k0; k <= k1; k++)
-                fl_drop_in_set(&u->flpwc, flpwc_set(&u->flpwc, did, pasid, level, k), true, &r);
-        }
-    }
+    /* the epoch first: a walk that read the tables before this does not fill */
+    atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
+    if (u->fltlb.nsets)
+        cache_drop_if(&u->fltlb, fltlb_match, &r);
+    if (u->flpwc.nsets && !(page && ih))
+        cache_drop_if(&u->flpwc, flpwc_match, &r);
 }
 
 /* ---- interrupt entry cache ---- */

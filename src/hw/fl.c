@@ -326,8 +326,8 @@ static int tlb_probe(struct walk *w, const struct pasidinfo *pi, bool priv, bool
     for (unsigned size = 0; size <= 2; size++) {
         uint64_t base = pfn & ~((1ULL << (9 * size)) - 1);
         struct chit h = {0};
-        if (!cache_lookup_key(&u->fltlb, fltlb_set(&u->fltlb, pi->did, pi->pasid, size, base >> (9 * size)),
-                              fltlb_tag(pi->did, pi->pasid, size, base), key, &h) ||
+        if (!cache_lookup_k(&u->fltlb, fltlb_set(&u->fltlb, pi->did, pi->pasid, size, base >> (9 * size)),
+                            fltlb_tag(pi->did, pi->pasid, size, base), ~0ULL, key, &h) ||
             h.gen != gen)
             continue;
         if (write && !(h.d0 & FLT_D))
@@ -402,8 +402,8 @@ int vtd_fl_walk(struct walk *w, const struct pasidinfo *pi, struct leaf *lf)
         for (unsigned pl = 2; pl <= levels; pl++) {
             uint64_t key = pfn >> (9 * (pl - 1));
             struct chit h = {0};
-            if (cache_lookup_key(&u->flpwc, flpwc_set(&u->flpwc, pi->did, pi->pasid, pl, key),
-                                 flpwc_tag(pi->did, pi->pasid, pl, key), fkey, &h) &&
+            if (cache_lookup_k(&u->flpwc, flpwc_set(&u->flpwc, pi->did, pi->pasid, pl, key),
+                               flpwc_tag(pi->did, pi->pasid, pl, key), ~0ULL, fkey, &h) &&
                 h.gen == gen) {
                 stat_inc(&w->st->pwc_hits);
                 w->used_cache = true;

@@ -66,32 +66,6 @@ static inline uint64_t fl_gen(struct vtd *u, uint16_t did)
                       atomic_load_explicit(&u->fl_dgen[did], memory_order_acquire));
 }
 
-/* Lock-free probe for an entry with both `tag` and d1 == `key`. */
-static inline bool cache_lookup_key(const struct cache *c, uint32_t set, uint64_t tag, uint64_t key,
-                                    struct chit *out)
-{
-    const struct centry *e = &c->e[(size_t)set * c->ways];
-    for (;;) {
-        uint32_t s1 = atomic_load_explicit(&c->meta[set].seq, memory_order_acquire);
-        if (VTD_UNLIKELY(s1 & 1))
-            continue;
-        bool hit = false;
-        for (uint32_t w = 0; w < c->ways; w++) {
-            if (atomic_load_explicit(&e[w].tag, memory_order_relaxed) == tag &&
-                atomic_load_explicit(&e[w].d1, memory_order_relaxed) == key) {
-                out->d0 = atomic_load_explicit(&e[w].d0, memory_order_relaxed);
-                out->d1 = key;
-                out->gen = atomic_load_explicit(&e[w].gen, memory_order_relaxed);
-                hit = true;
-                break;
-            }
-        }
-        atomic_thread_fence(memory_order_acquire);
-        if (VTD_LIKELY(atomic_load_explicit(&c->meta[set].seq, memory_order_relaxed) == s1))
-            return hit;
-    }
-}
-
 /* P_IOTLB (p_iotlb_inv_dsc, Table 24) on the first-level caches:
  * PASID-selective (page = false): every fltlb and flpwc entry of (did, pasid);
  * page-selective-within-PASID: fltlb entries of (did, pasid) overlapping
