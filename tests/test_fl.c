@@ -192,6 +192,16 @@ static void test_fl_fault80_canonical_5level(void **state)
     EXPECT_FAULT(&x, r, VTD_FR_SM_FL_NOT_PRESENT, 0x0000800000000000ULL);
 }
 
+/* Clear (set = false) or set `bit` in its entry at `level`
+ * and invalidate, as software would.  Returns the entry's address. */
+static uint64_t change_entry(struct flx *x, uint64_t va, int level, uint64_t bit, bool set)
+{
+    uint64_t e = flx_pte(x, va, level), v = th_r64(x->t, e);
+    th_w64(x->t, e, set ? v | bit : v & ~bit);
+    flx_update_pe(x);
+    return e;
+}
+
 /* 81h: a user request meets U/S = 0 at any level; supervisor requests
  * (SRE = 1) are not restricted by U/S. */
 static void test_fl_fault81_user_supervisor(void **state)
@@ -201,15 +211,12 @@ static void test_fl_fault81_user_supervisor(void **state)
     for (int l = 1; l <= 4; l++) { /* the shared PML4E last */
         uint64_t va = VA + ((uint64_t)l << 30);
         flx_map(&x, va, PA, 4096, LEAF);
-        uint64_t e = flx_pte(&x, va, l);
-        th_w64(x.t, e, th_r64(x.t, e) & ~VTD_FL_US);
-        flx_update_pe(&x); /* software invalidates after changing an entry */
+        change_entry(&x, va, l, VTD_FL_US, false);
         struct vtd_result r = dma(&x, va, VTD_R, false);
         EXPECT_FAULT(&x, r, VTD_FR_SM_USER_SUPERVISOR, va);
         r = dma(&x, va, VTD_R | VTD_W, true);
         EXPECT_OK(r, PA, 4096);
-        th_w64(x.t, e, th_r64(x.t, e) | VTD_FL_US);
-        flx_update_pe(&x);
+        change_entry(&x, va, l, VTD_FL_US, true);
     }
 }
 
@@ -236,9 +243,7 @@ static void test_fl_fault85_write_wpe(void **state)
     for (int l = 1; l <= 4; l++) { /* the shared PML4E last */
         uint64_t va = VA + ((uint64_t)l << 30);
         flx_map(&x, va, PA, 4096, LEAF);
-        uint64_t e = flx_pte(&x, va, l);
-        th_w64(x.t, e, th_r64(x.t, e) & ~VTD_FL_RW);
-        flx_update_pe(&x);
+        change_entry(&x, va, l, VTD_FL_RW, false);
         struct vtd_result r = dma(&x, va, VTD_W, false);
         EXPECT_FAULT(&x, r, VTD_FR_SM_NO_WRITE, va);
         r = dma(&x, va, VTD_R | VTD_W, false); /* atomic */
@@ -248,10 +253,8 @@ static void test_fl_fault85_write_wpe(void **state)
         assert_int_equal(r.perm, VTD_R);
         r = dma(&x, va, VTD_W, true); /* WPE = 0: supervisor may write */
         EXPECT_OK(r, PA, 4096);
-        if (l < 4) { /* restore (the shared PML4E stays read-only for the WPE check) */
-            th_w64(x.t, e, th_r64(x.t, e) | VTD_FL_RW);
-            flx_update_pe(&x);
-        }
+        if (l < 4) /* restore (the shared PML4E stays read-only for the WPE check) */
+            change_entry(&x, va, l, VTD_FL_RW, true);
     }
     x.q[2] |= VTD_PE_Q2_WPE;
     flx_update_pe(&x);
