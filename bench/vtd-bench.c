@@ -14,6 +14,12 @@
  *   irq   remapped interrupt: vtd_remap_msi on a remappable-format MSI whose
  *         IRTE (remapped format, SVT=1) is in the interrupt entry cache;
  *         each thread uses its own 128 indices
+ *   flhit    scalable mode, PGTT 001 (first level, 4 levels): IOTLB hit on 256 pages
+ *   flwalk   PGTT 001, IOTLB and paging-structure caches absent: a 4-level
+ *            first-level walk every time (context and PASID caches hit)
+ *   nestwalk PGTT 011 (nested, 4-level first and second level), no IOTLB or
+ *            paging-structure caches: 4 first-level reads and 5 second-level
+ *            walks of 4, 24 table reads per translation
  *   post  posted interrupt: vtd_remap_msi on a posted-format IRTE (IEC hit);
  *         each thread posts vectors 128..255 to its own descriptor, which the
  *         loop leaves pending (ON=1 after the first post), so this is the
@@ -109,6 +115,73 @@ static void setup(struct bench *b, const struct vtd_config *cfg, unsigned ndev, 
     vtd_mmio_write(b->u, VTD_REG_CCMD, VTD_CCMD_ICC | (uint64_t)VTD_CC_GLOBAL << VTD_CCMD_CIRG_SHIFT, 8);
     uint64_t iro = VTD_FIELD_GET(vtd_mmio_read(b->u, VTD_REG_ECAP, 8), 17, 8) * 16;
     vtd_mmio_write(b->u, iro + 8, VTD_IOTLB_IVT | (uint64_t)VTD_IOTLB_GLOBAL << VTD_IOTLB_IIRG_SHIFT, 8);
+    vtd_mmio_write(b->u, VTD_REG_GCMD, VTD_GCMD_TE, 4);
+    if (!(vtd_mmio_read(b->u, VTD_REG_GSTS, 4) & VTD_GSTS_TES)) {
+        fprintf(stderr, "vtd-bench: translation did not enable\n");
+        exit(1);
+    }
+}
+
+/* Scalable mode: device d (devfn d << 3, bus 0) gets PASID directory, PASID
+ * table and PASID-table entry 0 (its RID_PASID) with PGTT 001 or 011 and
+ * first-level tables mapping npages pages (A and D preset, so the steady
+ * state writes nothing).  Nested: every first-level table page and data
+ * page is identity-mapped in a 4-level second level. */
+static void sl_ident(struct bench *b, uint64_t sl, uint64_t pa)
+{
+    if (sl)
+        map4k(b, sl, pa, pa);
+}
+static uint64_t fl_table(struct bench *b, uint64_t sl)
+{
+    uint64_t t = alloc_page(b);
+    sl_ident(b, sl, t);
+    return t;
+}
+static void map4k_fl(struct bench *b, uint64_t root, uint64_t sl, uint64_t va, uint64_t pa)
+{
+    const uint64_t bits = VTD_FL_P | VTD_FL_RW | VTD_FL_US | VTD_FL_A;
+    uint64_t table = root;
+    for (int l = 4; l > 1; l--) {
+        uint64_t e = table + ((va >> (12 + 9 * (l - 1))) & 511) * 8, v = rd64(b, e);
+        if (!(v & VTD_FL_P)) {
+            v = fl_table(b, sl) | bits;
+            wr64(b, e, v);
+        }
+        table = v & VTD_FL_ADDR_MASK;
+    }
+    wr64(b, table + ((va >> 12) & 511) * 8, pa | bits | VTD_FL_D);
+    sl_ident(b, sl, pa);
+}
+static void setup_sm(struct bench *b, const struct vtd_config *cfg, unsigned ndev, uint64_t npages, bool nested)
+{
+    memset(b, 0, sizeof(*b));
+    b->next = 0x100000;
+    struct vtd_host h = {0};
+    if (vtd_mem_create(0, &b->mem) || (vtd_mem_host(b->mem, &h), vtd_create(cfg, &h, &b->u))) {
+        fprintf(stderr, "vtd-bench: cannot create the scalable-mode unit\n");
+        exit(1);
+    }
+    uint64_t rta = alloc_page(b), ctp = alloc_page(b);
+    wr64(b, rta, ctp | VTD_SMROOT_P);
+    for (unsigned d = 0; d < ndev; d++) {
+        uint64_t dir = alloc_page(b), pt = alloc_page(b);
+        uint64_t sl = nested ? alloc_page(b) : 0, root = fl_table(b, sl);
+        for (uint64_t p = 0; p < npages; p++)
+            map4k_fl(b, root, sl, p * PAGE, 0x40000000ULL + (d * npages + p) * PAGE);
+        uint64_t q0 = VTD_PE_Q0_P | (uint64_t)(nested ? 3 : 1) << VTD_PE_Q0_PGTT_SHIFT;
+        if (nested)
+            q0 |= sl | (uint64_t)VTD_AW_48 << VTD_PE_Q0_AW_SHIFT;
+        wr64(b, pt + 16, root);
+        wr64(b, pt + 8, (d + 1) | VTD_PE_Q1_PWSNP);
+        wr64(b, pt, q0);
+        wr64(b, dir, pt | VTD_PDE_P);
+        uint64_t ce = ctp + (uint64_t)(d << 3) * VTD_SMCTX_SIZE;
+        wr64(b, ce + 8, 0); /* RID_PASID 0 */
+        wr64(b, ce, dir | VTD_SMCTX_P);
+    }
+    vtd_mmio_write(b->u, VTD_REG_RTADDR, rta | (uint64_t)VTD_TTM_SCALABLE << VTD_RTADDR_TTM_SHIFT, 8);
+    vtd_mmio_write(b->u, VTD_REG_GCMD, VTD_GCMD_SRTP, 4);
     vtd_mmio_write(b->u, VTD_REG_GCMD, VTD_GCMD_TE, 4);
     if (!(vtd_mmio_read(b->u, VTD_REG_GSTS, 4) & VTD_GSTS_TES)) {
         fprintf(stderr, "vtd-bench: translation did not enable\n");
@@ -233,11 +306,21 @@ static double measure(struct bench *b, unsigned threads, uint64_t npages, uint64
 static void run_case(const char *name, unsigned maxthreads, uint64_t iters, int reps, bool warmup)
 {
     struct vtd_config cfg;
-    vtd_config_default(&cfg);
+    const bool sm = !strncmp(name, "fl", 2) || !strncmp(name, "nest", 4);
+    if (sm)
+        vtd_config_scalable(&cfg);
+    else
+        vtd_config_default(&cfg);
     cfg.check_stale = false;
     uint64_t npages = 256;
     const char *what = "IOTLB hit";
-    if (!strcmp(name, "walk")) {
+    if (!strcmp(name, "flhit")) {
+        what = "first level, IOTLB hit";
+    } else if (!strcmp(name, "flwalk") || !strcmp(name, "nestwalk")) {
+        cfg.iotlb_entries = 0;
+        cfg.pwc_entries = 0;
+        what = name[0] == 'f' ? "first level 4-level walk" : "nested 4+4-level walk";
+    } else if (!strcmp(name, "walk")) {
         cfg.iotlb_entries = 0;
         cfg.pwc_entries = 0;
         what = "4-level walk, no IOTLB/PWC";
@@ -246,13 +329,16 @@ static void run_case(const char *name, unsigned maxthreads, uint64_t iters, int 
         what = "IOTLB miss, PWC on";
     }
     struct bench b;
-    setup(&b, &cfg, maxthreads, npages);
+    if (sm)
+        setup_sm(&b, &cfg, maxthreads, npages, !strcmp(name, "nestwalk"));
+    else
+        setup(&b, &cfg, maxthreads, npages);
     double one = 0;
     for (unsigned t = 1; t <= maxthreads; t++) {
         double ns = measure(&b, t, npages, iters, reps, warmup, 0);
         if (t == 1)
             one = ns;
-        printf("%-5s %-28s threads=%u  %7.1f ns/translation/thread  %6.2f Mtrans/s total  speed-up %.2fx\n",
+        printf("%-8s %-28s threads=%u  %7.1f ns/translation/thread  %6.2f Mtrans/s total  speed-up %.2fx\n",
                name, what, t, ns, t * 1e3 / ns, t * one / ns);
         fflush(stdout);
     }
@@ -319,7 +405,7 @@ static void run_irq_case(const char *name, unsigned maxthreads, uint64_t iters, 
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: vtd-bench [--iters N] [--threads T] [--reps R] [--case hit|walk|miss|irq|post|all] [--no-warmup]\n"
+    fprintf(f, "usage: vtd-bench [--iters N] [--threads T] [--reps R] [--case hit|walk|miss|irq|post|flhit|flwalk|nestwalk|all] [--no-warmup]\n"
                "  Measures vtd_translate and vtd_remap_msi on a legacy-mode unit (see the comment at the top of\n"
                "  bench/vtd-bench.c).  Defaults: --iters 2000000 --threads 2 --reps 5 --case all\n");
 }
@@ -357,19 +443,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "vtd-bench: --iters must be > 0, --threads 1..16, --reps >= 1\n");
         return 2;
     }
-    const char *cases[] = {"hit", "walk", "miss", "irq", "post"};
+    const char *cases[] = {"hit", "walk", "miss", "irq", "post", "flhit", "flwalk", "nestwalk"};
     int ran = 0;
-    for (int c = 0; c < 5; c++) {
+    for (int c = 0; c < 8; c++) {
         if (strcmp(which, "all") && strcmp(which, cases[c]))
             continue;
-        if (c >= 3)
+        if (c == 3 || c == 4)
             run_irq_case(cases[c], threads, iters, reps, warmup);
         else
             run_case(cases[c], threads, iters, reps, warmup);
         ran++;
     }
     if (!ran) {
-        fprintf(stderr, "vtd-bench: unknown case '%s' (hit, walk, miss, irq, post, all)\n", which);
+        fprintf(stderr, "vtd-bench: unknown case '%s' (hit, walk, miss, irq, post, flhit, flwalk, nestwalk, all)\n",
+                which);
         return 2;
     }
     return 0;

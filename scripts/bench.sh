@@ -26,11 +26,11 @@ echo "command: $bin --threads $threads --iters $iters"
 "$bin" --threads "$threads" --iters "$iters"
 echo
 echo "instructions per vtd_translate (callgrind, 1 thread, 1000000 translations, no warm-up):"
-for c in hit walk miss; do
+for c in hit walk miss flhit flwalk nestwalk; do
     out=$(mktemp)
     valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect=vtd_translate \
         "$bin" --case "$c" --threads 1 --reps 1 --iters 1000000 --no-warmup >/dev/null 2>&1
     ir=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); v = $1} END {print v}')
     rm -f "$out"
-    awk -v c="$c" -v ir="$ir" 'BEGIN { printf "  %-5s %8.1f instructions\n", c, ir / 1000000 }'
+    awk -v c="$c" -v ir="$ir" 'BEGIN { printf "  %-8s %8.1f instructions\n", c, ir / 1000000 }'
 done
