@@ -442,8 +442,9 @@ static int do_translate(struct vtd *u, const struct vtd_request *req, struct vtd
     w.arg = arg;
     w.st = vtd_stat_slot(u);
     w.used_cache = w.neg_cached = w.ctx_hit = w.qualified = w.fpd = w.perm_fault = false;
-    w.tlb_d1 = 0;
-    w.slade = w.ad_ok = w.dirty = w.pc_hit = w.sm_priv = false;
+    w.tlb_d1 = 0; /* legacy walks read these two scalable-mode fields; sm_translate sets the rest */
+    w.slade = false;
+    w.pc_hit = w.ad_ok = w.dirty = w.sm_priv = false;
     w.sm_pasid = 0;
     res->fault_recorded = false;
     if (walk_diags(&w))
@@ -724,9 +725,8 @@ static bool fast_miss(struct vtd *u, const struct vtd_request *req, struct vtd_r
     w.st = vtd_stat_slot(u);
     w.used_cache = true; /* the context */
     w.neg_cached = w.qualified = w.perm_fault = w.ats = false;
-    w.tlb_d1 = 0;
-    w.slade = w.ad_ok = w.dirty = w.pc_hit = w.sm_priv = false;
-    w.sm_pasid = 0;
+    w.tlb_d1 = 0;      /* the scalable-mode fields the legacy walk reads */
+    w.slade = false;
     w.ctx_hit = true;
     w.fpd = ci.fpd;
     w.need = (uint8_t)(head >> 24) & (VTD_R | VTD_W);
