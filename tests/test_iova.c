@@ -348,7 +348,7 @@ static void test_enomem(void **state)
     struct vtd_iova *d = mk(&h, PG, 1ULL << 32, 1);
     uint64_t a[200];
     int i = 0, fails = 0;
-    /* tree nodes come 73 to a chunk: the 74th split needs a new chunk */
+    /* tree nodes come 63 to a 4 KiB chunk: a later split needs a new chunk */
     for (; i < 200; i++) {
         h.fail_at = atomic_load(&h.calls) + 1;
         int rc = vtd_iova_alloc(d, 0, 100, 0, &a[i]);

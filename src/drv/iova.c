@@ -36,8 +36,11 @@
 enum { SEG_FREE, SEG_ALLOC, SEG_RESV };
 enum { ST_NONE, ST_USER, ST_CACHED }; /* state of a hashed (cached-size) allocation */
 
+/* 64 bytes and cache-line aligned in its chunk: a node's state is written on
+ * every fast alloc and free, by the CPU that holds it; neighbours in a chunk
+ * belong to other CPUs. */
 struct node {
-    uint64_t pfn, len;
+    _Alignas(CACHELINE) uint64_t pfn, len;
     uint64_t maxfree;     /* longest free segment in this subtree */
     struct node *l, *r;   /* tree links (tree lock) */
     struct node *hnext;   /* hash chain (bucket lock) */
@@ -50,7 +53,7 @@ struct node {
 struct chunk {
     struct chunk *next;
 };
-#define NODES_PER_CHUNK ((CHUNK_SIZE - sizeof(struct chunk)) / sizeof(struct node))
+#define NODES_PER_CHUNK (CHUNK_SIZE / sizeof(struct node) - 1) /* the first line holds the header */
 
 struct spin {
     atomic_int v;
@@ -193,7 +196,9 @@ static int reserve_nodes(struct vtd_iova *d, unsigned want)
         return VTD_IOVA_ENOMEM;
     c->next = d->chunks;
     d->chunks = c;
-    struct node *nodes = (struct node *)(void *)(c + 1);
+    /* the callback promises 16-byte alignment: place the nodes on lines */
+    uintptr_t first = ((uintptr_t)(c + 1) + CACHELINE - 1) & ~(uintptr_t)(CACHELINE - 1);
+    struct node *nodes = (struct node *)first;
     for (size_t i = 0; i < NODES_PER_CHUNK; i++) {
         nodes[i].l = d->spare;
         d->spare = &nodes[i];

@@ -12,6 +12,7 @@ static const struct vtd_cmd cmds[] = {
     {"help", cmd_help, "show this list, or the help of one command (vtd help CMD)"},
     {"walk", cmd_walk, "translate one request step by step, as text, JSON or an SVG picture"},
     {"dmar", cmd_dmar, "decode an ACPI DMAR table (vtd dmar decode FILE)"},
+    {"bench", cmd_bench, "run the benchmarks (translation, interrupts, IOVA allocator): table or JSON"},
 };
 
 bool tool_is_help(const char *arg)
