@@ -33,6 +33,13 @@
 #define DEFAULT_DEPOT_MAGS 32
 #define DEFAULT_HASH_BUCKETS 4096
 
+/* Slow paths out of line, so that the fast paths stay small. */
+#if defined(__GNUC__)
+#define SLOW __attribute__((noinline, cold))
+#else
+#define SLOW
+#endif
+
 enum { SEG_FREE, SEG_ALLOC, SEG_RESV };
 enum { ST_NONE, ST_USER, ST_CACHED }; /* state of a hashed (cached-size) allocation */
 
@@ -143,10 +150,14 @@ static int size_class(uint64_t npages)
 {
     if (npages > VTD_IOVA_CACHE_MAX_PAGES)
         return -1;
+#if defined(__GNUC__)
+    return npages <= 1 ? 0 : 64 - __builtin_clzll(npages - 1);
+#else
     int c = 0;
     while ((1ULL << c) < npages)
         c++;
     return c;
+#endif
 }
 
 static uint64_t pow2_at_least(uint64_t n)
@@ -160,7 +171,7 @@ static uint64_t pow2_at_least(uint64_t n)
 /* Pages an allocation of npages occupies: cached sizes round up to a power of two. */
 static uint64_t alloc_len(uint64_t npages)
 {
-    return npages <= VTD_IOVA_CACHE_MAX_PAGES ? pow2_at_least(npages) : npages;
+    return npages <= VTD_IOVA_CACHE_MAX_PAGES ? 1ULL << size_class(npages) : npages;
 }
 
 /* ---- memory (tree lock held) ---- */
@@ -502,32 +513,39 @@ static struct node *mag_pop(struct mag *m, uint64_t lim)
     return NULL;
 }
 
+/* The loaded magazine is empty or absent: swap in prev, or a full one from
+ * the depot.  Returns the loaded magazine (cpu lock held). */
+SLOW static struct mag *cache_get_exchange(struct vtd_iova *d, struct cpu_cache *cc, int c)
+{
+    struct mag *m = cc->loaded[c], *p = cc->prev[c];
+    if (p && p->n) {
+        cc->prev[c] = m;
+        cc->loaded[c] = p;
+        return p;
+    }
+    struct depot *dp = &d->depot[c];
+    spin_lock(&dp->lock);
+    struct mag *full = dp->full;
+    if (full) {
+        dp->full = full->next;
+        dp->nfull--;
+        if (m) {
+            m->next = dp->empty;
+            dp->empty = m;
+        }
+        cc->loaded[c] = m = full;
+    }
+    spin_unlock(&dp->lock);
+    return m;
+}
+
 static struct node *cache_get(struct vtd_iova *d, unsigned cpu, int c, uint64_t lim)
 {
     struct cpu_cache *cc = &d->cpus[cpu];
     spin_lock(&cc->lock);
     struct mag *m = cc->loaded[c];
-    if (!m || !m->n) {
-        struct mag *p = cc->prev[c];
-        if (p && p->n) {
-            cc->prev[c] = m;
-            cc->loaded[c] = m = p;
-        } else {
-            struct depot *dp = &d->depot[c];
-            spin_lock(&dp->lock);
-            struct mag *full = dp->full;
-            if (full) {
-                dp->full = full->next;
-                dp->nfull--;
-                if (m) {
-                    m->next = dp->empty;
-                    dp->empty = m;
-                }
-                cc->loaded[c] = m = full;
-            }
-            spin_unlock(&dp->lock);
-        }
-    }
+    if (!m || !m->n)
+        m = cache_get_exchange(d, cc, c);
     struct node *n = mag_pop(m, lim);
     spin_unlock(&cc->lock);
     if (n) {
@@ -537,6 +555,8 @@ static struct node *cache_get(struct vtd_iova *d, unsigned cpu, int c, uint64_t 
     return n;
 }
 
+SLOW static struct mag *cache_put_exchange(struct vtd_iova *d, struct cpu_cache *cc, int c);
+
 /* Puts n (state already ST_CACHED) into cpu's magazines; false when no magazine
  * could be had (the caller then gives n back to the tree). */
 static bool cache_put(struct vtd_iova *d, unsigned cpu, int c, struct node *n)
@@ -544,53 +564,59 @@ static bool cache_put(struct vtd_iova *d, unsigned cpu, int c, struct node *n)
     struct cpu_cache *cc = &d->cpus[cpu];
     spin_lock(&cc->lock);
     struct mag *m = cc->loaded[c];
-    if (!m || m->n == VTD_IOVA_MAG_SIZE) {
-        struct mag *p = cc->prev[c];
-        if (p && p->n < VTD_IOVA_MAG_SIZE) {
-            cc->prev[c] = m;
-            m = p;
-        } else if (!p && m) {
-            cc->prev[c] = m; /* keep the full one as prev */
-            m = NULL;
-        } else if (m) { /* both full: loaded goes to the depot, or back to the tree */
-            struct depot *dp = &d->depot[c];
-            spin_lock(&dp->lock);
-            if (dp->nfull < d->depot_max) {
-                m->next = dp->full;
-                dp->full = m;
-                dp->nfull++;
-                m = NULL;
-            }
-            spin_unlock(&dp->lock);
-            if (m) {
-                spin_lock(&d->tree_lock);
-                release_mag(d, m);
-                spin_unlock(&d->tree_lock);
-            }
-        }
-        if (!m) {
-            struct depot *dp = &d->depot[c];
-            spin_lock(&dp->lock);
-            m = dp->empty;
-            if (m)
-                dp->empty = m->next;
-            spin_unlock(&dp->lock);
-        }
-        if (!m) {
-            spin_lock(&d->tree_lock);
-            m = new_mag(d);
-            spin_unlock(&d->tree_lock);
-        }
-        cc->loaded[c] = m;
-        if (!m) {
-            spin_unlock(&cc->lock);
-            return false;
-        }
+    if (!m || m->n == VTD_IOVA_MAG_SIZE)
+        m = cache_put_exchange(d, cc, c);
+    if (!m) {
+        spin_unlock(&cc->lock);
+        return false;
     }
     m->e[m->n++] = n;
     spin_unlock(&cc->lock);
     count(&cc->fast_frees);
     return true;
+}
+
+/* The loaded magazine is full or absent: returns a magazine with room, now
+ * loaded, or NULL when none could be had (cpu lock held). */
+SLOW static struct mag *cache_put_exchange(struct vtd_iova *d, struct cpu_cache *cc, int c)
+{
+    struct mag *m = cc->loaded[c], *p = cc->prev[c];
+    struct depot *dp = &d->depot[c];
+    if (p && p->n < VTD_IOVA_MAG_SIZE) { /* swap with prev */
+        cc->prev[c] = m;
+        m = p;
+    } else if (!p && m) { /* keep the full one as prev */
+        cc->prev[c] = m;
+        m = NULL;
+    } else if (m) { /* both full: loaded goes to the depot, or back to the tree */
+        spin_lock(&dp->lock);
+        if (dp->nfull < d->depot_max) {
+            m->next = dp->full;
+            dp->full = m;
+            dp->nfull++;
+            m = NULL;
+        }
+        spin_unlock(&dp->lock);
+        if (m) {
+            spin_lock(&d->tree_lock);
+            release_mag(d, m);
+            spin_unlock(&d->tree_lock);
+        }
+    }
+    if (!m) {
+        spin_lock(&dp->lock);
+        m = dp->empty;
+        if (m)
+            dp->empty = m->next;
+        spin_unlock(&dp->lock);
+    }
+    if (!m) {
+        spin_lock(&d->tree_lock);
+        m = new_mag(d);
+        spin_unlock(&d->tree_lock);
+    }
+    cc->loaded[c] = m;
+    return m;
 }
 
 static void flush_cpu(struct vtd_iova *d, unsigned cpu)
@@ -732,6 +758,26 @@ void vtd_iova_destroy(struct vtd_iova *d)
     d->cfg.free(op, d, sizeof(*d));
 }
 
+SLOW static int slow_alloc(struct vtd_iova *d, uint64_t len, uint64_t lim, bool hashed, uint64_t *iova)
+{
+    uint64_t pfn = 0;
+    spin_lock(&d->tree_lock);
+    int rc = tree_alloc(d, len, lim, hashed, &pfn);
+    spin_unlock(&d->tree_lock);
+    if (rc == VTD_IOVA_ENOSPC && d->ncpus) {
+        /* what the caches hold may be what is missing */
+        flush_all(d);
+        spin_lock(&d->tree_lock);
+        d->flushes++;
+        rc = tree_alloc(d, len, lim, hashed, &pfn);
+        spin_unlock(&d->tree_lock);
+    }
+    if (rc)
+        return rc;
+    *iova = pfn << VTD_IOVA_PAGE_SHIFT;
+    return 0;
+}
+
 int vtd_iova_alloc(struct vtd_iova *d, unsigned cpu, uint64_t npages, uint64_t limit, uint64_t *iova)
 {
     if (!d || !iova || !npages || (d->ncpus && cpu >= d->ncpus))
@@ -751,27 +797,12 @@ int vtd_iova_alloc(struct vtd_iova *d, unsigned cpu, uint64_t npages, uint64_t l
             return 0;
         }
     }
-    uint64_t pfn = 0;
-    spin_lock(&d->tree_lock);
-    int rc = tree_alloc(d, len, lim, cached, &pfn);
-    spin_unlock(&d->tree_lock);
-    if (rc == VTD_IOVA_ENOSPC && d->ncpus) {
-        /* what the caches hold may be what is missing */
-        flush_all(d);
-        spin_lock(&d->tree_lock);
-        d->flushes++;
-        rc = tree_alloc(d, len, lim, cached, &pfn);
-        spin_unlock(&d->tree_lock);
-    }
-    if (rc)
-        return rc;
-    *iova = pfn << VTD_IOVA_PAGE_SHIFT;
-    return 0;
+    return slow_alloc(d, len, lim, cached, iova);
 }
 
 /* Free through the tree: sizes above the cached ones, no caches, or a
  * fast-path miss whose error needs the tree to name. */
-static int slow_free(struct vtd_iova *d, uint64_t pfn, uint64_t len)
+SLOW static int slow_free(struct vtd_iova *d, uint64_t pfn, uint64_t len)
 {
     spin_lock(&d->tree_lock);
     struct node *n = tree_find(d->root, pfn);
