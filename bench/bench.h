@@ -7,8 +7,8 @@
  * alloc+free, ...) on 1..threads threads and reports, for each thread count,
  * the wall-clock ns per operation per thread (best of reps runs; a run's
  * time is its slowest thread's).  Cases live in registries: the model's
- * (remapping unit) cases in bench/vtd-bench.c, the driver-layer cases
- * (IOVA allocator, later the driver's map/unmap) in tools/vtd/bench.c.
+ * (remapping unit) cases in bench/vtd-bench.c, the driver layer's in
+ * tools/vtd/bench.c (IOVA allocator) and tools/vtd/bench_drv.c (map/unmap).
  * To add one: write its run function, add a row to the registry.
  */
 #ifndef VTD_BENCH_H
@@ -52,5 +52,8 @@ struct vtd_bench_case {
 /* The model's cases (bench/vtd-bench.c). */
 extern const struct vtd_bench_case vtd_bench_model_cases[];
 extern const size_t vtd_bench_model_ncases;
+/* The driver's map+unmap cases (tools/vtd/bench_drv.c, `vtd bench` only). */
+extern const struct vtd_bench_case vtd_bench_drv_cases[];
+extern const size_t vtd_bench_drv_ncases;
 
 #endif

@@ -10,7 +10,7 @@ trap 'rm -rf "$out"' EXIT
 fail() { echo "bench_cli: $*" >&2; exit 1; }
 
 "$VTD" bench --list >"$out/list"
-for c in hit walk miss irq post iova-fast iova-batch iova-tree; do
+for c in hit walk miss irq post iova-fast iova-batch iova-tree map4k-strict map4k-deferred map2m-strict map2m-deferred; do
     grep -q "^$c " "$out/list" || fail "--list lacks $c"
 done
 
@@ -36,6 +36,17 @@ grep -q '^vtd bench: \[1/4\] hit' "$out/progress" || fail "no progress on stderr
 "$VTD" bench --case=walk --threads=1 --iters=1000 --reps=1 >"$out/t" 2>/dev/null
 grep -q '^case .*ns/op/thread' "$out/t" || fail "table header missing"
 [ "$(grep -c '^walk ' "$out/t")" = 1 ] || fail "expected one walk row"
+
+# the driver cases run on one thread and check their set-up (0 diagnostics)
+"$VTD" bench --case drv --threads 2 --iters 300 --reps 1 --json >"$out/d" 2>/dev/null
+python3 - "$out/d" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+rows = d["results"]
+assert sorted(r["case"] for r in rows) == ["map2m-deferred", "map2m-strict", "map4k-deferred", "map4k-strict"], rows
+assert all(r["threads"] == 1 and r["operation"] == "map+unmap" for r in rows), rows
+assert all(n["text"].endswith("unit: 0 diagnostics") for n in d["notes"]), d["notes"]
+PY
 
 expect2() {
     if "$VTD" bench "$@" >/dev/null 2>"$out/err"; then fail "bench $* succeeded"; else rc=$?; fi

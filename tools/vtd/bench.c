@@ -4,8 +4,8 @@
  *
  * Cases come from registries (bench/bench.h): the model's translation and
  * interrupt cases (bench/vtd-bench.c, shared with the standalone vtd-bench
- * that scripts/bench.sh runs) and the driver layer's cases below (the IOVA
- * allocator).  Results go to stdout, progress to stderr.
+ * that scripts/bench.sh runs), the IOVA allocator's below, and the driver's
+ * map+unmap (bench_drv.c).  Results go to stdout, progress to stderr.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -192,10 +192,8 @@ static void run_iova(const struct vtd_bench_case *c, const struct vtd_bench_opts
     vtd_iova_destroy(d);
 }
 
-/* The driver layer's cases.  The driver's own map+unmap cases (4 KiB and
- * 2 MiB pages, strict and deferred invalidation) belong here once its API
- * (include/vtd/drv.h) exists; see docs/bench.md. */
-static const struct vtd_bench_case drv_cases[] = {
+/* The IOVA allocator's cases; the driver's map+unmap cases are in bench_drv.c. */
+static const struct vtd_bench_case iova_cases[] = {
     {"iova-fast", "iova", "IOVA alloc+free, 1 page, CPU magazine", "alloc+free", 50, run_iova},
     {"iova-batch", "iova", "IOVA 16 allocs (1-32 pages), 16 frees", "alloc+free", 50, run_iova},
     {"iova-tree", "iova", "IOVA alloc+free, no caches, 10k ranges", "alloc+free", 0, run_iova},
@@ -212,7 +210,8 @@ static size_t all_cases(const struct vtd_bench_case **out, size_t max)
 {
     const struct registry regs[] = {
         {vtd_bench_model_cases, vtd_bench_model_ncases},
-        {drv_cases, sizeof drv_cases / sizeof drv_cases[0]},
+        {iova_cases, sizeof iova_cases / sizeof iova_cases[0]},
+        {vtd_bench_drv_cases, vtd_bench_drv_ncases},
     };
     size_t n = 0;
     for (size_t r = 0; r < sizeof regs / sizeof regs[0]; r++)
@@ -311,14 +310,14 @@ static void print_table(const struct results *res, const struct vtd_bench_opts *
 {
     printf("vtd bench: %ld cores, %s; --threads %u --iters %llu --reps %d%s\n", sysconf(_SC_NPROCESSORS_ONLN), cpu,
            o->threads, (unsigned long long)o->iters, o->reps, o->warmup ? "" : " --no-warmup");
-    printf("%-11s %-11s %7s %13s %12s %9s %-13s %s\n", "case", "operation", "threads", "ns/op/thread", "Mops/s total",
+    printf("%-14s %-11s %7s %13s %12s %9s %-13s %s\n", "case", "operation", "threads", "ns/op/thread", "Mops/s total",
            "speed-up", "target", "what");
     for (size_t i = 0; i < res->ns; i++) {
         const struct sample *s = &res->s[i];
         char target[32] = "-";
         if (s->c->target_ns)
             snprintf(target, sizeof target, "%.0f ns %s", s->c->target_ns, verdict(s));
-        printf("%-11s %-11s %7u %13.1f %12.2f %8.2fx %-13s %s\n", s->c->name, s->c->unit, s->threads, s->ns,
+        printf("%-14s %-11s %7u %13.1f %12.2f %8.2fx %-13s %s\n", s->c->name, s->c->unit, s->threads, s->ns,
                s->threads * 1e3 / s->ns, s->threads * s->one / s->ns, target, s->c->what);
     }
     for (size_t i = 0; i < res->nnotes; i++)
@@ -365,10 +364,10 @@ static void bench_usage(FILE *f)
     fprintf(f, "usage: vtd bench [--case NAME]... [--threads T] [--iters N] [--reps R] [--json] [--no-warmup]\n"
                "       vtd bench --list\n\n"
                "Runs the benchmarks: the model's translation and interrupt cases, the IOVA\n"
-               "allocator.  Each case runs on 1..T threads; a row gives wall-clock ns per\n"
+               "allocator, the driver's map+unmap.  Each case runs on 1..T threads; a row gives wall-clock ns per\n"
                "operation per thread (best of R runs, a run timed by its slowest thread),\n"
                "the total rate, the speed-up over one thread and the issue's target.\n\n"
-               "  --case NAME  a case or a group (translate, irq, iova); repeat, or\n"
+               "  --case NAME  a case or a group (translate, irq, iova, drv); repeat, or\n"
                "               separate with commas.  Default: all\n"
                "  --threads T  1..%d (default 2)     --iters N  operations per thread (default 2000000)\n"
                "  --reps R     runs per row (default 5)\n"
@@ -473,7 +472,7 @@ int cmd_bench(int argc, char **argv)
             char target[32] = "";
             if (cases[i]->target_ns)
                 snprintf(target, sizeof target, "target %.0f ns", cases[i]->target_ns);
-            printf("%-11s %-10s %-44s %s\n", cases[i]->name, cases[i]->group, cases[i]->what, target);
+            printf("%-14s %-10s %-44s %s\n", cases[i]->name, cases[i]->group, cases[i]->what, target);
         }
         return 0;
     }
