@@ -2,7 +2,8 @@
 # Benchmarks: wall-clock ns per translation (build/vtd-bench, best of 5) and
 # instructions per vtd_translate call counted by callgrind, which is
 # repeatable on a noisy shared machine; then the same two for the IOVA
-# allocator (vtd bench --case iova).  `vtd bench` alone runs every case.
+# allocator and the driver's map+unmap (vtd bench --case iova,drv).
+# `vtd bench` alone runs every case.
 #
 #   scripts/bench.sh [--no-setup] [--threads T] [--iters N]
 set -euo pipefail
@@ -36,16 +37,17 @@ for c in hit walk miss; do
     awk -v c="$c" -v ir="$ir" 'BEGIN { printf "  %-5s %8.1f instructions\n", c, ir / 1000000 }'
 done
 echo
-echo "command: build-bench/vtd bench --case iova --threads $threads --iters $iters"
-build-bench/vtd bench --case iova --threads "$threads" --iters "$iters" 2>/dev/null
+echo "command: build-bench/vtd bench --case iova,drv --threads $threads --iters $iters"
+build-bench/vtd bench --case iova,drv --threads "$threads" --iters "$iters" 2>/dev/null
 echo
-echo "instructions per IOVA alloc+free (callgrind, 1 thread, 1000000 pairs, no warm-up):"
-for cf in iova-fast:bench_iova_single iova-batch:bench_iova_batch; do
+echo "instructions per IOVA alloc+free and driver map+unmap (callgrind, 1 thread, 100000 pairs, no warm-up):"
+for cf in iova-fast:bench_iova_single iova-batch:bench_iova_batch map4k-strict:bench_drv_loop \
+    map4k-deferred:bench_drv_loop map2m-strict:bench_drv_loop map2m-deferred:bench_drv_loop; do
     c=${cf%%:*} fn=${cf#*:}
     out=$(mktemp)
     valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect="$fn" \
-        build-bench/vtd bench --case "$c" --threads 1 --reps 1 --iters 1000000 --no-warmup >/dev/null 2>&1
+        build-bench/vtd bench --case "$c" --threads 1 --reps 1 --iters 100000 --no-warmup >/dev/null 2>&1
     ir=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); v = $1} END {print v}')
     rm -f "$out"
-    awk -v c="$c" -v ir="$ir" 'BEGIN { printf "  %-10s %8.1f instructions\n", c, ir / 1000000 }'
+    awk -v c="$c" -v ir="$ir" 'BEGIN { printf "  %-14s %8.1f instructions\n", c, ir / 100000 }'
 done
