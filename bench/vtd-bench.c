@@ -29,6 +29,10 @@
  * the speed-up of T threads over one.  For instructions per translation, run
  * it under callgrind with --no-warmup --reps 1 --threads 1 and
  * --toggle-collect=vtd_translate: scripts/bench.sh does that and prints both.
+ *
+ * The cases are the registry vtd_bench_model_cases[] below (bench/bench.h),
+ * which `vtd bench` (tools/vtd/bench.c) runs too: this file is also compiled
+ * into the vtd tool, without its main() (VTD_TOOL_NO_MAIN).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -40,6 +44,8 @@
 #include <vtd/defs.h>
 #include <vtd/mem.h>
 #include <vtd/vtd.h>
+
+#include "bench.h"
 
 #define PAGE 4096ULL
 
@@ -303,8 +309,13 @@ static double measure(struct bench *b, unsigned threads, uint64_t npages, uint64
     return best;
 }
 
-static void run_case(const char *name, unsigned maxthreads, uint64_t iters, int reps, bool warmup)
+static void run_case(const struct vtd_bench_case *c, const struct vtd_bench_opts *o, const struct vtd_bench_report *r)
 {
+    const char *name = c->name;
+    unsigned maxthreads = o->threads;
+    uint64_t iters = o->iters;
+    int reps = o->reps;
+    bool warmup = o->warmup;
     struct vtd_config cfg;
     const bool sm = !strncmp(name, "fl", 2) || !strncmp(name, "nest", 4);
     if (sm)
@@ -313,48 +324,43 @@ static void run_case(const char *name, unsigned maxthreads, uint64_t iters, int 
         vtd_config_default(&cfg);
     cfg.check_stale = false;
     uint64_t npages = 256;
-    const char *what = "IOTLB hit";
-    if (!strcmp(name, "flhit")) {
-        what = "first level, IOTLB hit";
-    } else if (!strcmp(name, "flwalk") || !strcmp(name, "nestwalk")) {
+    if (!strcmp(name, "flwalk") || !strcmp(name, "nestwalk")) {
         cfg.iotlb_entries = 0;
         cfg.pwc_entries = 0;
-        what = name[0] == 'f' ? "first level 4-level walk" : "nested 4+4-level walk";
     } else if (!strcmp(name, "walk")) {
         cfg.iotlb_entries = 0;
         cfg.pwc_entries = 0;
-        what = "4-level walk, no IOTLB/PWC";
     } else if (!strcmp(name, "miss")) {
         npages = 1u << 18;
-        what = "IOTLB miss, PWC on";
     }
     struct bench b;
     if (sm)
         setup_sm(&b, &cfg, maxthreads, npages, !strcmp(name, "nestwalk"));
     else
         setup(&b, &cfg, maxthreads, npages);
-    double one = 0;
-    for (unsigned t = 1; t <= maxthreads; t++) {
-        double ns = measure(&b, t, npages, iters, reps, warmup, 0);
-        if (t == 1)
-            one = ns;
-        printf("%-8s %-28s threads=%u  %7.1f ns/translation/thread  %6.2f Mtrans/s total  speed-up %.2fx\n",
-               name, what, t, ns, t * 1e3 / ns, t * one / ns);
-        fflush(stdout);
-    }
+    for (unsigned t = 1; t <= maxthreads; t++)
+        r->sample(r->opaque, c, t, measure(&b, t, npages, iters, reps, warmup, 0));
     struct vtd_stats st;
     vtd_get_stats(b.u, &st);
-    printf("      stats: %llu translations, %llu IOTLB hits, %llu misses, %llu walks, %llu table reads\n",
-           (unsigned long long)st.translations, (unsigned long long)st.iotlb_hits,
-           (unsigned long long)st.iotlb_misses, (unsigned long long)st.walks, (unsigned long long)st.mem_reads);
+    char note[256];
+    snprintf(note, sizeof note, "stats: %llu translations, %llu IOTLB hits, %llu misses, %llu walks, %llu table reads",
+             (unsigned long long)st.translations, (unsigned long long)st.iotlb_hits,
+             (unsigned long long)st.iotlb_misses, (unsigned long long)st.walks, (unsigned long long)st.mem_reads);
+    r->note(r->opaque, c, note);
     teardown(&b);
 }
 
 /* Interrupt remapping table of 4096 entries (16 threads x 128 used) behind IRTA,
  * remapped IRTEs with SVT=1 for the remap case, posted IRTEs (one descriptor
  * per thread) for the post case; QI on, IRE on. */
-static void run_irq_case(const char *name, unsigned maxthreads, uint64_t iters, int reps, bool warmup)
+static void run_irq_case(const struct vtd_bench_case *c, const struct vtd_bench_opts *o,
+                         const struct vtd_bench_report *r)
 {
+    const char *name = c->name;
+    unsigned maxthreads = o->threads;
+    uint64_t iters = o->iters;
+    int reps = o->reps;
+    bool warmup = o->warmup;
     struct vtd_config cfg;
     vtd_config_default(&cfg);
     cfg.check_stale = false;
@@ -390,24 +396,61 @@ static void run_irq_case(const char *name, unsigned maxthreads, uint64_t iters, 
         fprintf(stderr, "vtd-bench: interrupt remapping did not enable\n");
         exit(1);
     }
-    const char *what = post ? "posted interrupt (ON set)" : "remapped interrupt, IEC hit";
-    double one = 0;
-    for (unsigned t = 1; t <= maxthreads; t++) {
-        double ns = measure(&b, t, 1, iters, reps, warmup, post ? 2 : 1);
-        if (t == 1)
-            one = ns;
-        printf("%-5s %-28s threads=%u  %7.1f ns/interrupt/thread    %6.2f Mirq/s total    speed-up %.2fx\n", name,
-               what, t, ns, t * 1e3 / ns, t * one / ns);
-        fflush(stdout);
-    }
+    for (unsigned t = 1; t <= maxthreads; t++)
+        r->sample(r->opaque, c, t, measure(&b, t, 1, iters, reps, warmup, post ? 2 : 1));
     teardown(&b);
+}
+
+/* The model's cases, in the order `vtd-bench --case all` and `vtd bench` run
+ * them.  Targets (ns per operation per thread) are the remapping-unit issue's. */
+const struct vtd_bench_case vtd_bench_model_cases[] = {
+    {"hit", "translate", "IOTLB hit", "translation", 15, run_case},
+    {"walk", "translate", "4-level walk, no IOTLB/PWC", "translation", 80, run_case},
+    {"miss", "translate", "IOTLB miss, PWC on", "translation", 0, run_case},
+    {"irq", "irq", "remapped interrupt, IEC hit", "interrupt", 0, run_irq_case},
+    {"post", "irq", "posted interrupt (ON set)", "interrupt", 0, run_irq_case},
+    /* first-level and nested (scalable-mode) translation */
+    {"flhit", "translate", "first level, IOTLB hit", "translation", 0, run_case},
+    {"flwalk", "translate", "first level 4-level walk, no IOTLB/PWC", "translation", 0, run_case},
+    {"nestwalk", "translate", "nested 4+4-level walk, no IOTLB/PWC", "translation", 0, run_case},
+};
+const size_t vtd_bench_model_ncases = sizeof vtd_bench_model_cases / sizeof vtd_bench_model_cases[0];
+
+#ifndef VTD_TOOL_NO_MAIN
+/* vtd-bench's own output: one line per case and thread count. */
+struct line_state {
+    double one; /* ns on 1 thread, for the speed-up */
+};
+
+static void print_sample(void *opaque, const struct vtd_bench_case *c, unsigned t, double ns)
+{
+    struct line_state *ls = opaque;
+    if (t == 1)
+        ls->one = ns;
+    if (!strcmp(c->unit, "interrupt"))
+        printf("%-5s %-28s threads=%u  %7.1f ns/interrupt/thread    %6.2f Mirq/s total    speed-up %.2fx\n",
+               c->name, c->what, t, ns, t * 1e3 / ns, t * ls->one / ns);
+    else
+        printf("%-5s %-28s threads=%u  %7.1f ns/translation/thread  %6.2f Mtrans/s total  speed-up %.2fx\n",
+               c->name, c->what, t, ns, t * 1e3 / ns, t * ls->one / ns);
+    fflush(stdout);
+}
+
+static void print_note(void *opaque, const struct vtd_bench_case *c, const char *text)
+{
+    (void)opaque, (void)c;
+    printf("      %s\n", text);
 }
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: vtd-bench [--iters N] [--threads T] [--reps R] [--case hit|walk|miss|irq|post|flhit|flwalk|nestwalk|all] [--no-warmup]\n"
+    fprintf(f, "usage: vtd-bench [--iters N] [--threads T] [--reps R] [--case NAME|all] [--no-warmup]\n"
                "  Measures vtd_translate and vtd_remap_msi on a legacy-mode unit (see the comment at the top of\n"
-               "  bench/vtd-bench.c).  Defaults: --iters 2000000 --threads 2 --reps 5 --case all\n");
+               "  bench/vtd-bench.c).  Defaults: --iters 2000000 --threads 2 --reps 5 --case all\n"
+               "  cases:");
+    for (size_t i = 0; i < vtd_bench_model_ncases; i++)
+        fprintf(f, " %s", vtd_bench_model_cases[i].name);
+    fprintf(f, "\n");
 }
 
 int main(int argc, char **argv)
@@ -443,21 +486,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "vtd-bench: --iters must be > 0, --threads 1..16, --reps >= 1\n");
         return 2;
     }
-    const char *cases[] = {"hit", "walk", "miss", "irq", "post", "flhit", "flwalk", "nestwalk"};
+    const struct vtd_bench_opts o = {.threads = threads, .iters = iters, .reps = reps, .warmup = warmup};
+    struct line_state ls = {0};
+    const struct vtd_bench_report rep = {.sample = print_sample, .note = print_note, .opaque = &ls};
     int ran = 0;
-    for (int c = 0; c < 8; c++) {
-        if (strcmp(which, "all") && strcmp(which, cases[c]))
+    for (size_t c = 0; c < vtd_bench_model_ncases; c++) {
+        if (strcmp(which, "all") && strcmp(which, vtd_bench_model_cases[c].name))
             continue;
-        if (c == 3 || c == 4)
-            run_irq_case(cases[c], threads, iters, reps, warmup);
-        else
-            run_case(cases[c], threads, iters, reps, warmup);
+        vtd_bench_model_cases[c].run(&vtd_bench_model_cases[c], &o, &rep);
         ran++;
     }
     if (!ran) {
-        fprintf(stderr, "vtd-bench: unknown case '%s' (hit, walk, miss, irq, post, flhit, flwalk, nestwalk, all)\n",
-                which);
+        fprintf(stderr, "vtd-bench: unknown case '%s' (see --help)\n", which);
         return 2;
     }
     return 0;
 }
+#endif

@@ -15,6 +15,7 @@ static const struct vtd_cmd cmds[] = {
     {"run", cmd_run, "run scenario files and check their expectations (docs/scenario.md)"},
     {"walk", cmd_walk, "translate one request step by step, as text, JSON or an SVG picture"},
     {"dmar", cmd_dmar, "decode (text or JSON) or build an ACPI DMAR table"},
+    {"bench", cmd_bench, "run the benchmarks (translation, interrupts, IOVA allocator, driver map/unmap): table or JSON"},
 };
 
 bool tool_is_help(const char *arg)

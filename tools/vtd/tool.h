@@ -38,6 +38,7 @@ char *tool_read_file(const char *path, size_t *len);
 /* run.c: read and parse a scenario, printing any error; 0 or 2 */
 struct sc_script;
 int tool_load_scenario(const char *path, struct sc_script **out);
+int cmd_bench(int argc, char **argv); /* bench.c */
 /* cmd_demo, cmd_run, cmd_walk, cmd_audit, cmd_dmar, cmd_bench: added by
  * their own files, declared here when they land. */
 
