@@ -202,11 +202,9 @@ static uint8_t sm_sl_code(uint8_t r, uint8_t perm)
 }
 
 /*
- * First-level (PGTT 001) and nested (PGTT 011) translation: the one place
- * helper "fl" fills in (with `return vtd_fl_walk(w, pi, lf);`).  Until
- * ECAP.FLTS / ECAP.NEST are implemented vtd_create rejects them, so
- * vtd_sm_fetch() has already faulted such entries 5Bh (PGTT not supported)
- * and this is not reached.
+ * First-level (PGTT 001) and nested (PGTT 011) translation (src/hw/fl.c).
+ * On a unit without ECAP.FLTS / ECAP.NEST vtd_sm_fetch() has already
+ * faulted such entries 5Bh (PGTT not supported) and this is not reached.
  */
 static int sm_fl_dispatch(struct walk *w, const struct pasidinfo *pi, struct leaf *lf)
 {

@@ -40,7 +40,7 @@ void vtd_config_default(struct vtd_config *cfg)
     cfg->iotlb_entries = 4096;
     cfg->iotlb_ways = 4;
     cfg->context_cache_entries = 1024;
-    cfg->pasid_cache_entries = 0; /* no scalable mode yet */
+    cfg->pasid_cache_entries = 0; /* no scalable mode in the default unit */
     cfg->pwc_entries = 1024;
     cfg->iec_entries = 256;
     cfg->check_stale = true;
