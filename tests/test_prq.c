@@ -1,6 +1,7 @@
-/* Page request queue interface registers (ECAP.PRS, spec §11.4.11) and the
- * context-entry PRE bit they make meaningful.  Page requests themselves are
- * not modelled yet (docs/page-requests.md); these tests cover what is. */
+/* Page request queue interface registers (ECAP.PRS, spec §11.4.11), the
+ * context-entry PRE bit they make meaningful, and page group response
+ * descriptors (QI type 9) delivered to vtd_host.page_response.  Page
+ * requests themselves are not modelled yet (docs/page-requests.md). */
 #include "sm_tables.h"
 
 #include <stdlib.h>
@@ -163,6 +164,96 @@ static void test_pre_reserved_without_prs(void **state)
     expect_ctx_fault(t, dma(t), VTD_FR_SM_CTX_RSVD);
 }
 
+/* ---- page group response (QI descriptor type 9) ---- */
+
+static uint64_t pgr_q0(uint16_t rid, bool pp, uint32_t pasid, unsigned rc)
+{
+    return VTD_DESC_PGRP_RESP | (pp ? VTD_BIT(4) : 0) | (uint64_t)rc << 12 | (uint64_t)rid << 16 |
+           (uint64_t)pasid << 32;
+}
+
+static uint64_t pgr_q1(unsigned prgi) { return (uint64_t)prgi << 3; }
+
+static void qi_ready(struct th *t)
+{
+    sm_qi_init(t);
+    sm_enable(t);
+    th_clear_logs(t);
+    t->npresp = 0;
+}
+
+static void test_pgr_delivered(void **state)
+{
+    struct th *t = prs_new(state);
+    qi_ready(t);
+    uint64_t d[4] = {pgr_q0(DEV, true, 0x12345, VTD_PRC_SUCCESS), pgr_q1(0x1AB) | 7 /* IGN */, 0, 0};
+    sm_qi_submit(t, d);
+    sm_qi_sync(t);
+    assert_false(th_rd32(t, VTD_REG_FSTS) & VTD_FSTS_IQE);
+    assert_int_equal(t->npresp, 1);
+    assert_int_equal(t->presp[0].sid, DEV);
+    assert_true(t->presp[0].pasid_valid);
+    assert_int_equal(t->presp[0].pasid, 0x12345);
+    assert_int_equal(t->presp[0].prgi, 0x1AB);
+    assert_int_equal(t->presp[0].code, VTD_PRC_SUCCESS);
+
+    /* without PASID: the PASID field is ignored */
+    uint64_t e[4] = {pgr_q0(SID(3, 1, 2), false, 0x777, VTD_PRC_INVALID_REQUEST), pgr_q1(5), 0, 0};
+    sm_qi_submit(t, e);
+    uint64_t f[4] = {pgr_q0(DEV, true, 1, VTD_PRC_FAILURE), pgr_q1(0), 0, 0};
+    sm_qi_submit(t, f);
+    sm_qi_sync(t);
+    assert_int_equal(t->npresp, 3);
+    assert_int_equal(t->presp[1].sid, SID(3, 1, 2));
+    assert_false(t->presp[1].pasid_valid);
+    assert_int_equal(t->presp[1].pasid, 0);
+    assert_int_equal(t->presp[1].prgi, 5);
+    assert_int_equal(t->presp[1].code, VTD_PRC_INVALID_REQUEST);
+    assert_int_equal(t->presp[2].code, VTD_PRC_FAILURE);
+    assert_int_equal(t->presp[2].prgi, 0);
+}
+
+/* one descriptor on a fresh unit: it stops the queue with IQEI iqei, the
+ * head stays at it and nothing reaches the device */
+static void check_pgr_error(const struct vtd_config *c, const uint64_t d[4], unsigned iqei, int diag)
+{
+    struct th t;
+    th_init(&t, c);
+    qi_ready(&t);
+    uint64_t at = sm_qi_submit(&t, d);
+    assert_true(th_rd32(&t, VTD_REG_FSTS) & VTD_FSTS_IQE);
+    assert_int_equal(th_rd64(&t, VTD_REG_IQERCD) & VTD_IQERCD_IQEI_MASK, iqei);
+    assert_int_equal(th_rd64(&t, VTD_REG_IQH), at & (VTD_PAGE_SIZE - 1));
+    assert_true(th_has_diag(&t, diag));
+    assert_int_equal(t.npresp, 0);
+    th_fini(&t);
+}
+
+static void test_pgr_reserved(void **state)
+{
+    (void)state;
+    struct vtd_config c;
+    prs_config(&c);
+    const uint64_t q0 = pgr_q0(DEV, true, 9, 0), q1 = pgr_q1(3);
+    const uint64_t bad[][4] = {
+        {q0 | VTD_BIT(5), q1, 0, 0},  {q0 | VTD_BIT(8), q1, 0, 0}, {q0 | VTD_BIT(52), q1, 0, 0},
+        {q0 | VTD_BIT(63), q1, 0, 0}, {q0, q1 | VTD_BIT(12), 0, 0}, {q0, q1 | VTD_BIT(63), 0, 0},
+        {q0, q1, 1, 0},               {q0, q1, 0, VTD_BIT(63)},
+    };
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        check_pgr_error(&c, bad[i], VTD_IQEI_RSVD, VTD_DIAG_QI_DESC_RSVD);
+}
+
+/* without ECAP.PRS a page group response is an invalid descriptor type */
+static void test_pgr_without_prs(void **state)
+{
+    (void)state;
+    struct vtd_config c;
+    sm_config(&c);
+    const uint64_t d[4] = {pgr_q0(DEV, false, 0, 0), pgr_q1(1), 0, 0};
+    check_pgr_error(&c, d, VTD_IQEI_TYPE, VTD_DIAG_QI_DESC_TYPE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -174,6 +265,9 @@ int main(void)
         cmocka_unit_test_teardown(test_pre_valid_with_prs, th_teardown),
         cmocka_unit_test_teardown(test_pre_without_dte_invalid, th_teardown),
         cmocka_unit_test_teardown(test_pre_reserved_without_prs, th_teardown),
+        cmocka_unit_test_teardown(test_pgr_delivered, th_teardown),
+        cmocka_unit_test(test_pgr_reserved),
+        cmocka_unit_test(test_pgr_without_prs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
