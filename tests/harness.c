@@ -88,6 +88,14 @@ static void th_host_msi(void *opaque, uint64_t addr, uint32_t data)
     t->msi[i].data = data;
 }
 
+static void th_host_page_response(void *opaque, const struct vtd_page_resp *r)
+{
+    struct th *t = opaque;
+    int i = __atomic_fetch_add(&t->npresp, 1, __ATOMIC_RELAXED);
+    if (i < TH_MAX_LOG)
+        t->presp[i] = *r;
+}
+
 /* ---- setup ---- */
 
 void th_init(struct th *t, const struct vtd_config *cfg)
@@ -110,6 +118,7 @@ void th_init(struct th *t, const struct vtd_config *cfg)
     t->host.devtlb_inval = th_host_devtlb;
     t->host.msi = th_host_msi;
     t->host.diag = th_host_diag;
+    t->host.page_response = th_host_page_response;
     rc = vtd_create(&t->cfg, &t->host, &t->u);
     if (rc != 0)
         fail_msg("vtd_create: %d (%s)", rc, vtd_strerror(rc));

@@ -38,6 +38,9 @@ struct th {
     uint32_t devtlb_pasid;
     bool devtlb_pasid_valid, devtlb_global;
     int ndevtlb;
+    /* page group responses delivered (vtd_host.page_response) */
+    int npresp;
+    struct vtd_page_resp presp[TH_MAX_LOG];
     void *user;
 };
 

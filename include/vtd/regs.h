@@ -204,6 +204,13 @@
 #define VTD_FEADDR_MASK VTD_GENMASK(31, 2)
 #define VTD_FEDATA_MASK VTD_GENMASK(15, 0)
 
+/* ---- page request queue (ECAP.PRS) ---- */
+#define VTD_PQH_MASK VTD_GENMASK(18, 5) /* offset of the next descriptor software reads */
+#define VTD_PQT_MASK VTD_GENMASK(18, 5) /* offset of the next descriptor hardware writes */
+#define VTD_PQA_PQS_MASK VTD_GENMASK(2, 0) /* 2^PQS 4 KiB pages, 2^(PQS+7) 32-byte entries */
+#define VTD_PRS_PPR VTD_BIT(0)
+#define VTD_PRS_PRO VTD_BIT(1)
+
 /* ---- AFLOG ---- */
 #define VTD_AFLOG_FLS_SHIFT 9
 #define VTD_AFLOG_FLS_MASK VTD_GENMASK(11, 9)

@@ -71,6 +71,20 @@ struct vtd_inval_notice {
     uint64_t addr, size; /* page-selective: the range */
 };
 
+/* A page group response (page_grp_resp_dsc, QI descriptor type 9) for the
+ * endpoint `sid`: software's answer to a page request group.  code is the
+ * PCIe response code (VTD_PRC_*). */
+struct vtd_page_resp {
+    uint16_t sid;
+    bool pasid_valid;
+    uint32_t pasid; /* when pasid_valid */
+    uint16_t prgi;  /* page request group index, 9 bits */
+    uint8_t code;
+};
+#define VTD_PRC_SUCCESS 0x0
+#define VTD_PRC_INVALID_REQUEST 0x1
+#define VTD_PRC_FAILURE 0xF
+
 struct vtd_host {
     void *opaque; /* passed to every callback */
     /* 0 on success, non-zero when [pa, pa+len) is not backed: the unit then
@@ -112,6 +126,9 @@ struct vtd_host {
      * interface (registers or queue) it came through; see struct
      * vtd_inval_notice and vtd_mappings(). */
     void (*inval_notify)(void *opaque, const struct vtd_inval_notice *n);
+    /* optional (ECAP.PRS): a page group response descriptor to be delivered
+     * to the endpoint r->sid.  NULL: responses are dropped. */
+    void (*page_response)(void *opaque, const struct vtd_page_resp *r);
 };
 
 struct vtd_config {

@@ -104,6 +104,7 @@ struct vtd {
     /* queued invalidation (qi.c): registers present only with ECAP.QI (NULL otherwise) */
     struct reg_desc *r_iqh, *r_iqt, *r_iqa, *r_ics, *r_iectl, *r_iedata, *r_ieaddr, *r_ieuaddr,
         *r_iqercd;
+    struct reg_desc *r_pqh, *r_pqt, *r_pqa, *r_prs, *r_pectl, *r_pedata, *r_peaddr, *r_peuaddr;
     bool qi_running; /* the queue is being processed (a callback re-entering MMIO must not nest) */
     uint32_t qi_epoch; /* bumped when IQH is reset (QIE cleared, IQA written) */
     uint16_t devtlb_pending[256]; /* source-ids with a device-TLB invalidation pending, oldest first */

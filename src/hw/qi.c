@@ -294,6 +294,29 @@ static int desc_wait(struct vtd *u, const struct qdesc *d)
 }
 
 /* Carry out one descriptor: 0, or the IQEI value that stops the queue. */
+/* Page group response (type 9, §7.6.1, 256-bit only): q0 PP 4, RC 15:12,
+ * RID 31:16, PASID 51:32; q1 IGN 2:0, PRGI 11:3; the rest RsvdZ. */
+static int desc_pgrp_resp(struct vtd *u, const struct qdesc *d)
+{
+    if (!(u->cfg.ecap & VTD_ECAP_PRS))
+        return type_error(u, d, "page group response needs ECAP.PRS");
+    if (d->width != 32)
+        return type_error(u, d, "page group response is a 256-bit descriptor (set IQA.DW=1)");
+    uint64_t lo = d->q[0], hi = d->q[1];
+    if ((lo & (VTD_GENMASK(8, 5) | VTD_GENMASK(63, 52))) || (hi & VTD_GENMASK(63, 12)) || d->q[2] || d->q[3])
+        return rsvd_error(u, d, "page group response");
+    struct vtd_page_resp r = {
+        .sid = (uint16_t)VTD_FIELD_GET(lo, 31, 16),
+        .pasid_valid = lo & VTD_BIT(4),
+        .pasid = (lo & VTD_BIT(4)) ? (uint32_t)VTD_FIELD_GET(lo, 51, 32) : 0,
+        .prgi = (uint16_t)VTD_FIELD_GET(hi, 11, 3),
+        .code = (uint8_t)VTD_FIELD_GET(lo, 15, 12),
+    };
+    if (u->host.page_response)
+        u->host.page_response(u->host.opaque, &r);
+    return 0;
+}
+
 static int desc_run(struct vtd *u, struct qdesc *d)
 {
     uint64_t lo = d->q[0];
@@ -332,7 +355,7 @@ static int desc_run(struct vtd *u, struct qdesc *d)
     case VTD_DESC_PIOTLB: return desc_piotlb(u, d);
     case VTD_DESC_PC: return desc_pc(u, d);
     case VTD_DESC_PDEVTLB: return desc_pdevtlb(u, d);
-    case VTD_DESC_PGRP_RESP: return type_error(u, d, "page group response needs page requests (not modelled)");
+    case VTD_DESC_PGRP_RESP: return desc_pgrp_resp(u, d);
     default: return type_error(u, d, "no such descriptor type");
     }
 }

@@ -123,10 +123,18 @@ static int sm_ctx_fetch(struct walk *w, struct smctx *sc)
     struct chit h = {.d0 = ce[0], .d1 = CTX_SM | (ce[1] & VTD_GENMASK(20, 0)) << 32};
     smctx_from_cache(&h, sc);
     sc->fpd = w->fpd;
-    /* SCT.4: DTE=0 with PRE=1 (PRE is reserved without ECAP.PRS, so it
-     * cannot arise here), RID_PASID beyond what PDTS covers, EPTR without
-     * PASIDE (EPTR is reserved without ECAP.PTRS) */
-    if ((!sc->dte && sc->pre) || sc->rid_pasid > pdts_max(sc->pdts)) {
+    /* SCT.4: DTE=0 with PRE=1 (PRE is reserved without ECAP.PRS), RID_PASID
+     * beyond what PDTS covers, EPTR without PASIDE (EPTR is reserved without
+     * ECAP.PTRS) */
+    if (!sc->dte && sc->pre) {
+        if (walk_diags(w))
+            vtd_diagf(u, VTD_DIAG_SM_CTX_INVALID, sid, ca,
+                      "scalable-mode context entry for %02x:%02x.%u enables page requests (PRE=1) without "
+                      "device-TLBs (DTE=0)",
+                      bus, devfn >> 3, devfn & 7);
+        return sm_fault(w, VTD_FR_SM_CTX_INVALID, true);
+    }
+    if (sc->rid_pasid > pdts_max(sc->pdts)) {
         if (walk_diags(w))
             vtd_diagf(u, VTD_DIAG_SM_CTX_INVALID, sid, ca,
                       "scalable-mode context entry for %02x:%02x.%u: RID_PASID %u is beyond the %u PASIDs that "

@@ -18,7 +18,7 @@
     (VTD_ECAP_C | VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_PT | VTD_ECAP_SC | VTD_ECAP_IRO_MASK | VTD_ECAP_ADMS | \
      VTD_ECAP_IR | VTD_ECAP_EIM | VTD_ECAP_SMTS | VTD_ECAP_PASID | VTD_ECAP_PSS_MASK | VTD_ECAP_SLTS |     \
      VTD_ECAP_SLADS | VTD_ECAP_SMPWCS | VTD_ECAP_RPS | VTD_ECAP_RPRIVS | VTD_ECAP_SRS | VTD_ECAP_FLTS |       \
-     VTD_ECAP_NEST | VTD_ECAP_EAFS)
+     VTD_ECAP_NEST | VTD_ECAP_EAFS | VTD_ECAP_PRS)
 /* Scalable-mode features that need ECAP.SMTS */
 #define ECAP_SM_ONLY                                                                                 \
     (VTD_ECAP_PASID | VTD_ECAP_PSS_MASK | VTD_ECAP_SLTS | VTD_ECAP_SLADS | VTD_ECAP_SMPWCS | VTD_ECAP_RPS | \
@@ -193,7 +193,7 @@ static void derive(struct vtd *u)
     u->pasid_bits = (ecap & VTD_ECAP_PASID) ? (unsigned)VTD_FIELD_GET(ecap, 39, 35) + 1 : 0;
     const bool flts = ecap & VTD_ECAP_FLTS;
     u->rsvd_smctx[0] = VTD_SMCTX_RSVD_LO | VTD_SMCTX_HPTE | VTD_SMCTX_EPTR | (u->dt ? 0 : VTD_SMCTX_DTE) |
-                       ((ecap & VTD_ECAP_PASID) ? 0 : VTD_SMCTX_PASIDE) | VTD_SMCTX_PRE /* no page requests */ |
+                       ((ecap & VTD_ECAP_PASID) ? 0 : VTD_SMCTX_PASIDE) | ((ecap & VTD_ECAP_PRS) ? 0 : VTD_SMCTX_PRE) |
                        (VTD_SMCTX_PASIDDIRPTR_MASK & u->haw_mask);
     u->rsvd_smctx[1] = VTD_SMCTX_Q1_RSVD | (u->rps ? 0 : VTD_SMCTX_Q1_RID_PASID_MASK) |
                        (u->rprivs ? 0 : VTD_SMCTX_Q1_RID_PRIV);
