@@ -1,0 +1,165 @@
+/* The driver (src/drv) in scalable mode against a vtd_config_scalable()
+ * unit, wired only through vtd_mmio_* and the sparse memory: second-level
+ * (PGTT 010), pass-through (100) and first-level (001) domains, requests
+ * without PASID (RID_PASID) and with a PASID.  Every test fails on any unit
+ * diagnostic. */
+#include "drv_host.h"
+
+#include <string.h>
+
+#define KiB 1024ULL
+#define RW (VTD_DRV_PROT_READ | VTD_DRV_PROT_WRITE)
+
+static const uint16_t DEV = SID(0, 3, 0);
+
+static struct dh *sm_host(void **state)
+{
+    struct vtd_config cfg;
+    vtd_config_scalable(&cfg);
+    cfg.check_stale = true;
+    struct vtd_drv_config dc;
+    vtd_drv_config_default(&dc);
+    dc.flags = VTD_DRV_CFG_SCALABLE | VTD_DRV_CFG_FORCE_SCALABLE;
+    struct dh *h = dh_new(state, &cfg, &dc);
+    struct vtd_drv_info in;
+    assert_int_equal(vtd_drv_info(h->drv, &in), 0);
+    assert_true(in.scalable);
+    assert_true(in.nested);
+    assert_int_equal(vtd_drv_enable(h->drv), 0);
+    uint64_t rtaddr = th_rd64(&h->t, VTD_REG_RTADDR);
+    assert_int_equal(rtaddr & VTD_RTADDR_TTM_MASK, ((uint64_t)VTD_TTM_SCALABLE << 10));
+    dh_no_diag(h);
+    return h;
+}
+
+static struct vtd_drv_domain *domain(struct dh *h, int type)
+{
+    struct vtd_drv_domain_config c;
+    vtd_drv_domain_config_default(&c);
+    c.type = type;
+    struct vtd_drv_domain *dom;
+    assert_int_equal(vtd_drv_domain_create(h->drv, &c, &dom), 0);
+    return dom;
+}
+
+static struct vtd_result req(struct dh *h, bool pv, uint32_t pasid, uint64_t iova, uint8_t acc)
+{
+    struct vtd_request r;
+    memset(&r, 0, sizeof(r));
+    r.sid = DEV;
+    r.access = acc;
+    r.pasid_valid = pv;
+    r.pasid = pasid;
+    r.addr = iova;
+    return th_req(&h->t, &r);
+}
+
+static void expect_pa(struct dh *h, bool pv, uint32_t pasid, uint64_t iova, uint8_t acc, uint64_t pa)
+{
+    struct vtd_result r = req(h, pv, pasid, iova, acc);
+    if (r.status != VTD_OK)
+        fail_msg("DMA 0x%llx pasid %d/%u: status %d fault 0x%x", (unsigned long long)iova, pv, pasid, r.status,
+                 r.fault_reason);
+    assert_int_equal(r.pa, pa);
+    dh_no_diag(h);
+}
+
+static void expect_fault(struct dh *h, bool pv, uint32_t pasid, uint64_t iova, uint8_t acc, uint8_t reason)
+{
+    struct vtd_result r = req(h, pv, pasid, iova, acc);
+    if (r.status != VTD_FAULT)
+        fail_msg("DMA 0x%llx pasid %d/%u: status %d (pa 0x%llx), expected fault 0x%x", (unsigned long long)iova, pv,
+                 pasid, r.status, (unsigned long long)r.pa, reason);
+    assert_int_equal(r.fault_reason, reason);
+    dh_no_diag(h);
+}
+
+/* map, translate, unmap (strict: invalidated before return), fault */
+static void map_cycle(struct dh *h, struct vtd_drv_domain *dom, bool pv, uint32_t pasid, uint8_t unmapped_reason)
+{
+    assert_int_equal(vtd_drv_map(dom, 0x10000, 0x7000000, 4 * KiB, RW), 0);
+    assert_int_equal(vtd_drv_map(dom, 0x200000, 0x8000000, 2048 * KiB, RW), 0);
+    expect_pa(h, pv, pasid, 0x10010, VTD_W, 0x7000010);
+    expect_pa(h, pv, pasid, 0x10ff8, VTD_R, 0x7000ff8);
+    expect_pa(h, pv, pasid, 0x3ff000, VTD_R, 0x81ff000);
+    expect_fault(h, pv, pasid, 0x11000, VTD_R, unmapped_reason);
+    assert_int_equal(vtd_drv_unmap(dom, 0x10000, 4 * KiB, NULL), 0);
+    expect_fault(h, pv, pasid, 0x10010, VTD_R, unmapped_reason);
+    expect_pa(h, pv, pasid, 0x200000, VTD_R, 0x8000000);
+    assert_int_equal(vtd_drv_unmap(dom, 0x200000, 2048 * KiB, NULL), 0);
+    expect_fault(h, pv, pasid, 0x3ff000, VTD_R, unmapped_reason);
+    vtd_drv_fault_poll(h->drv);
+}
+
+static void second_level(void **state)
+{
+    struct dh *h = sm_host(state);
+    struct vtd_drv_domain *dom = domain(h, VTD_DRV_DOM_PAGING);
+    /* nothing attached: the root entry's LP is 0 */
+    expect_fault(h, false, 0, 0x1000, VTD_R, VTD_FR_SM_ROOT_NOT_PRESENT);
+    assert_int_equal(vtd_drv_attach(dom, DEV, 0), 0);
+    map_cycle(h, dom, false, 0, VTD_FR_SM_SL_PERM);
+    /* a PASID the directory has no table for */
+    expect_fault(h, true, 77, 0x1000, VTD_R, VTD_FR_SM_PDE_NOT_PRESENT);
+    /* the same domain also under PASID 5 */
+    assert_int_equal(vtd_drv_attach_pasid(dom, DEV, 5, 0), 0);
+    map_cycle(h, dom, true, 5, VTD_FR_SM_SL_PERM);
+    /* PASID 6 shares PASID 5's table page but is not present */
+    expect_fault(h, true, 6, 0x1000, VTD_R, VTD_FR_SM_PTE_NOT_PRESENT);
+    assert_int_equal(vtd_drv_map(dom, 0x40000, 0x9000000, 4 * KiB, RW), 0);
+    assert_int_equal(vtd_drv_detach_pasid(h->drv, DEV, 5), 0);
+    expect_fault(h, true, 5, 0x40000, VTD_R, VTD_FR_SM_PTE_NOT_PRESENT);
+    expect_pa(h, false, 0, 0x40000, VTD_R, 0x9000000);
+    assert_int_equal(vtd_drv_detach(h->drv, DEV), 0);
+    expect_fault(h, false, 0, 0x40000, VTD_R, VTD_FR_SM_CTX_NOT_PRESENT);
+    vtd_drv_fault_poll(h->drv);
+    assert_int_equal(vtd_drv_domain_destroy(dom), 0);
+    dh_fini(h);
+}
+
+static void pass_through(void **state)
+{
+    struct dh *h = sm_host(state);
+    struct vtd_drv_domain *pt = domain(h, VTD_DRV_DOM_PASSTHROUGH);
+    struct vtd_drv_domain *sl = domain(h, VTD_DRV_DOM_PAGING);
+    assert_int_equal(vtd_drv_attach(pt, DEV, 0), 0);
+    expect_pa(h, false, 0, 0x12345678, VTD_W, 0x12345678);
+    assert_int_equal(vtd_drv_map(sl, 0x5000, 0xa000000, 4 * KiB, RW), 0);
+    assert_int_equal(vtd_drv_attach_pasid(sl, DEV, 9, 0), 0);
+    expect_pa(h, true, 9, 0x5004, VTD_R, 0xa000004);
+    expect_pa(h, false, 0, 0x5004, VTD_R, 0x5004);
+    assert_int_equal(vtd_drv_detach(h->drv, DEV), 0);
+    expect_fault(h, false, 0, 0x5000, VTD_R, VTD_FR_SM_PTE_NOT_PRESENT);
+    expect_pa(h, true, 9, 0x5004, VTD_R, 0xa000004);
+    assert_int_equal(vtd_drv_detach_pasid(h->drv, DEV, 9), 0);
+    expect_fault(h, true, 9, 0x5000, VTD_R, VTD_FR_SM_CTX_NOT_PRESENT);
+    vtd_drv_fault_poll(h->drv);
+    assert_int_equal(vtd_drv_domain_destroy(pt), 0);
+    assert_int_equal(vtd_drv_domain_destroy(sl), 0);
+    dh_fini(h);
+}
+
+static void first_level(void **state)
+{
+    struct dh *h = sm_host(state);
+    struct vtd_drv_domain *fl = domain(h, VTD_DRV_DOM_FIRST_LEVEL);
+    assert_int_equal(vtd_drv_attach(fl, DEV, 0), 0);
+    map_cycle(h, fl, false, 0, VTD_FR_SM_FL_NOT_PRESENT);
+    assert_int_equal(vtd_drv_attach_pasid(fl, DEV, 3, 0), 0);
+    map_cycle(h, fl, true, 3, VTD_FR_SM_FL_NOT_PRESENT);
+    assert_int_equal(vtd_drv_detach_pasid(h->drv, DEV, 3), 0);
+    assert_int_equal(vtd_drv_detach(h->drv, DEV), 0);
+    vtd_drv_fault_poll(h->drv);
+    assert_int_equal(vtd_drv_domain_destroy(fl), 0);
+    dh_fini(h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(second_level, dh_teardown),
+        cmocka_unit_test_teardown(pass_through, dh_teardown),
+        cmocka_unit_test_teardown(first_level, dh_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
