@@ -154,12 +154,53 @@ static void first_level(void **state)
     dh_fini(h);
 }
 
+/* Nested (PGTT 011): a guest's 4-level first-level table (guest-physical
+ * pages at GTAB.., host pages at HTAB..) whose pages and output the
+ * second-level domain maps. */
+#define GTAB 0x100000ULL
+#define HTAB 0x20000000ULL
+static void nested(void **state)
+{
+    struct dh *h = sm_host(state);
+    struct vtd_drv_domain *sl = domain(h, VTD_DRV_DOM_PAGING);
+    const uint64_t tb = VTD_FL_P | VTD_FL_RW | VTD_FL_US;
+    for (unsigned i = 0; i < 4; i++) {
+        assert_int_equal(vtd_drv_map(sl, GTAB + i * 4 * KiB, HTAB + i * 4 * KiB, 4 * KiB, RW), 0);
+        for (unsigned e = 0; e < 512; e++)
+            th_w64(&h->t, HTAB + i * 4 * KiB + e * 8, 0);
+    }
+    /* va 0x400000: PML4[0] -> PDPT[0] -> PD[2] -> PT[0] -> gpa 0x300000 */
+    th_w64(&h->t, HTAB, (GTAB + 4 * KiB) | tb);
+    th_w64(&h->t, HTAB + 4 * KiB, (GTAB + 8 * KiB) | tb);
+    th_w64(&h->t, HTAB + 8 * KiB + 2 * 8, (GTAB + 12 * KiB) | tb);
+    th_w64(&h->t, HTAB + 12 * KiB, 0x300000 | tb);
+    assert_int_equal(vtd_drv_map(sl, 0x300000, 0xb000000, 4 * KiB, RW), 0);
+    assert_int_equal(vtd_drv_attach_nested(sl, DEV, 4, GTAB, 4, 0), 0);
+    expect_pa(h, true, 4, 0x400123, VTD_W, 0xb000123);
+    /* the walk set A (and D on the written leaf) in the guest's table
+     * through the second level: PWSNP = 1 in the PASID entry */
+    assert_true(th_r64(&h->t, HTAB) & VTD_FL_A);
+    assert_int_equal(th_r64(&h->t, HTAB + 12 * KiB) & (VTD_FL_A | VTD_FL_D), VTD_FL_A | VTD_FL_D);
+    expect_fault(h, true, 4, 0x401000, VTD_R, VTD_FR_SM_FL_NOT_PRESENT);
+    /* the output's second-level mapping goes: the nested walk faults in the SL */
+    assert_int_equal(vtd_drv_unmap(sl, 0x300000, 4 * KiB, NULL), 0);
+    expect_fault(h, true, 4, 0x400123, VTD_R, VTD_FR_SM_SL_PERM);
+    /* the RID_PASID of the same device stays unattached */
+    expect_fault(h, false, 0, 0x400123, VTD_R, VTD_FR_SM_PTE_NOT_PRESENT);
+    assert_int_equal(vtd_drv_detach_pasid(h->drv, DEV, 4), 0);
+    expect_fault(h, true, 4, 0x400123, VTD_R, VTD_FR_SM_CTX_NOT_PRESENT);
+    vtd_drv_fault_poll(h->drv);
+    assert_int_equal(vtd_drv_domain_destroy(sl), 0);
+    dh_fini(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(second_level, dh_teardown),
         cmocka_unit_test_teardown(pass_through, dh_teardown),
         cmocka_unit_test_teardown(first_level, dh_teardown),
+        cmocka_unit_test_teardown(nested, dh_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
