@@ -5,6 +5,7 @@
  * diagnostic. */
 #include "drv_host.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define KiB 1024ULL
@@ -12,25 +13,34 @@
 
 static const uint16_t DEV = SID(0, 3, 0);
 
-static struct dh *sm_host(void **state)
+/* A scalable unit with cap_set added and ecap_clear removed; the driver
+ * forced into scalable mode and enabled. */
+static struct dh *sm_host_cfg(void **state, uint64_t cap_set, uint64_t ecap_clear)
 {
     struct vtd_config cfg;
     vtd_config_scalable(&cfg);
     cfg.check_stale = true;
+    cfg.cap |= cap_set;
+    cfg.ecap &= ~ecap_clear;
     struct vtd_drv_config dc;
     vtd_drv_config_default(&dc);
     dc.flags = VTD_DRV_CFG_SCALABLE | VTD_DRV_CFG_FORCE_SCALABLE;
-    struct dh *h = dh_new(state, &cfg, &dc);
+    struct dh *h = calloc(1, sizeof(*h));
+    *state = h;
+    dh_init(h, &cfg, &dc);
+    h->check_flush = !(cfg.ecap & VTD_ECAP_C);
     struct vtd_drv_info in;
     assert_int_equal(vtd_drv_info(h->drv, &in), 0);
     assert_true(in.scalable);
     assert_true(in.nested);
     assert_int_equal(vtd_drv_enable(h->drv), 0);
     uint64_t rtaddr = th_rd64(&h->t, VTD_REG_RTADDR);
-    assert_int_equal(rtaddr & VTD_RTADDR_TTM_MASK, ((uint64_t)VTD_TTM_SCALABLE << 10));
+    assert_int_equal(rtaddr & VTD_RTADDR_TTM_MASK, (uint64_t)VTD_TTM_SCALABLE << 10);
     dh_no_diag(h);
     return h;
 }
+
+static struct dh *sm_host(void **state) { return sm_host_cfg(state, 0, 0); }
 
 static struct vtd_drv_domain *domain(struct dh *h, int type)
 {
@@ -194,6 +204,51 @@ static void nested(void **state)
     dh_fini(h);
 }
 
+/* CAP.CM: not-present entries are cached, so attach and map invalidate
+ * (PASID cache, P_IOTLB / IOTLB) */
+static void caching_mode(void **state)
+{
+    struct dh *h = sm_host_cfg(state, VTD_CAP_CM, 0);
+    struct vtd_drv_domain *sl = domain(h, VTD_DRV_DOM_PAGING);
+    struct vtd_drv_domain *fl = domain(h, VTD_DRV_DOM_FIRST_LEVEL);
+    assert_int_equal(vtd_drv_attach(sl, DEV, 0), 0);
+    expect_fault(h, true, 8, 0x4000, VTD_R, VTD_FR_SM_PTE_NOT_PRESENT);
+    assert_int_equal(vtd_drv_attach_pasid(fl, DEV, 8, 0), 0);
+    expect_fault(h, true, 8, 0x4000, VTD_R, VTD_FR_SM_FL_NOT_PRESENT);
+    assert_int_equal(vtd_drv_map(fl, 0x4000, 0x11000000, 4 * KiB, RW), 0);
+    expect_pa(h, true, 8, 0x4000, VTD_R, 0x11000000);
+    expect_fault(h, false, 0, 0x8000, VTD_R, VTD_FR_SM_SL_PERM);
+    assert_int_equal(vtd_drv_map(sl, 0x8000, 0x12000000, 4 * KiB, RW), 0);
+    expect_pa(h, false, 0, 0x8008, VTD_W, 0x12000008);
+    assert_int_equal(vtd_drv_detach_pasid(h->drv, DEV, 8), 0);
+    assert_int_equal(vtd_drv_detach(h->drv, DEV), 0);
+    vtd_drv_fault_poll(h->drv);
+    assert_int_equal(vtd_drv_domain_destroy(sl), 0);
+    assert_int_equal(vtd_drv_domain_destroy(fl), 0);
+    dh_fini(h);
+}
+
+/* ECAP.C = 0, SMPWCS = 0 (so SLADS = 0): every table line the driver writes is flushed
+ * before the unit may walk it */
+static void non_coherent(void **state)
+{
+    struct dh *h = sm_host_cfg(state, 0, VTD_ECAP_C | VTD_ECAP_SMPWCS | VTD_ECAP_SLADS);
+    struct vtd_drv_domain *sl = domain(h, VTD_DRV_DOM_PAGING);
+    struct vtd_drv_domain *fl = domain(h, VTD_DRV_DOM_FIRST_LEVEL);
+    assert_int_equal(vtd_drv_attach(sl, DEV, 0), 0);
+    map_cycle(h, sl, false, 0, VTD_FR_SM_SL_PERM);
+    assert_int_equal(vtd_drv_attach_pasid(fl, DEV, 70, 0), 0);
+    map_cycle(h, fl, true, 70, VTD_FR_SM_FL_NOT_PRESENT);
+    assert_true(h->nflush > 0);
+    assert_int_equal(h->ndirty, 0);
+    assert_int_equal(vtd_drv_detach_pasid(h->drv, DEV, 70), 0);
+    assert_int_equal(vtd_drv_detach(h->drv, DEV), 0);
+    vtd_drv_fault_poll(h->drv);
+    assert_int_equal(vtd_drv_domain_destroy(sl), 0);
+    assert_int_equal(vtd_drv_domain_destroy(fl), 0);
+    dh_fini(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,6 +256,8 @@ int main(void)
         cmocka_unit_test_teardown(pass_through, dh_teardown),
         cmocka_unit_test_teardown(first_level, dh_teardown),
         cmocka_unit_test_teardown(nested, dh_teardown),
+        cmocka_unit_test_teardown(caching_mode, dh_teardown),
+        cmocka_unit_test_teardown(non_coherent, dh_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
