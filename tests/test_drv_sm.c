@@ -249,6 +249,49 @@ static void non_coherent(void **state)
     dh_fini(h);
 }
 
+/* Emptied tables are unlinked and freed exactly when their last present
+ * entry goes, also after a superpage split (the count starts at 512). */
+static long live_tables(struct dh *h)
+{
+    struct vtd_drv_stats st;
+    vtd_drv_stats(h->drv, &st);
+    return (long)(st.tables_allocated - st.tables_freed);
+}
+
+static void table_freeing(void **state)
+{
+    struct dh *h = sm_host(state);
+    struct vtd_drv_domain *sl = domain(h, VTD_DRV_DOM_PAGING);
+    assert_int_equal(vtd_drv_attach(sl, DEV, 0), 0);
+    long base = live_tables(h);
+    assert_int_equal(vtd_drv_map(sl, 0x10000, 0x7000000, 4 * KiB, RW), 0);
+    assert_int_equal(vtd_drv_map(sl, 0x11000, 0x7100000, 4 * KiB, RW), 0);
+    long two = live_tables(h); /* PDPT, PD, PT below the root */
+    assert_int_equal(two, base + 3);
+    assert_int_equal(vtd_drv_unmap(sl, 0x10000, 4 * KiB, NULL), 0);
+    assert_int_equal(live_tables(h), two);
+    expect_pa(h, false, 0, 0x11008, VTD_R, 0x7100008);
+    assert_int_equal(vtd_drv_unmap(sl, 0x11000, 4 * KiB, NULL), 0);
+    assert_int_equal(live_tables(h), base);
+    expect_fault(h, false, 0, 0x11008, VTD_R, VTD_FR_SM_SL_PERM);
+    /* a 2 MiB leaf split by a 4 KiB unmap, then unmapped page by page */
+    assert_int_equal(vtd_drv_map(sl, 0x200000, 0x8000000, 2048 * KiB, RW), 0);
+    assert_int_equal(live_tables(h), base + 2);
+    for (uint64_t off = 0; off < 2048 * KiB; off += 4 * KiB) {
+        assert_int_equal(vtd_drv_unmap(sl, 0x200000 + off, 4 * KiB, NULL), 0);
+        if (off + 4 * KiB < 2048 * KiB) {
+            assert_int_equal(live_tables(h), base + 3);
+            expect_pa(h, false, 0, 0x200000 + off + 4 * KiB, VTD_R, 0x8000000 + off + 4 * KiB);
+        }
+    }
+    assert_int_equal(live_tables(h), base);
+    expect_fault(h, false, 0, 0x3ff000, VTD_R, VTD_FR_SM_SL_PERM);
+    assert_int_equal(vtd_drv_detach(h->drv, DEV), 0);
+    vtd_drv_fault_poll(h->drv);
+    assert_int_equal(vtd_drv_domain_destroy(sl), 0);
+    dh_fini(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,6 +301,7 @@ int main(void)
         cmocka_unit_test_teardown(nested, dh_teardown),
         cmocka_unit_test_teardown(caching_mode, dh_teardown),
         cmocka_unit_test_teardown(non_coherent, dh_teardown),
+        cmocka_unit_test_teardown(table_freeing, dh_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
