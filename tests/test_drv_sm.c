@@ -292,6 +292,36 @@ static void table_freeing(void **state)
     dh_fini(h);
 }
 
+/* ATS device (scalable DTE = 1): translation requests succeed, unmap
+ * invalidates the device-TLB; ATS with a PASID attach is refused */
+static void ats_device(void **state)
+{
+    struct dh *h = sm_host(state);
+    struct vtd_drv_domain *sl = domain(h, VTD_DRV_DOM_PAGING);
+    assert_int_equal(vtd_drv_attach(sl, DEV, VTD_DRV_ATTACH_ATS), 0);
+    assert_int_equal(vtd_drv_attach_pasid(sl, DEV, 2, VTD_DRV_ATTACH_ATS), VTD_DRV_ENOTSUP);
+    assert_int_equal(vtd_drv_map(sl, 0x40000, 0x23000000, 16 * KiB, RW), 0);
+    struct vtd_request rq = { .sid = DEV, .at = VTD_AT_TRANSLATION_REQ, .access = VTD_W, .addr = 0x41000 };
+    struct vtd_result r = th_req(&h->t, &rq);
+    assert_int_equal(r.status, VTD_OK);
+    assert_int_equal(r.pa, 0x23001000);
+    assert_int_equal(r.perm, VTD_R | VTD_W);
+    assert_int_equal(vtd_drv_unmap(sl, 0x41000, 4 * KiB, NULL), 0);
+    assert_int_equal(h->ndevtlb, 1);
+    assert_int_equal(h->devtlb_sid, DEV);
+    assert_int_equal(h->devtlb_addr, 0x41000);
+    assert_int_equal(h->devtlb_size, 4 * KiB);
+    r = th_req(&h->t, &rq);
+    assert_int_equal(r.status, VTD_OK);
+    assert_int_equal(r.perm, 0);
+    dh_no_diag(h);
+    assert_int_equal(vtd_drv_detach(h->drv, DEV), 0);
+    assert_int_equal(h->ndevtlb, 2);
+    vtd_drv_fault_poll(h->drv);
+    assert_int_equal(vtd_drv_domain_destroy(sl), 0);
+    dh_fini(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +332,7 @@ int main(void)
         cmocka_unit_test_teardown(caching_mode, dh_teardown),
         cmocka_unit_test_teardown(non_coherent, dh_teardown),
         cmocka_unit_test_teardown(table_freeing, dh_teardown),
+        cmocka_unit_test_teardown(ats_device, dh_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
