@@ -90,6 +90,7 @@ struct vdrv_pfree {
 struct vdrv_pmap_ent {
     uint64_t pa; /* 0: empty slot (page 0 is never handed out as a table... see pmap_put) */
     void *va;
+    uint32_t npresent; /* page tables: entries present (pgtable.c keeps it) */
 };
 
 struct vdrv_pid_page {
@@ -203,6 +204,9 @@ void vdrv_page_free(struct vtd_drv *d, unsigned order, uint64_t pa, void *va);
 /* page-table pages: the va is remembered in the pa -> va map */
 int vdrv_table_alloc(struct vtd_drv *d, uint64_t *pa);
 void vdrv_table_free(struct vtd_drv *d, uint64_t pa);
+/* The present-entry count of a table vdrv_table_alloc returned (starts at 0);
+ * NULL for an address it did not. */
+uint32_t *vdrv_table_count(struct vtd_drv *d, uint64_t pa);
 void vdrv_relax(struct vtd_drv *d);
 void vdrv_lock(struct vtd_drv *d);
 void vdrv_unlock(struct vtd_drv *d);

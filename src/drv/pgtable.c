@@ -120,9 +120,21 @@ static int pf_add(struct vtd_drv_domain *dom, uint64_t pa)
     return 0;
 }
 
+/* Tables keep a count of their present entries (vdrv_table_count): an
+ * unmap knows a table emptied without reading its 512 entries. */
+static void count_add(struct vtd_drv_domain *dom, uint64_t tpa, int delta)
+{
+    uint32_t *n = vdrv_table_count(dom->d, tpa);
+    if (n)
+        *n = (uint32_t)((int)*n + delta);
+}
+
 static bool table_empty(struct vtd_drv_domain *dom, uint64_t tpa)
 {
-    uint64_t buf[CHUNK];
+    uint32_t *n = vdrv_table_count(dom->d, tpa);
+    if (n)
+        return *n == 0;
+    uint64_t buf[CHUNK]; /* not ours (cannot happen): scan it */
     for (unsigned i = 0; i < 512; i += CHUNK) {
         if (vdrv_mrd(dom->d, tpa + i * 8ULL, buf, sizeof(buf)))
             return false;
@@ -173,6 +185,7 @@ static int map_table(struct vtd_drv_domain *dom, uint64_t tpa, unsigned level, u
         if (!present(dom, e) && (level == 1 || (whole && leaf_ok(dom, level)))) {
             if ((rc = vdrv_mwr64(d, ea, (pa & ADDR_MASK) | leaf_bits(dom, prot, level))))
                 break;
+            count_add(dom, tpa, 1);
             if (level > 1)
                 dom->has_superpages = true;
         } else if (level == 1 || (present(dom, e) && is_leaf(e, level))) {
@@ -188,6 +201,7 @@ static int map_table(struct vtd_drv_domain *dom, uint64_t tpa, unsigned level, u
                     vdrv_table_free(d, child);
                     break;
                 }
+                count_add(dom, tpa, 1);
             }
             if ((rc = map_table(dom, e & ADDR_MASK, level - 1, iova, ce, pa, prot))) {
                 lo = lo < idx ? lo : idx;
@@ -236,6 +250,7 @@ static int split(struct vtd_drv_domain *dom, uint64_t ea, uint64_t e, unsigned l
         vdrv_table_free(d, child);
         return rc;
     }
+    count_add(dom, child, 512);
     d->st.superpage_splits++;
     return 0;
 }
@@ -266,6 +281,7 @@ static int unmap_table(struct vtd_drv_domain *dom, uint64_t tpa, unsigned level,
             if (ce - iova == span) {
                 if ((rc = vdrv_mwr64(d, ea, 0)))
                     break;
+                count_add(dom, tpa, -1);
                 *unmapped += span;
                 iova = ce;
                 continue;
@@ -280,6 +296,7 @@ static int unmap_table(struct vtd_drv_domain *dom, uint64_t tpa, unsigned level,
         if (table_empty(dom, child)) {
             if ((rc = vdrv_mwr64(d, ea, 0)))
                 break;
+            count_add(dom, tpa, -1);
             if ((rc = pf_add(dom, child)))
                 break;
         }

@@ -126,6 +126,10 @@ int vdrv_sm_attach(struct vtd_drv_domain *dom, uint16_t sid, uint32_t pasid, int
     if (pgtt == VDRV_PGTT_SL || pgtt == VDRV_PGTT_NESTED)
         pe_q[0] |= dom->root_pa;
     pe_q[1] = dom->did;
+    /* walks snoop where the unit can (ECAP.SMPWCS): A/D updates of first-
+     * level entries (nested: the caller's table) need PWSNP = 1 (§9.6) */
+    if (d->ecap & VTD_ECAP_SMPWCS)
+        pe_q[1] |= VTD_PE_Q1_PWSNP;
     if (pgtt == VDRV_PGTT_FL)
         pe_q[2] = dom->root_pa | (uint64_t)(dom->levels == 5) << VDRV_PE_Q2_FLPM_SHIFT;
     else if (pgtt == VDRV_PGTT_NESTED)

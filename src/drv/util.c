@@ -156,21 +156,36 @@ static int pmap_put(struct vtd_drv *d, uint64_t pa, void *va)
         j = (j + 1) & (d->pmap_cap - 1);
     d->pmap[j].pa = key;
     d->pmap[j].va = va;
+    d->pmap[j].npresent = 0;
     d->pmap_n++;
     return 0;
 }
 
-static void *pmap_take(struct vtd_drv *d, uint64_t pa)
+/* slot of pa, or pmap_cap when absent */
+static uint32_t pmap_slot(struct vtd_drv *d, uint64_t pa)
 {
     if (!d->pmap_cap)
-        return NULL;
+        return 0;
     uint64_t key = pa | 1;
     uint32_t mask = d->pmap_cap - 1;
     uint32_t j = pmap_hash(key, d->pmap_cap);
     while (d->pmap[j].pa && d->pmap[j].pa != key)
         j = (j + 1) & mask;
-    if (!d->pmap[j].pa)
+    return d->pmap[j].pa ? j : d->pmap_cap;
+}
+
+uint32_t *vdrv_table_count(struct vtd_drv *d, uint64_t pa)
+{
+    uint32_t j = pmap_slot(d, pa);
+    return j < d->pmap_cap ? &d->pmap[j].npresent : NULL;
+}
+
+static void *pmap_take(struct vtd_drv *d, uint64_t pa)
+{
+    uint32_t j = pmap_slot(d, pa);
+    if (j >= d->pmap_cap)
         return NULL;
+    uint32_t mask = d->pmap_cap - 1;
     void *va = d->pmap[j].va;
     d->pmap_n--;
     /* backward-shift deletion keeps probe chains intact */
@@ -195,7 +210,7 @@ int vdrv_table_alloc(struct vtd_drv *d, uint64_t *pa)
     int rc = vdrv_page_alloc(d, 0, pa, &va);
     if (rc)
         return rc;
-    if (va && pmap_put(d, *pa, va) != 0) {
+    if (pmap_put(d, *pa, va) != 0) {
         vdrv_page_free(d, 0, *pa, va);
         return VTD_DRV_ENOMEM;
     }
