@@ -21,7 +21,7 @@
 #define SPACE (64 * MiB)            /* IOVA window exercised */
 #define NPAGES (SPACE >> 12)
 #define PA_BASE 0x100000000ULL     /* DMA targets (never accessed) */
-#define STEPS 300
+#define STEPS 1500
 #define SAMPLES 10
 
 static const uint16_t DEV = SID(0, 5, 0);
@@ -105,7 +105,7 @@ static void check_result(struct run *ru, uint64_t page, uint8_t acc, uint64_t io
     struct shadow *sh = ru->sh;
     if (page < NPAGES && sh->pa[page]) {
         if (sh->perm[page] & acc) {
-            if (res.status != VTD_OK || res.pa != sh->pa[page] + off)
+            if (res.status != VTD_OK || res.pa != sh->pa[page] + off || res.perm != sh->perm[page])
                 RUN_FAIL(ru, "%s 0x%llx: status %d fault 0x%x pa 0x%llx, expected pa 0x%llx", acc == VTD_R ? "read" : "write",
                          (unsigned long long)iova, res.status, res.fault_reason, (unsigned long long)res.pa,
                          (unsigned long long)(sh->pa[page] + off));
@@ -343,7 +343,7 @@ static void one_run(int which, bool deferred, uint64_t seed)
     free(sh);
 }
 
-static const uint64_t seeds[] = {0x5eed0001ULL, 0xdecafbadULL};
+static const uint64_t seeds[] = {0x5eed0001ULL, 0xdecafbadULL, 0x0123456789abcdefULL};
 
 static void run_cfg(int which, bool deferred)
 {
