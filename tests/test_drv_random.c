@@ -21,7 +21,7 @@
 #define SPACE (64 * MiB)            /* IOVA window exercised */
 #define NPAGES (SPACE >> 12)
 #define PA_BASE 0x100000000ULL     /* DMA targets (never accessed) */
-#define STEPS 1500
+#define STEPS 2500
 #define SAMPLES 10
 
 static const uint16_t DEV = SID(0, 5, 0);
