@@ -495,6 +495,29 @@ static void deferred_flush_queue(void **state)
     dh_fini(h);
 }
 
+/* A deferred unmap that empties a table leaves the unit's paging-structure
+ * caches pointing into it for the table's whole span: a map of a different
+ * page of that span must flush the queue first (found by test_drv_random). */
+static void deferred_emptied_table_span(void **state)
+{
+    struct dh *h = dh_new(state, NULL, NULL);
+    assert_int_equal(vtd_drv_enable(h->drv), 0);
+    struct vtd_drv_domain *dom = paging_domain(h, VTD_DRV_DOM_DEFERRED);
+    assert_int_equal(vtd_drv_attach(dom, DEV, 0), 0);
+    /* the only page of its 2 MiB region: its leaf table empties on unmap */
+    assert_int_equal(vtd_drv_map(dom, 0x400000, 0x30000000, 4 * KiB, RW), 0);
+    expect_pa(h, DEV, 0x400000, VTD_R, 0x30000000, 4 * KiB); /* the unit caches the walk */
+    assert_int_equal(vtd_drv_unmap(dom, 0x400000, 4 * KiB, NULL), 0);
+    assert_int_equal(vtd_drv_flush_pending(dom), 1);
+    /* another page of the same 2 MiB: a new leaf table, seen by the unit */
+    assert_int_equal(vtd_drv_map(dom, 0x5ff000, 0x31000000, 4 * KiB, RW), 0);
+    expect_pa(h, DEV, 0x5ff010, VTD_W, 0x31000010, 4 * KiB);
+    assert_int_equal(vtd_drv_flush_pending(dom), 0);
+    expect_fault(h, DEV, 0x400000, VTD_R, VTD_FR_NO_READ);
+    vtd_drv_fault_poll(h->drv);
+    dh_fini(h);
+}
+
 /* ---- caching mode, write-buffer flushing, non-coherent walks ---- */
 
 static void caching_mode(void **state)
@@ -820,6 +843,7 @@ int main(void)
         cmocka_unit_test_teardown(devtlb_timeout, dh_teardown),
         cmocka_unit_test_teardown(queue_error, dh_teardown),
         cmocka_unit_test_teardown(leaks_and_nomem, dh_teardown),
+        cmocka_unit_test_teardown(deferred_emptied_table_span, dh_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

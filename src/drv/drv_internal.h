@@ -78,7 +78,9 @@ struct vdrv_bus {
 };
 
 struct vdrv_fq_ent {
-    uint64_t iova, size, time;
+    uint64_t iova, size, time; /* the unmapped range (retire gets it back) */
+    uint64_t lo, hi;           /* what its invalidation must cover: the range plus
+                                  the span of every table it emptied */
 };
 
 /* A table page that waits for the invalidation that retires it. */
@@ -125,6 +127,7 @@ struct vtd_drv_domain {
     struct vdrv_fq_ent *fq;
     unsigned fq_n, fq_max;
     uint64_t fq_max_age;
+    uint64_t freed_lo, freed_hi; /* unmap_table: span of the tables it emptied */
     /* tables to free after the next invalidation of this domain */
     struct vdrv_pfree *pf;
     unsigned pf_n, pf_cap;

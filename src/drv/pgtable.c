@@ -299,6 +299,13 @@ static int unmap_table(struct vtd_drv_domain *dom, uint64_t tpa, unsigned level,
             count_add(dom, tpa, -1);
             if ((rc = pf_add(dom, child)))
                 break;
+            /* a paging-structure cache may map all of [base, base + span)
+             * through that table: its invalidation must cover the span */
+            uint64_t base = iova & ~(span - 1);
+            if (base < dom->freed_lo)
+                dom->freed_lo = base;
+            if (base + span > dom->freed_hi)
+                dom->freed_hi = base + span;
         }
         iova = ce;
     }
@@ -330,10 +337,10 @@ int vdrv_fq_flush(struct vtd_drv_domain *dom)
         return 0;
     uint64_t lo = ~0ULL, hi = 0;
     for (unsigned i = 0; i < dom->fq_n; i++) {
-        if (dom->fq[i].iova < lo)
-            lo = dom->fq[i].iova;
-        if (dom->fq[i].iova + dom->fq[i].size > hi)
-            hi = dom->fq[i].iova + dom->fq[i].size;
+        if (dom->fq[i].lo < lo)
+            lo = dom->fq[i].lo;
+        if (dom->fq[i].hi > hi)
+            hi = dom->fq[i].hi;
     }
     /* one invalidation for the whole batch: the covering range, which
      * falls back to domain-selective when it is too large */
@@ -359,7 +366,7 @@ static bool fq_too_old(struct vtd_drv_domain *dom)
 static bool fq_overlaps(const struct vtd_drv_domain *dom, uint64_t iova, uint64_t size)
 {
     for (unsigned i = 0; i < dom->fq_n; i++)
-        if (dom->fq[i].iova < iova + size && iova < dom->fq[i].iova + dom->fq[i].size)
+        if (dom->fq[i].lo < iova + size && iova < dom->fq[i].hi)
             return true;
     return false;
 }
@@ -432,8 +439,15 @@ static int unmap_locked(struct vtd_drv_domain *dom, uint64_t iova, uint64_t size
     int rc = check_range(dom, iova, size);
     if (rc)
         return rc;
+    /* A full flush queue is drained before the tables change: draining it
+     * after would free the tables this unmap empties (already on the
+     * release list) under an invalidation that does not cover this range. */
+    if ((dom->flags & VTD_DRV_DOM_DEFERRED) && dom->fq_n == dom->fq_max && (rc = vdrv_fq_flush(dom)))
+        return rc;
     uint64_t un = 0;
     bool changed = false;
+    dom->freed_lo = iova;
+    dom->freed_hi = iova + size;
     rc = unmap_table(dom, dom->root_pa, dom->levels, iova, iova + size, &un, &changed);
     if (unmapped)
         *unmapped = un;
@@ -443,15 +457,12 @@ static int unmap_locked(struct vtd_drv_domain *dom, uint64_t iova, uint64_t size
         return rc;
     }
     if (dom->flags & VTD_DRV_DOM_DEFERRED) {
-        if (dom->fq_n == dom->fq_max) {
-            int r = vdrv_fq_flush(dom);
-            if (!rc)
-                rc = r;
-        }
         uint64_t now = d->ops.now ? d->ops.now(d->ops.opaque) : 0;
         dom->fq[dom->fq_n].iova = iova;
         dom->fq[dom->fq_n].size = size;
         dom->fq[dom->fq_n].time = now;
+        dom->fq[dom->fq_n].lo = dom->freed_lo;
+        dom->fq[dom->fq_n].hi = dom->freed_hi;
         dom->fq_n++;
         if (dom->fq_n == dom->fq_max || fq_too_old(dom)) {
             int r = vdrv_fq_flush(dom);
