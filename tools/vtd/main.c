@@ -11,6 +11,7 @@ static const struct vtd_cmd cmds[] = {
     /* keep in the order "vtd help" shows them */
     {"help", cmd_help, "show this list, or the help of one command (vtd help CMD)"},
     {"walk", cmd_walk, "translate one request step by step, as text, JSON or an SVG picture"},
+    {"audit", cmd_audit, "what can each device reach? walk the tables in a memory image"},
     {"dmar", cmd_dmar, "decode an ACPI DMAR table (vtd dmar decode FILE)"},
 };
 

@@ -30,6 +30,7 @@ bool tool_is_help(const char *arg);
 int cmd_help(int argc, char **argv);
 int cmd_dmar(int argc, char **argv);
 int cmd_walk(int argc, char **argv); /* walk.c */
+int cmd_audit(int argc, char **argv); /* audit.c */
 /* cmd_demo, cmd_run, cmd_walk, cmd_audit, cmd_dmar, cmd_bench: added by
  * their own files, declared here when they land. */
 
