@@ -14,6 +14,12 @@
  *   irq   remapped interrupt: vtd_remap_msi on a remappable-format MSI whose
  *         IRTE (remapped format, SVT=1) is in the interrupt entry cache;
  *         each thread uses its own 128 indices
+ *   flhit    scalable mode, PGTT 001 (first level, 4 levels): IOTLB hit on 256 pages
+ *   flwalk   PGTT 001, IOTLB and paging-structure caches absent: a 4-level
+ *            first-level walk every time (context and PASID caches hit)
+ *   nestwalk PGTT 011 (nested, 4-level first and second level), no IOTLB or
+ *            paging-structure caches: 4 first-level reads and 5 second-level
+ *            walks of 4, 24 table reads per translation
  *   post  posted interrupt: vtd_remap_msi on a posted-format IRTE (IEC hit);
  *         each thread posts vectors 128..255 to its own descriptor, which the
  *         loop leaves pending (ON=1 after the first post), so this is the
@@ -23,6 +29,10 @@
  * the speed-up of T threads over one.  For instructions per translation, run
  * it under callgrind with --no-warmup --reps 1 --threads 1 and
  * --toggle-collect=vtd_translate: scripts/bench.sh does that and prints both.
+ *
+ * The cases are the registry vtd_bench_model_cases[] below (bench/bench.h),
+ * which `vtd bench` (tools/vtd/bench.c) runs too: this file is also compiled
+ * into the vtd tool, without its main() (VTD_TOOL_NO_MAIN).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -34,6 +44,8 @@
 #include <vtd/defs.h>
 #include <vtd/mem.h>
 #include <vtd/vtd.h>
+
+#include "bench.h"
 
 #define PAGE 4096ULL
 
@@ -109,6 +121,73 @@ static void setup(struct bench *b, const struct vtd_config *cfg, unsigned ndev, 
     vtd_mmio_write(b->u, VTD_REG_CCMD, VTD_CCMD_ICC | (uint64_t)VTD_CC_GLOBAL << VTD_CCMD_CIRG_SHIFT, 8);
     uint64_t iro = VTD_FIELD_GET(vtd_mmio_read(b->u, VTD_REG_ECAP, 8), 17, 8) * 16;
     vtd_mmio_write(b->u, iro + 8, VTD_IOTLB_IVT | (uint64_t)VTD_IOTLB_GLOBAL << VTD_IOTLB_IIRG_SHIFT, 8);
+    vtd_mmio_write(b->u, VTD_REG_GCMD, VTD_GCMD_TE, 4);
+    if (!(vtd_mmio_read(b->u, VTD_REG_GSTS, 4) & VTD_GSTS_TES)) {
+        fprintf(stderr, "vtd-bench: translation did not enable\n");
+        exit(1);
+    }
+}
+
+/* Scalable mode: device d (devfn d << 3, bus 0) gets PASID directory, PASID
+ * table and PASID-table entry 0 (its RID_PASID) with PGTT 001 or 011 and
+ * first-level tables mapping npages pages (A and D preset, so the steady
+ * state writes nothing).  Nested: every first-level table page and data
+ * page is identity-mapped in a 4-level second level. */
+static void sl_ident(struct bench *b, uint64_t sl, uint64_t pa)
+{
+    if (sl)
+        map4k(b, sl, pa, pa);
+}
+static uint64_t fl_table(struct bench *b, uint64_t sl)
+{
+    uint64_t t = alloc_page(b);
+    sl_ident(b, sl, t);
+    return t;
+}
+static void map4k_fl(struct bench *b, uint64_t root, uint64_t sl, uint64_t va, uint64_t pa)
+{
+    const uint64_t bits = VTD_FL_P | VTD_FL_RW | VTD_FL_US | VTD_FL_A;
+    uint64_t table = root;
+    for (int l = 4; l > 1; l--) {
+        uint64_t e = table + ((va >> (12 + 9 * (l - 1))) & 511) * 8, v = rd64(b, e);
+        if (!(v & VTD_FL_P)) {
+            v = fl_table(b, sl) | bits;
+            wr64(b, e, v);
+        }
+        table = v & VTD_FL_ADDR_MASK;
+    }
+    wr64(b, table + ((va >> 12) & 511) * 8, pa | bits | VTD_FL_D);
+    sl_ident(b, sl, pa);
+}
+static void setup_sm(struct bench *b, const struct vtd_config *cfg, unsigned ndev, uint64_t npages, bool nested)
+{
+    memset(b, 0, sizeof(*b));
+    b->next = 0x100000;
+    struct vtd_host h = {0};
+    if (vtd_mem_create(0, &b->mem) || (vtd_mem_host(b->mem, &h), vtd_create(cfg, &h, &b->u))) {
+        fprintf(stderr, "vtd-bench: cannot create the scalable-mode unit\n");
+        exit(1);
+    }
+    uint64_t rta = alloc_page(b), ctp = alloc_page(b);
+    wr64(b, rta, ctp | VTD_SMROOT_P);
+    for (unsigned d = 0; d < ndev; d++) {
+        uint64_t dir = alloc_page(b), pt = alloc_page(b);
+        uint64_t sl = nested ? alloc_page(b) : 0, root = fl_table(b, sl);
+        for (uint64_t p = 0; p < npages; p++)
+            map4k_fl(b, root, sl, p * PAGE, 0x40000000ULL + (d * npages + p) * PAGE);
+        uint64_t q0 = VTD_PE_Q0_P | (uint64_t)(nested ? 3 : 1) << VTD_PE_Q0_PGTT_SHIFT;
+        if (nested)
+            q0 |= sl | (uint64_t)VTD_AW_48 << VTD_PE_Q0_AW_SHIFT;
+        wr64(b, pt + 16, root);
+        wr64(b, pt + 8, (d + 1) | VTD_PE_Q1_PWSNP);
+        wr64(b, pt, q0);
+        wr64(b, dir, pt | VTD_PDE_P);
+        uint64_t ce = ctp + (uint64_t)(d << 3) * VTD_SMCTX_SIZE;
+        wr64(b, ce + 8, 0); /* RID_PASID 0 */
+        wr64(b, ce, dir | VTD_SMCTX_P);
+    }
+    vtd_mmio_write(b->u, VTD_REG_RTADDR, rta | (uint64_t)VTD_TTM_SCALABLE << VTD_RTADDR_TTM_SHIFT, 8);
+    vtd_mmio_write(b->u, VTD_REG_GCMD, VTD_GCMD_SRTP, 4);
     vtd_mmio_write(b->u, VTD_REG_GCMD, VTD_GCMD_TE, 4);
     if (!(vtd_mmio_read(b->u, VTD_REG_GSTS, 4) & VTD_GSTS_TES)) {
         fprintf(stderr, "vtd-bench: translation did not enable\n");
@@ -230,45 +309,58 @@ static double measure(struct bench *b, unsigned threads, uint64_t npages, uint64
     return best;
 }
 
-static void run_case(const char *name, unsigned maxthreads, uint64_t iters, int reps, bool warmup)
+static void run_case(const struct vtd_bench_case *c, const struct vtd_bench_opts *o, const struct vtd_bench_report *r)
 {
+    const char *name = c->name;
+    unsigned maxthreads = o->threads;
+    uint64_t iters = o->iters;
+    int reps = o->reps;
+    bool warmup = o->warmup;
     struct vtd_config cfg;
-    vtd_config_default(&cfg);
+    const bool sm = !strncmp(name, "fl", 2) || !strncmp(name, "nest", 4);
+    if (sm)
+        vtd_config_scalable(&cfg);
+    else
+        vtd_config_default(&cfg);
     cfg.check_stale = false;
     uint64_t npages = 256;
-    const char *what = "IOTLB hit";
-    if (!strcmp(name, "walk")) {
+    if (!strcmp(name, "flwalk") || !strcmp(name, "nestwalk")) {
         cfg.iotlb_entries = 0;
         cfg.pwc_entries = 0;
-        what = "4-level walk, no IOTLB/PWC";
+    } else if (!strcmp(name, "walk")) {
+        cfg.iotlb_entries = 0;
+        cfg.pwc_entries = 0;
     } else if (!strcmp(name, "miss")) {
         npages = 1u << 18;
-        what = "IOTLB miss, PWC on";
     }
     struct bench b;
-    setup(&b, &cfg, maxthreads, npages);
-    double one = 0;
-    for (unsigned t = 1; t <= maxthreads; t++) {
-        double ns = measure(&b, t, npages, iters, reps, warmup, 0);
-        if (t == 1)
-            one = ns;
-        printf("%-5s %-28s threads=%u  %7.1f ns/translation/thread  %6.2f Mtrans/s total  speed-up %.2fx\n",
-               name, what, t, ns, t * 1e3 / ns, t * one / ns);
-        fflush(stdout);
-    }
+    if (sm)
+        setup_sm(&b, &cfg, maxthreads, npages, !strcmp(name, "nestwalk"));
+    else
+        setup(&b, &cfg, maxthreads, npages);
+    for (unsigned t = 1; t <= maxthreads; t++)
+        r->sample(r->opaque, c, t, measure(&b, t, npages, iters, reps, warmup, 0));
     struct vtd_stats st;
     vtd_get_stats(b.u, &st);
-    printf("      stats: %llu translations, %llu IOTLB hits, %llu misses, %llu walks, %llu table reads\n",
-           (unsigned long long)st.translations, (unsigned long long)st.iotlb_hits,
-           (unsigned long long)st.iotlb_misses, (unsigned long long)st.walks, (unsigned long long)st.mem_reads);
+    char note[256];
+    snprintf(note, sizeof note, "stats: %llu translations, %llu IOTLB hits, %llu misses, %llu walks, %llu table reads",
+             (unsigned long long)st.translations, (unsigned long long)st.iotlb_hits,
+             (unsigned long long)st.iotlb_misses, (unsigned long long)st.walks, (unsigned long long)st.mem_reads);
+    r->note(r->opaque, c, note);
     teardown(&b);
 }
 
 /* Interrupt remapping table of 4096 entries (16 threads x 128 used) behind IRTA,
  * remapped IRTEs with SVT=1 for the remap case, posted IRTEs (one descriptor
  * per thread) for the post case; QI on, IRE on. */
-static void run_irq_case(const char *name, unsigned maxthreads, uint64_t iters, int reps, bool warmup)
+static void run_irq_case(const struct vtd_bench_case *c, const struct vtd_bench_opts *o,
+                         const struct vtd_bench_report *r)
 {
+    const char *name = c->name;
+    unsigned maxthreads = o->threads;
+    uint64_t iters = o->iters;
+    int reps = o->reps;
+    bool warmup = o->warmup;
     struct vtd_config cfg;
     vtd_config_default(&cfg);
     cfg.check_stale = false;
@@ -304,24 +396,61 @@ static void run_irq_case(const char *name, unsigned maxthreads, uint64_t iters, 
         fprintf(stderr, "vtd-bench: interrupt remapping did not enable\n");
         exit(1);
     }
-    const char *what = post ? "posted interrupt (ON set)" : "remapped interrupt, IEC hit";
-    double one = 0;
-    for (unsigned t = 1; t <= maxthreads; t++) {
-        double ns = measure(&b, t, 1, iters, reps, warmup, post ? 2 : 1);
-        if (t == 1)
-            one = ns;
-        printf("%-5s %-28s threads=%u  %7.1f ns/interrupt/thread    %6.2f Mirq/s total    speed-up %.2fx\n", name,
-               what, t, ns, t * 1e3 / ns, t * one / ns);
-        fflush(stdout);
-    }
+    for (unsigned t = 1; t <= maxthreads; t++)
+        r->sample(r->opaque, c, t, measure(&b, t, 1, iters, reps, warmup, post ? 2 : 1));
     teardown(&b);
+}
+
+/* The model's cases, in the order `vtd-bench --case all` and `vtd bench` run
+ * them.  Targets (ns per operation per thread) are the remapping-unit issue's. */
+const struct vtd_bench_case vtd_bench_model_cases[] = {
+    {"hit", "translate", "IOTLB hit", "translation", 15, run_case},
+    {"walk", "translate", "4-level walk, no IOTLB/PWC", "translation", 80, run_case},
+    {"miss", "translate", "IOTLB miss, PWC on", "translation", 0, run_case},
+    {"irq", "irq", "remapped interrupt, IEC hit", "interrupt", 0, run_irq_case},
+    {"post", "irq", "posted interrupt (ON set)", "interrupt", 0, run_irq_case},
+    /* first-level and nested (scalable-mode) translation */
+    {"flhit", "translate", "first level, IOTLB hit", "translation", 0, run_case},
+    {"flwalk", "translate", "first level 4-level walk, no IOTLB/PWC", "translation", 0, run_case},
+    {"nestwalk", "translate", "nested 4+4-level walk, no IOTLB/PWC", "translation", 0, run_case},
+};
+const size_t vtd_bench_model_ncases = sizeof vtd_bench_model_cases / sizeof vtd_bench_model_cases[0];
+
+#ifndef VTD_TOOL_NO_MAIN
+/* vtd-bench's own output: one line per case and thread count. */
+struct line_state {
+    double one; /* ns on 1 thread, for the speed-up */
+};
+
+static void print_sample(void *opaque, const struct vtd_bench_case *c, unsigned t, double ns)
+{
+    struct line_state *ls = opaque;
+    if (t == 1)
+        ls->one = ns;
+    if (!strcmp(c->unit, "interrupt"))
+        printf("%-5s %-28s threads=%u  %7.1f ns/interrupt/thread    %6.2f Mirq/s total    speed-up %.2fx\n",
+               c->name, c->what, t, ns, t * 1e3 / ns, t * ls->one / ns);
+    else
+        printf("%-5s %-28s threads=%u  %7.1f ns/translation/thread  %6.2f Mtrans/s total  speed-up %.2fx\n",
+               c->name, c->what, t, ns, t * 1e3 / ns, t * ls->one / ns);
+    fflush(stdout);
+}
+
+static void print_note(void *opaque, const struct vtd_bench_case *c, const char *text)
+{
+    (void)opaque, (void)c;
+    printf("      %s\n", text);
 }
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: vtd-bench [--iters N] [--threads T] [--reps R] [--case hit|walk|miss|irq|post|all] [--no-warmup]\n"
+    fprintf(f, "usage: vtd-bench [--iters N] [--threads T] [--reps R] [--case NAME|all] [--no-warmup]\n"
                "  Measures vtd_translate and vtd_remap_msi on a legacy-mode unit (see the comment at the top of\n"
-               "  bench/vtd-bench.c).  Defaults: --iters 2000000 --threads 2 --reps 5 --case all\n");
+               "  bench/vtd-bench.c).  Defaults: --iters 2000000 --threads 2 --reps 5 --case all\n"
+               "  cases:");
+    for (size_t i = 0; i < vtd_bench_model_ncases; i++)
+        fprintf(f, " %s", vtd_bench_model_cases[i].name);
+    fprintf(f, "\n");
 }
 
 int main(int argc, char **argv)
@@ -357,20 +486,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "vtd-bench: --iters must be > 0, --threads 1..16, --reps >= 1\n");
         return 2;
     }
-    const char *cases[] = {"hit", "walk", "miss", "irq", "post"};
+    const struct vtd_bench_opts o = {.threads = threads, .iters = iters, .reps = reps, .warmup = warmup};
+    struct line_state ls = {0};
+    const struct vtd_bench_report rep = {.sample = print_sample, .note = print_note, .opaque = &ls};
     int ran = 0;
-    for (int c = 0; c < 5; c++) {
-        if (strcmp(which, "all") && strcmp(which, cases[c]))
+    for (size_t c = 0; c < vtd_bench_model_ncases; c++) {
+        if (strcmp(which, "all") && strcmp(which, vtd_bench_model_cases[c].name))
             continue;
-        if (c >= 3)
-            run_irq_case(cases[c], threads, iters, reps, warmup);
-        else
-            run_case(cases[c], threads, iters, reps, warmup);
+        vtd_bench_model_cases[c].run(&vtd_bench_model_cases[c], &o, &rep);
         ran++;
     }
     if (!ran) {
-        fprintf(stderr, "vtd-bench: unknown case '%s' (hit, walk, miss, irq, post, all)\n", which);
+        fprintf(stderr, "vtd-bench: unknown case '%s' (see --help)\n", which);
         return 2;
     }
     return 0;
 }
+#endif

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks: wall-clock ns per translation (build/vtd-bench, best of 5) and
 # instructions per vtd_translate call counted by callgrind, which is
-# repeatable on a noisy shared machine.
+# repeatable on a noisy shared machine; then the same two for the IOVA
+# allocator and the driver's map+unmap (vtd bench --case iova,drv).
+# `vtd bench` alone runs every case.
 #
 #   scripts/bench.sh [--no-setup] [--threads T] [--iters N]
 set -euo pipefail
@@ -19,18 +21,33 @@ for a in "$@"; do
 done
 [ "$setup" = 1 ] && ./scripts/setup.sh
 cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVTD_TESTS=OFF >/dev/null
-cmake --build build-bench --target vtd-bench >/dev/null
+cmake --build build-bench --target vtd-bench vtd >/dev/null
 bin=build-bench/vtd-bench
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 echo "command: $bin --threads $threads --iters $iters"
 "$bin" --threads "$threads" --iters "$iters"
 echo
 echo "instructions per vtd_translate (callgrind, 1 thread, 1000000 translations, no warm-up):"
-for c in hit walk miss; do
+for c in hit walk miss flhit flwalk nestwalk; do
     out=$(mktemp)
     valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect=vtd_translate \
         "$bin" --case "$c" --threads 1 --reps 1 --iters 1000000 --no-warmup >/dev/null 2>&1
     ir=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); v = $1} END {print v}')
     rm -f "$out"
-    awk -v c="$c" -v ir="$ir" 'BEGIN { printf "  %-5s %8.1f instructions\n", c, ir / 1000000 }'
+    awk -v c="$c" -v ir="$ir" 'BEGIN { printf "  %-8s %8.1f instructions\n", c, ir / 1000000 }'
+done
+echo
+echo "command: build-bench/vtd bench --case iova,drv --threads $threads --iters $iters"
+build-bench/vtd bench --case iova,drv --threads "$threads" --iters "$iters" 2>/dev/null
+echo
+echo "instructions per IOVA alloc+free and driver map+unmap (callgrind, 1 thread, 100000 pairs, no warm-up):"
+for cf in iova-fast:bench_iova_single iova-batch:bench_iova_batch map4k-strict:bench_drv_loop \
+    map4k-deferred:bench_drv_loop map2m-strict:bench_drv_loop map2m-deferred:bench_drv_loop; do
+    c=${cf%%:*} fn=${cf#*:}
+    out=$(mktemp)
+    valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect="$fn" \
+        build-bench/vtd bench --case "$c" --threads 1 --reps 1 --iters 100000 --no-warmup >/dev/null 2>&1
+    ir=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); v = $1} END {print v}')
+    rm -f "$out"
+    awk -v c="$c" -v ir="$ir" 'BEGIN { printf "  %-14s %8.1f instructions\n", c, ir / 100000 }'
 done

@@ -5,6 +5,7 @@
 set -euo pipefail
 
 PKGS=(build-essential cmake ninja-build clang libcmocka-dev valgrind pkg-config acpica-tools libxml2-utils chromium)
+PKGS+=(man-db groff-base python3) # install_test renders man/vtd.1; dmar_cli reads --json
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
     echo "setup: not a Debian-like system (no dpkg/apt); install these yourself: ${PKGS[*]}" >&2

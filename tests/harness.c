@@ -49,7 +49,11 @@ static int th_host_devtlb(void *opaque, uint16_t sid, uint16_t pfsid, uint64_t a
                            uint32_t pasid, bool pasid_valid, bool global)
 {
     struct th *t = opaque;
-    (void)pfsid, (void)pasid, (void)pasid_valid, (void)global;
+    (void)pfsid;
+    t->devtlb_pasid = pasid;
+    t->devtlb_pasid_valid = pasid_valid;
+    t->devtlb_global = global;
+    t->ndevtlb++;
     return t->on_devtlb ? t->on_devtlb(t, sid, addr, size) : 0;
 }
 

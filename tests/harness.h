@@ -34,6 +34,10 @@ struct th {
     /* optional: device-TLB invalidations the unit delivers (vtd_host.devtlb_inval) */
     /* returns 0 (completed) or VTD_DEVTLB_PENDING */
     int (*on_devtlb)(struct th *t, uint16_t sid, uint64_t addr, uint64_t size);
+    /* the PASID fields of the last device-TLB invalidation delivered */
+    uint32_t devtlb_pasid;
+    bool devtlb_pasid_valid, devtlb_global;
+    int ndevtlb;
     void *user;
 };
 

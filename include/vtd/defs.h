@@ -37,6 +37,72 @@
 #define VTD_AW_48 2 /* 4-level */
 #define VTD_AW_57 3 /* 5-level */
 
+/* ---- Scalable-mode root entry (128 bits, RTADDR.TTM=01), 256 per table, indexed by bus ----
+ * lo: LP 0, LCTP 63:12 (context table for devfn 0-127); hi: UP 64, UCTP 127:76
+ * (devfn 128-255).  The same layout in each half. */
+#define VTD_SMROOT_P VTD_BIT(0)            /* LP (lo) / UP (hi) */
+#define VTD_SMROOT_RSVD VTD_GENMASK(11, 1) /* lo 11:1 / hi 75:65 */
+#define VTD_SMROOT_CTP_MASK VTD_GENMASK(63, 12)
+
+/* ---- Scalable-mode context entry (256 bits), 128 per table, indexed by devfn[6:0] ---- */
+#define VTD_SMCTX_SIZE 32
+#define VTD_SMCTX_P VTD_BIT(0)
+#define VTD_SMCTX_FPD VTD_BIT(1)
+#define VTD_SMCTX_DTE VTD_BIT(2)    /* device-TLB enable (ECAP.DT) */
+#define VTD_SMCTX_PASIDE VTD_BIT(3) /* requests with PASID allowed (ECAP.PASID) */
+#define VTD_SMCTX_PRE VTD_BIT(4)    /* page requests allowed (ECAP.PRS) */
+#define VTD_SMCTX_HPTE VTD_BIT(5)   /* host permission table enable (ECAP.HPTS) */
+#define VTD_SMCTX_EPTR VTD_BIT(6)   /* PASID in translated requests (ECAP.PTRS) */
+#define VTD_SMCTX_RSVD_LO VTD_GENMASK(8, 7)
+#define VTD_SMCTX_PDTS_SHIFT 9      /* 11:9: the directory has 2^(PDTS+7) entries */
+#define VTD_SMCTX_PDTS_MASK VTD_GENMASK(11, 9)
+#define VTD_SMCTX_PASIDDIRPTR_MASK VTD_GENMASK(63, 12)
+#define VTD_SMCTX_Q1_RID_PASID_MASK VTD_GENMASK(19, 0) /* 83:64 (ECAP.RPS) */
+#define VTD_SMCTX_Q1_RID_PRIV VTD_BIT(20)              /* 84 (ECAP.RPRIVS) */
+#define VTD_SMCTX_Q1_RSVD VTD_GENMASK(63, 21)          /* 127:85; q2, q3 reserved */
+
+/* ---- Scalable-mode PASID directory entry (64 bits), indexed by PASID[19:6] ---- */
+#define VTD_PDE_SIZE 8
+#define VTD_PDE_P VTD_BIT(0)
+#define VTD_PDE_FPD VTD_BIT(1)
+#define VTD_PDE_RSVD VTD_GENMASK(11, 2)
+#define VTD_PDE_PTP_MASK VTD_GENMASK(63, 12) /* SMPTBLPTR */
+
+/* ---- Scalable-mode PASID-table entry (512 bits = q0..q7), 64 per table,
+ *      indexed by PASID[5:0] (Rev 5.10 §9.6; first/second stage = first/second level) ---- */
+#define VTD_PE_SIZE 64
+#define VTD_PE_Q0_P VTD_BIT(0)
+#define VTD_PE_Q0_FPD VTD_BIT(1)
+#define VTD_PE_Q0_AW_SHIFT 2              /* 4:2 */
+#define VTD_PE_Q0_AW_MASK VTD_GENMASK(4, 2)
+#define VTD_PE_Q0_RSVD5 VTD_BIT(5)        /* SLEE before Rev 5.0: reserved in 5.10 */
+#define VTD_PE_Q0_PGTT_SHIFT 6            /* 8:6 */
+#define VTD_PE_Q0_PGTT_MASK VTD_GENMASK(8, 6)
+#define VTD_PE_Q0_SSADE VTD_BIT(9)        /* second-stage A/D enable (ECAP.SLADS) */
+#define VTD_PE_Q0_RSVD VTD_GENMASK(11, 10)
+#define VTD_PE_Q0_SSPTPTR_MASK VTD_GENMASK(63, 12)
+#define VTD_PE_Q1_DID_MASK VTD_GENMASK(15, 0) /* 79:64 */
+#define VTD_PE_Q1_RSVD VTD_GENMASK(22, 16)    /* 86:80 */
+#define VTD_PE_Q1_PWSNP VTD_BIT(23)           /* 87 (ECAP.SMPWCS) */
+#define VTD_PE_Q1_PGSNP VTD_BIT(24)           /* 88 (ECAP.SC) */
+#define VTD_PE_Q1_CD VTD_BIT(25)              /* 89 (ECAP.MTS) */
+#define VTD_PE_Q1_EMTE VTD_BIT(26)            /* 90 (ECAP.MTS) */
+#define VTD_PE_Q1_RSVD2 VTD_GENMASK(31, 27)   /* 95:91 */
+#define VTD_PE_Q1_PAT_MASK VTD_GENMASK(63, 32) /* 127:96 (ECAP.MTS) */
+#define VTD_PE_Q2_SRE VTD_BIT(0)              /* 128 (ECAP.SRS) */
+#define VTD_PE_Q2_RSVD1 VTD_BIT(1)            /* 129 (ERE before Rev 5.0) */
+#define VTD_PE_Q2_FSPM_SHIFT 2                /* 131:130 (ECAP.FLTS) */
+#define VTD_PE_Q2_FSPM_MASK VTD_GENMASK(3, 2)
+#define VTD_PE_Q2_WPE VTD_BIT(4)              /* 132 (ECAP.FLTS) */
+#define VTD_PE_Q2_IGN VTD_GENMASK(6, 5)       /* 134:133, ignored */
+#define VTD_PE_Q2_EAFE VTD_BIT(7)             /* 135 (ECAP.EAFS) */
+#define VTD_PE_Q2_RSVD VTD_GENMASK(11, 8)     /* 139:136 */
+#define VTD_PE_Q2_FSPTPTR_MASK VTD_GENMASK(63, 12) /* 191:140 (ECAP.FLTS) */
+/* q3 (255:192) reserved; q4, q5: host permission table (ECAP.HPTS): HPTSZ
+ * 257:256, HPTPFD 258, HPTPTR 319:268, HPTDID 335:320; q6, q7 reserved */
+#define VTD_PE_Q4_HPT_MASK (VTD_GENMASK(2, 0) | VTD_GENMASK(63, 12))
+#define VTD_PE_Q5_HPTDID_MASK VTD_GENMASK(15, 0)
+
 /* ---- Second-level paging entry (64 bits), 512 per table ---- */
 #define VTD_SL_R VTD_BIT(0)
 #define VTD_SL_W VTD_BIT(1)
@@ -49,6 +115,19 @@
 #define VTD_SL_SNP VTD_BIT(11)
 #define VTD_SL_ADDR_MASK VTD_GENMASK(51, 12)
 #define VTD_SL_TM VTD_BIT(62)
+/* ---- First-level paging entry (64 bits), 512 per table (Rev 5.10 §9.7) ----
+ * Bits 63:52 are ignored (Rev 5.10 has no XD bit), 51:HAW reserved. */
+#define VTD_FL_P VTD_BIT(0)
+#define VTD_FL_RW VTD_BIT(1)
+#define VTD_FL_US VTD_BIT(2)
+#define VTD_FL_PWT VTD_BIT(3)
+#define VTD_FL_PCD VTD_BIT(4)
+#define VTD_FL_A VTD_BIT(5)
+#define VTD_FL_D VTD_BIT(6)          /* leaf only */
+#define VTD_FL_PS VTD_BIT(7)         /* PDPE / PDE; reserved in PML5E / PML4E; PAT in a PTE */
+#define VTD_FL_EA VTD_BIT(10)        /* extended accessed (PASID entry EAFE=1) */
+#define VTD_FL_PAT_LARGE VTD_BIT(12) /* PAT of a 2 MiB / 1 GiB leaf */
+#define VTD_FL_ADDR_MASK VTD_GENMASK(51, 12)
 #define VTD_PAGE_SHIFT 12
 #define VTD_PAGE_SIZE 4096ULL
 #define VTD_LEVEL_STRIDE 9
@@ -80,52 +159,63 @@
 #define VTD_FR_IR_PID_READ_ERROR 0x27
 #define VTD_FR_IR_PID_RSVD 0x28
 #define VTD_FR_IR_UNTRANSLATED 0x29
-/* Scalable mode */
-/* Root-table-address faults (not qualified) */
-#define VTD_FR_RTA_TTM_INVALID 0x30 /* latched TTM not supported (10; 01 w/o SMTS; 11 w/o ADMS) */
-#define VTD_FR_RTA_PASID_LEGACY 0x31 /* request with PASID in legacy mode */
-#define VTD_FR_RTA_PRQ_LEGACY 0x32  /* page request in legacy mode */
-#define VTD_FR_RTA_ABORT_DMA 0x33   /* abort-DMA mode (TTM=11 with ECAP.ADMS) */
-/* Scalable mode */
-#define VTD_FR_SM_ROOT_READ_ERROR 0x38
-#define VTD_FR_SM_ROOT_NOT_PRESENT 0x39
-#define VTD_FR_SM_ROOT_RSVD 0x3A
-#define VTD_FR_SM_CTX_READ_ERROR 0x40
-#define VTD_FR_SM_CTX_NOT_PRESENT 0x41
-#define VTD_FR_SM_CTX_RSVD 0x42
-#define VTD_FR_SM_CTX_INVALID 0x43
-#define VTD_FR_SM_CTX_DTE 0x44
-#define VTD_FR_SM_CTX_PASIDE 0x45
-#define VTD_FR_SM_CTX_PDTS 0x46
-#define VTD_FR_SM_CTX_PRE 0x47
-#define VTD_FR_SM_CTX_RID_PASID 0x48
-#define VTD_FR_SM_PDE_READ_ERROR 0x50
-#define VTD_FR_SM_PDE_NOT_PRESENT 0x51
-#define VTD_FR_SM_PDE_RSVD 0x52
-#define VTD_FR_SM_PTE_READ_ERROR 0x58
-#define VTD_FR_SM_PTE_NOT_PRESENT 0x59
-#define VTD_FR_SM_PTE_RSVD 0x5A
-#define VTD_FR_SM_PTE_PGTT 0x5B
-#define VTD_FR_SM_PTE_ERE 0x5C
-#define VTD_FR_SM_PTE_SRE 0x5D
-#define VTD_FR_SM_FL_READ_ERROR 0x70
-#define VTD_FR_SM_FL_NOT_PRESENT 0x71
-#define VTD_FR_SM_FL_RSVD 0x72
-#define VTD_FR_SM_FL_PML4_READ_ERROR 0x73
-#define VTD_FR_SM_SL_READ_ERROR 0x78
-#define VTD_FR_SM_SL_PERM 0x79
-#define VTD_FR_SM_SL_RSVD 0x7A
-#define VTD_FR_SM_SL_PTR 0x7B
-#define VTD_FR_SM_NON_CANONICAL 0x80
-#define VTD_FR_SM_USER_SUPERVISOR 0x81
-#define VTD_FR_SM_NO_EXECUTE 0x82
-#define VTD_FR_SM_ADDR_BEYOND_MAX 0x83
-#define VTD_FR_SM_SL_OUT_BEYOND_MAX 0x84
-#define VTD_FR_SM_NO_WRITE 0x85
-#define VTD_FR_SM_NO_READ 0x86
-#define VTD_FR_SM_INTR_RANGE 0x87
-#define VTD_FR_SM_FL_AD_NOSNOOP 0x90
-#define VTD_FR_SM_FL_AD_FAILED 0x91
+/* Root-table-address faults (not qualified; Rev 5.10 Table 30 condition codes) */
+#define VTD_FR_RTA_TTM_INVALID 0x30 /* RTA.1: latched TTM not supported (10; 01 w/o SMTS; 11 w/o ADMS) */
+#define VTD_FR_RTA_PASID_LEGACY 0x31 /* RTA.2: request with PASID in legacy mode */
+#define VTD_FR_RTA_PRQ_LEGACY 0x32  /* RTA.3: page request in legacy mode */
+#define VTD_FR_RTA_ABORT_DMA 0x33   /* RTA.4: abort-DMA mode (TTM=11 with ECAP.ADMS) */
+#define VTD_FR_RTA_EXEC 0x34        /* RTA.5: VER major >= 8, request with PASID and ER=1 */
+/* Scalable mode (Table 30): "q" marks the qualified ones (FPD suppresses them) */
+#define VTD_FR_SM_ROOT_READ_ERROR 0x38  /* SRT.1: error reading the root entry */
+#define VTD_FR_SM_ROOT_NOT_PRESENT 0x39 /* SRT.2: LP/UP = 0 */
+#define VTD_FR_SM_ROOT_RSVD 0x3A        /* SRT.3: reserved bits in the present half */
+#define VTD_FR_SM_CTX_READ_ERROR 0x40   /* SCT.1: error reading the context entry */
+#define VTD_FR_SM_CTX_NOT_PRESENT 0x41  /* SCT.2 q: P = 0 */
+#define VTD_FR_SM_CTX_RSVD 0x42         /* SCT.3 q: reserved bits */
+#define VTD_FR_SM_CTX_INVALID 0x43      /* SCT.4 q: DTE=0 with PRE=1; RID_PASID beyond PDTS; EPTR=1 with PASIDE=0 */
+#define VTD_FR_SM_CTX_DTE 0x44          /* SCT.5 q: translation / translated request with DTE = 0 */
+#define VTD_FR_SM_CTX_PASIDE 0x45       /* SCT.6 q: request with PASID with PASIDE = 0 */
+#define VTD_FR_SM_CTX_PDTS 0x46         /* SCT.7 q: PASID beyond the directory (PDTS) */
+#define VTD_FR_SM_CTX_PRE 0x47          /* SCT.8 q: page request with PRE = 0 */
+#define VTD_FR_SM_CTX_RID_PASID 0x48    /* SCT.9 q: request's PASID equals the context's RID_PASID */
+#define VTD_FR_SM_CTX_EPTR 0x49         /* SCT.10 q: translated request with PASID and EPTR = 0 */
+#define VTD_FR_SM_PDE_READ_ERROR 0x50   /* SPD.1: error reading the PASID-directory entry */
+#define VTD_FR_SM_PDE_NOT_PRESENT 0x51  /* SPD.2 q: P = 0 */
+#define VTD_FR_SM_PDE_RSVD 0x52         /* SPD.3 q: reserved bits */
+#define VTD_FR_SM_PTE_READ_ERROR 0x58   /* SPT.1: error reading the PASID-table entry */
+#define VTD_FR_SM_PTE_NOT_PRESENT 0x59  /* SPT.2 q: P = 0 */
+#define VTD_FR_SM_PTE_RSVD 0x5A         /* SPT.3 q: reserved bits */
+#define VTD_FR_SM_PTE_INVALID 0x5B      /* SPT.4 q: AW, PGTT or FSPM not supported; nested FSPTPTR beyond AW */
+#define VTD_FR_SM_PTE_PGTT VTD_FR_SM_PTE_INVALID
+#define VTD_FR_SM_EXEC_UNSUPPORTED 0x5C /* SPT.5 q: VER major <= 7, request with PASID and ER=1, ECAP.ERS=0 */
+#define VTD_FR_SM_PTE_SRE 0x5D          /* SPT.6 q: privileged request (PR, or RID_PRIV) with SRE = 0 */
+#define VTD_FR_SM_HPT_SIZE 0x60         /* SPT.9 q: translated request beyond the HPT size (ECAP.HPTS) */
+#define VTD_FR_SM_FL_READ_ERROR 0x70    /* SFS.1 q: error reading a first-level entry below the top */
+#define VTD_FR_SM_FL_NOT_PRESENT 0x71   /* SFS.2 q: first-level P = 0 */
+#define VTD_FR_SM_FL_RSVD 0x72          /* SFS.3 q: first-level reserved bits */
+#define VTD_FR_SM_FL_PML4_READ_ERROR 0x73 /* SFS.4 q: error reading the table FSPTPTR names */
+#define VTD_FR_SM_FL_NESTED_ADDR 0x74   /* SFS.5 q: nested: first-level ADDR beyond the second-level AW */
+#define VTD_FR_SM_FL_NESTED_TOP_READ 0x75 /* SFS.6 q: nested: FSPTPTR table not readable through the SL */
+#define VTD_FR_SM_FL_NESTED_READ 0x76   /* SFS.7 q: nested: a first-level table not readable through the SL */
+#define VTD_FR_SM_FL_NESTED_AD_WRITE 0x77 /* SFS.8 q: nested: A/D/EA update blocked by SL write permission */
+#define VTD_FR_SM_SL_READ_ERROR 0x78    /* SSS.1 q: error reading a second-level entry below the top */
+#define VTD_FR_SM_SL_PERM 0x79          /* SSS.2 q: SL entry R=W=0, or neither R nor W granted cumulatively */
+#define VTD_FR_SM_SL_RSVD 0x7A          /* SSS.3 q: SL reserved bits */
+#define VTD_FR_SM_SL_PTR 0x7B           /* SSS.4 q: error reading the table SSPTPTR names */
+#define VTD_FR_SM_SL_AD_NOSNOOP 0x7C    /* SSS.5 q: SL A/D update needed, page walks not snooped */
+#define VTD_FR_SM_SL_AD_FAILED 0x7D     /* SSS.6 q: SL A/D update failed */
+#define VTD_FR_SM_NON_CANONICAL 0x80    /* SGN.1 q: first-level input not canonical */
+#define VTD_FR_SM_USER_SUPERVISOR 0x81  /* SGN.2 q: user request to a supervisor page */
+#define VTD_FR_SM_NO_EXECUTE 0x82       /* before Rev 5.0 (execute requests): not in Rev 5.10, unused */
+#define VTD_FR_SM_ADDR_BEYOND_HAW 0x83  /* SGN.4 q: translated or pass-through (PGTT=100) address above HAW */
+#define VTD_FR_SM_ADDR_BEYOND_MAX VTD_FR_SM_ADDR_BEYOND_HAW
+#define VTD_FR_SM_ADDR_BEYOND_AW 0x84   /* SGN.5 q: second-level-only input above min(MGAW, AW) */
+#define VTD_FR_SM_NO_WRITE 0x85         /* SGN.6 q: write / atomic lacks write permission */
+#define VTD_FR_SM_NO_READ 0x86          /* SGN.7 q: read / atomic lacks read permission */
+#define VTD_FR_SM_INTR_RANGE 0x87       /* SGN.8 q: output address in the interrupt range */
+#define VTD_FR_SM_PASID_SIZE 0x89       /* SGN.10 q: PASID beyond ECAP.PSS */
+#define VTD_FR_SM_FL_AD_NOSNOOP 0x90    /* SFS.9 q: first-level A/D update needed, walks not snooped */
+#define VTD_FR_SM_FL_AD_FAILED 0x91     /* SFS.10 q: first-level A/D update failed */
 
 /* ---- Interrupt remapping table entry (128 bits: lo = bits 63:0, hi = 127:64) ---- */
 #define VTD_IRTE_P VTD_BIT(0)
@@ -242,12 +332,16 @@ enum vtd_diag_code {
     VTD_DIAG_CTX_AW = 32,      /* context AW not supported by SAGAW */
     VTD_DIAG_CTX_TT = 33,      /* context TT reserved or not supported */
     VTD_DIAG_SL_RSVD = 34,     /* second-level entry reserved bits set */
+    VTD_DIAG_PASID_RSVD = 35,  /* PASID directory or PASID-table entry reserved bits set (52h/5Ah) */
     VTD_DIAG_READ_ERROR = 36,  /* a table pointer names memory the platform does not back */
+    VTD_DIAG_PASID_INVALID = 37, /* PASID-table entry PGTT/AW/FSPM not supported (5Bh) */
+    VTD_DIAG_SM_CTX_INVALID = 38, /* scalable-mode context entry inconsistent, e.g. RID_PASID beyond PDTS (43h) */
     /* Stale caches: a cached translation no longer matching memory was used */
     VTD_DIAG_STALE_CONTEXT = 40, /* context-cache entry used after the entry changed */
     VTD_DIAG_STALE_IOTLB = 41,   /* IOTLB entry used after the tables changed */
     VTD_DIAG_STALE_NEGATIVE = 42, /* cached not-present entry used (CAP.CM) after it became present */
     VTD_DIAG_STALE_IEC = 43,     /* interrupt entry cache entry used after the IRTE changed */
+    VTD_DIAG_STALE_PASID = 44,   /* PASID-cache entry used after the PASID directory/table entry changed */
     /* Requests (API use) */
     VTD_DIAG_REQ_PASID_LEGACY = 51, /* request with PASID to a legacy-mode unit (31h) */
     VTD_DIAG_REQ_INTR_RANGE = 52,   /* untranslated write to the interrupt range: an interrupt, not DMA */

@@ -56,7 +56,8 @@ enum {
     VTD_NOTICE_GLOBAL = 1, /* everything in that cache */
     VTD_NOTICE_DOMAIN = 2, /* everything tagged with did */
     VTD_NOTICE_DEVICE = 3, /* context cache: source-ids matching sid under fm */
-    VTD_NOTICE_PAGE = 4    /* IOTLB: [addr, addr + size) of domain did */
+    VTD_NOTICE_PAGE = 4,   /* IOTLB: [addr, addr + size) of domain did (and pasid, when pasid_valid) */
+    VTD_NOTICE_PASID = 5   /* IOTLB: everything tagged with did and pasid (scalable mode) */
 };
 struct vtd_inval_notice {
     uint8_t cache;       /* VTD_NOTICE_CONTEXT / _IOTLB */
@@ -65,7 +66,7 @@ struct vtd_inval_notice {
     uint16_t sid;        /* device-selective: the source-id ... */
     uint8_t fm;          /* ... and its function mask (CCMD.FM) */
     bool ih;             /* page-selective: invalidation hint (leaf entries only) */
-    bool pasid_valid;    /* PASID-granular invalidations (scalable mode, not yet) */
+    bool pasid_valid;    /* PASID-based IOTLB invalidation (scalable mode) */
     uint32_t pasid;
     uint64_t addr, size; /* page-selective: the range */
 };
@@ -144,6 +145,14 @@ struct vtd_config {
  * interrupt posting (IR, EIM, PI) with a 256-entry interrupt entry cache.
  * Features not yet modelled (scalable mode, ...) are not advertised. */
 VTD_API void vtd_config_default(struct vtd_config *cfg);
+/* A scalable-mode part (docs/model.md "Scalable mode"): what
+ * vtd_config_default() advertises (VER 6.0: queued invalidation only) plus
+ * scalable-mode translation (SMTS) with PASIDs (PASID, PSS = 20 bits),
+ * second-level translation (SLTS) with A/D bits (SLADS, SMPWCS),
+ * pass-through, RID_PASID and RID_PRIV (RPS, RPRIVS), supervisor requests
+ * (SRS) and abort-DMA mode (ADMS), with a 256-entry PASID cache.
+ * First-level and nested translation (FLTS, NEST) are not advertised. */
+VTD_API void vtd_config_scalable(struct vtd_config *cfg);
 
 enum {
     VTD_EINVAL = -1,  /* invalid argument or inconsistent configuration */

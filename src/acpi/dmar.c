@@ -37,10 +37,11 @@ static size_t scope_start(uint16_t type)
     }
 }
 
-static int parse_scopes(const uint8_t *p, size_t start, size_t end, struct vtd_dmar_struct *s,
-                        size_t *err_off, const char **err_msg)
+static int parse_scopes(const uint8_t *p, size_t start, size_t end, struct vtd_dmar *d,
+                        struct vtd_dmar_struct *s, size_t *err_off, const char **err_msg)
 {
     size_t off = start;
+    s->first_scope = d->nscopes;
     while (off < end) {
         if (end - off < 6)
             FAIL(off, "device scope header (6 bytes) overruns its structure");
@@ -51,9 +52,44 @@ static int parse_scopes(const uint8_t *p, size_t start, size_t end, struct vtd_d
             FAIL(off + 1, "device scope overruns its structure");
         if (type < 1 || type > 5)
             FAIL(off, "unknown device scope type");
+        if (slen == 6)
+            FAIL(off + 1, "device scope has an empty path");
+        if ((slen - 6) / 2 > VTD_DMAR_MAX_PATH)
+            FAIL(off + 1, "device scope path longer than 16 entries (a libvtd limit)");
+        if (d->nscopes == VTD_DMAR_MAX_SCOPES)
+            FAIL(off, "more than 256 device scopes in the table (a libvtd limit)");
+        struct vtd_dmar_scope *e = &d->scopes[d->nscopes++];
+        e->type = type;
+        e->flags = p[off + 2];
+        e->enum_id = p[off + 4];
+        e->bus = p[off + 5];
+        e->npath = (uint8_t)((slen - 6) / 2);
+        for (unsigned i = 0; i < e->npath; i++) {
+            e->path[i].dev = p[off + 6 + 2 * i];
+            e->path[i].fn = p[off + 7 + 2 * i];
+        }
         s->nscopes++;
         off += slen;
     }
+    return 0;
+}
+
+/* ANDD: ACPI device number at 7, NUL-terminated object name from 8. */
+static int parse_andd(const uint8_t *q, size_t slen, struct vtd_dmar_struct *s,
+                      size_t *err_off, const char **err_msg)
+{
+    s->acpi_dev = q[7];
+    size_t n = 0;
+    while (8 + n < slen && q[8 + n] != 0)
+        n++;
+    if (8 + n == slen)
+        FAIL(8 + n, "ANDD object name is not NUL-terminated within the structure");
+    if (n == 0)
+        FAIL(8, "ANDD object name is empty");
+    if (n >= VTD_DMAR_NAME_MAX)
+        FAIL(8, "ANDD object name longer than 127 bytes (a libvtd limit)");
+    memcpy(s->name, q + 8, n);
+    s->name[n] = 0;
     return 0;
 }
 
@@ -78,6 +114,9 @@ int vtd_dmar_parse(const void *buf, size_t len, struct vtd_dmar *out,
     out->checksum = p[9];
     memcpy(out->oem_id, p + 10, 6);
     memcpy(out->oem_table_id, p + 16, 8);
+    out->oem_revision = rd32(p + 24);
+    memcpy(out->creator_id, p + 28, 4);
+    out->creator_revision = rd32(p + 32);
     out->haw = p[36];
     out->flags = p[37];
     size_t off = 48;
@@ -90,7 +129,7 @@ int vtd_dmar_parse(const void *buf, size_t len, struct vtd_dmar *out,
         if (slen > tlen - off)
             FAIL(off + 2, "remapping structure overruns the table");
         if (out->nstructs == VTD_DMAR_MAX_STRUCTS)
-            FAIL(off, "too many remapping structures");
+            FAIL(off, "more than 64 remapping structures (a libvtd limit)");
         struct vtd_dmar_struct *s = &out->s[out->nstructs];
         s->type = type;
         s->length = slen;
@@ -107,7 +146,7 @@ int vtd_dmar_parse(const void *buf, size_t len, struct vtd_dmar *out,
             FAIL(off + 2, "remapping structure too short for its type");
         switch (type) {
         case VTD_DMAR_DRHD:
-            s->flags = q[4]; s->segment = rd16(q + 6); s->base = rd64(q + 8);
+            s->flags = q[4]; s->size = q[5]; s->segment = rd16(q + 6); s->base = rd64(q + 8);
             break;
         case VTD_DMAR_RMRR:
             s->segment = rd16(q + 6); s->base = rd64(q + 8); s->limit = rd64(q + 16);
@@ -123,10 +162,16 @@ int vtd_dmar_parse(const void *buf, size_t len, struct vtd_dmar *out,
         case VTD_DMAR_RHSA:
             s->base = rd64(q + 8); s->proximity = rd32(q + 16);
             break;
+        case VTD_DMAR_ANDD:
+            if (parse_andd(q, slen, s, err_off, err_msg)) {
+                *err_off += off;
+                return -1;
+            }
+            break;
         default:
             break;
         }
-        if (scope_start(type) && parse_scopes(p + off, scope_start(type), slen, s, err_off, err_msg)) {
+        if (scope_start(type) && parse_scopes(q, scope_start(type), slen, out, s, err_off, err_msg)) {
             *err_off += off;
             return -1;
         }

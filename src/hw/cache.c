@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "fl.h"
 
 static int cache_alloc(struct cache *c, uint32_t entries, uint32_t ways)
 {
@@ -83,6 +83,17 @@ int vtd_caches_init(struct vtd *u)
         rc = cache_alloc(&u->pwc, c->pwc_entries, c->pwc_entries >= 4 ? 4 : 1);
     if (!rc)
         rc = cache_alloc(&u->iec, (u->cfg.ecap & VTD_ECAP_IR) ? c->iec_entries : 0, 1);
+    /* first-level caches: the IOTLB and PWC geometry again (fl.h) */
+    const bool fl = u->cfg.ecap & VTD_ECAP_FLTS;
+    if (!rc)
+        rc = cache_alloc(&u->fltlb, fl ? c->iotlb_entries : 0, c->iotlb_ways ? c->iotlb_ways : 1);
+    if (!rc)
+        rc = cache_alloc(&u->flpwc, fl ? c->pwc_entries : 0, c->pwc_entries >= 4 ? 4 : 1);
+    if (!rc && fl && !(u->fl_dgen = calloc(65536, sizeof(*u->fl_dgen))))
+        rc = VTD_ENOMEM;
+    if (!rc)
+        rc = cache_alloc(&u->pc, (u->cfg.ecap & VTD_ECAP_SMTS) ? c->pasid_cache_entries : 0,
+                         c->pasid_cache_entries >= 4 ? 4 : 1);
     if (rc)
         return rc;
     u->ctx_dgen = calloc(65536, sizeof(*u->ctx_dgen));
@@ -101,6 +112,11 @@ void vtd_caches_free(struct vtd *u)
     cache_free(&u->iotlb);
     cache_free(&u->pwc);
     cache_free(&u->iec);
+    cache_free(&u->fltlb);
+    cache_free(&u->flpwc);
+    free(u->fl_dgen);
+    u->fl_dgen = NULL;
+    cache_free(&u->pc);
     free(u->ctx_dgen);
     free(u->tlb_dgen);
     free(u->dsizes);
@@ -116,7 +132,12 @@ void vtd_caches_reset(struct vtd *u)
     cache_clear(&u->iotlb);
     cache_clear(&u->pwc);
     cache_clear(&u->iec);
+    cache_clear(&u->fltlb);
+    cache_clear(&u->flpwc);
+    cache_clear(&u->pc);
     atomic_fetch_add(&u->iec_epoch, 1);
+    atomic_fetch_add(&u->pc_epoch, 1);
+    atomic_fetch_add(&u->pc_ggen, 1);
     for (unsigned d = 0; d < 65536; d++)
         atomic_store_explicit(&u->dsizes[d], 0, memory_order_relaxed);
     /* bump the generations rather than zeroing them: nothing cached before
@@ -129,6 +150,12 @@ void vtd_caches_reset(struct vtd *u)
 int cache_insert(struct cache *c, uint32_t set, uint64_t tag, uint64_t d0, uint64_t d1, uint64_t gen,
                  const _Atomic uint32_t *epoch, uint32_t expect)
 {
+    return cache_insert_k(c, set, tag, 0, d0, d1, gen, epoch, expect);
+}
+
+int cache_insert_k(struct cache *c, uint32_t set, uint64_t tag, uint64_t keymask, uint64_t d0, uint64_t d1,
+                   uint64_t gen, const _Atomic uint32_t *epoch, uint32_t expect)
+{
     struct centry *e = &c->e[(size_t)set * c->ways];
     set_lock(c, set);
     /* checked with the set owned: an invalidation bumps the epoch before it
@@ -140,7 +167,8 @@ int cache_insert(struct cache *c, uint32_t set, uint64_t tag, uint64_t d0, uint6
     }
     uint32_t way = c->ways;
     for (uint32_t w = 0; w < c->ways && way == c->ways; w++)
-        if (atomic_load_explicit(&e[w].tag, memory_order_relaxed) == tag)
+        if (atomic_load_explicit(&e[w].tag, memory_order_relaxed) == tag &&
+            !((atomic_load_explicit(&e[w].d1, memory_order_relaxed) ^ d1) & keymask))
             way = w;
     for (uint32_t w = 0; w < c->ways && way == c->ways; w++)
         if (atomic_load_explicit(&e[w].tag, memory_order_relaxed) == 0)
@@ -189,6 +217,21 @@ static void drop_in_set(struct cache *c, uint32_t set, tag_pred pred, const void
     set_unlock(c, set);
 }
 
+void cache_drop_if(struct cache *c, entry_pred pred, const void *arg)
+{
+    for (uint32_t set = 0; set < c->nsets; set++) {
+        struct centry *e = &c->e[(size_t)set * c->ways];
+        set_lock(c, set);
+        for (uint32_t w = 0; w < c->ways; w++) {
+            uint64_t t = atomic_load_explicit(&e[w].tag, memory_order_relaxed);
+            if (t && pred(t, atomic_load_explicit(&e[w].d0, memory_order_relaxed),
+                          atomic_load_explicit(&e[w].d1, memory_order_relaxed), arg))
+                atomic_store_explicit(&e[w].tag, 0, memory_order_relaxed);
+        }
+        set_unlock(c, set);
+    }
+}
+
 static void drop_all(struct cache *c, tag_pred pred, const void *arg)
 {
     for (uint32_t s = 0; s < c->nsets; s++)
@@ -197,8 +240,19 @@ static void drop_all(struct cache *c, tag_pred pred, const void *arg)
 
 /* ---- context cache ---- */
 
+/* Scalable mode: PASID-cache entries derive from the context entry (its
+ * PASIDDIRPTR), so a context-cache invalidation drops those of the
+ * source-ids it covers too (the spec still asks software to follow it with a
+ * PASID-cache invalidation; doing more than asked is allowed). */
+static bool sm_latched(const struct vtd *u)
+{
+    return atomic_load_explicit(&u->hot, memory_order_acquire) & HOT_SM;
+}
+
 void vtd_inval_ctx_global(struct vtd *u)
 {
+    if (sm_latched(u))
+        vtd_inval_pc_global(u);
     atomic_fetch_add_explicit(&u->ctx_epoch, 1, memory_order_acq_rel);
     atomic_fetch_add_explicit(&u->ctx_ggen, 1, memory_order_acq_rel);
     front_bump(u);
@@ -207,6 +261,11 @@ void vtd_inval_ctx_global(struct vtd *u)
 
 void vtd_inval_ctx_domain(struct vtd *u, uint16_t did)
 {
+    /* the scalable-mode context cache is not tagged by domain: global */
+    if (sm_latched(u)) {
+        vtd_inval_ctx_global(u);
+        return;
+    }
     atomic_fetch_add_explicit(&u->ctx_epoch, 1, memory_order_acq_rel);
     atomic_fetch_add_explicit(&u->ctx_dgen[did], 1, memory_order_acq_rel);
     front_bump(u);
@@ -224,6 +283,8 @@ void vtd_inval_ctx_device(struct vtd *u, uint16_t sid, unsigned fm)
     /* FM: 01 masks function bit 2, 10 bits 2:1, 11 bits 2:0 */
     static const uint16_t masks[4] = {0, 4, 6, 7};
     uint16_t m = masks[fm & 3];
+    if (sm_latched(u))
+        vtd_inval_pc_device(u, sid, fm);
     atomic_fetch_add_explicit(&u->ctx_epoch, 1, memory_order_acq_rel);
     for (unsigned v = 0; v < 8 && u->ctxc.nsets; v++) {
         if (v & ~m)
@@ -281,6 +342,89 @@ static bool pwc_in_range(uint64_t tag, const void *arg)
     return pfn <= r->last && pfn + npages - 1 >= r->first;
 }
 
+/* Scalable-mode entries of a domain (and PASID, and range) for PASID-based
+ * invalidation; fs_only: first-level / nested entries only. */
+struct pasid_sel {
+    uint16_t did;
+    uint32_t pasid;
+    bool by_pasid, fs_only, by_range;
+    uint64_t first, last;
+};
+
+static bool pasid_sel_d1(const struct pasid_sel *s, uint64_t d1)
+{
+    if (!(d1 & TLB1_SM) || (s->fs_only && !(d1 & TLB1_FS)))
+        return false;
+    return !s->by_pasid || tlb1_pasid(d1) == s->pasid;
+}
+
+static bool iotlb_pasid_match(uint64_t tag, uint64_t d0, uint64_t d1, const void *arg)
+{
+    const struct pasid_sel *s = arg;
+    (void)d0;
+    if (iotlb_tag_did(tag) != s->did || !pasid_sel_d1(s, d1))
+        return false;
+    if (!s->by_range)
+        return true;
+    uint64_t pfn = iotlb_tag_pfn(tag), npages = 1ULL << (9 * iotlb_tag_size(tag));
+    return pfn <= s->last && pfn + npages - 1 >= s->first;
+}
+
+static bool pwc_pasid_match(uint64_t tag, uint64_t d0, uint64_t d1, const void *arg)
+{
+    const struct pasid_sel *s = arg;
+    (void)d0;
+    if (pwc_tag_did(tag) != s->did || !pasid_sel_d1(s, d1))
+        return false;
+    if (!s->by_range)
+        return true;
+    unsigned sh = 9 * (pwc_tag_level(tag) - 1);
+    uint64_t pfn = pwc_tag_key(tag) << sh, npages = 1ULL << sh;
+    return pfn <= s->last && pfn + npages - 1 >= s->first;
+}
+
+void vtd_inval_piotlb_pasid(struct vtd *u, uint16_t did, uint32_t pasid)
+{
+    /* Table 24, PASID-selective: IOTLB entries of every PGTT and first-level
+     * paging-structure-cache entries of (DID, PASID); second-level
+     * paging-structure-cache entries are not affected */
+    struct pasid_sel ps = {.did = did, .pasid = pasid, .by_pasid = true};
+    atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
+    if (u->iotlb.nsets)
+        cache_drop_if(&u->iotlb, iotlb_pasid_match, &ps);
+    ps.fs_only = true;
+    if (u->pwc.nsets)
+        cache_drop_if(&u->pwc, pwc_pasid_match, &ps);
+    if (u->fl_dgen)
+        vtd_inval_fl(u, did, pasid, false, 0, 0, false);
+    front_bump(u);
+    vtd_notify(u, &(struct vtd_inval_notice){.cache = VTD_NOTICE_IOTLB, .granularity = VTD_NOTICE_PASID,
+                                             .did = did, .pasid_valid = true, .pasid = pasid});
+}
+
+void vtd_inval_piotlb_page(struct vtd *u, uint16_t did, uint32_t pasid, uint64_t addr, unsigned am, bool ih)
+{
+    /* Table 24, page-selective-within-PASID: first-level / nested IOTLB
+     * entries of (DID, PASID, range) and, with IH=0, first-level
+     * paging-structure-cache entries; second-level-only and pass-through
+     * entries are not affected */
+    struct pasid_sel ps = {.did = did, .pasid = pasid, .by_pasid = true, .fs_only = true, .by_range = true};
+    ps.first = (addr >> VTD_PAGE_SHIFT) & ~((1ULL << am) - 1);
+    ps.last = ps.first + (1ULL << am) - 1;
+    atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
+    if (u->iotlb.nsets)
+        cache_drop_if(&u->iotlb, iotlb_pasid_match, &ps);
+    if (!ih && u->pwc.nsets)
+        cache_drop_if(&u->pwc, pwc_pasid_match, &ps);
+    if (u->fl_dgen)
+        vtd_inval_fl(u, did, pasid, true, addr, am, ih);
+    front_bump(u);
+    vtd_notify(u, &(struct vtd_inval_notice){.cache = VTD_NOTICE_IOTLB, .granularity = VTD_NOTICE_PAGE,
+                                             .did = did, .ih = ih, .pasid_valid = true, .pasid = pasid,
+                                             .addr = ps.first << VTD_PAGE_SHIFT,
+                                             .size = (1ULL << am) << VTD_PAGE_SHIFT});
+}
+
 void vtd_inval_iotlb_page(struct vtd *u, uint16_t did, uint64_t addr, unsigned am, bool ih)
 {
     struct range_arg r = {.did = did};
@@ -298,6 +442,9 @@ void vtd_inval_iotlb_page(struct vtd *u, uint16_t did, uint64_t addr, unsigned a
                 drop_in_set(&u->iotlb, iotlb_set(&u->iotlb, did, s, k), iotlb_in_range, &r);
         }
     }
+    /* scalable mode: every first-level / nested entry of the domain (Table 23) */
+    if (u->fl_dgen)
+        vtd_inval_fl_domain(u, did);
     /* IH=0: the paging-structure entries above the range go too; IH=1 tells
      * the unit that no non-leaf entry changed, so they are kept. */
     if (!ih && u->pwc.nsets) {
@@ -312,10 +459,68 @@ void vtd_inval_iotlb_page(struct vtd *u, uint16_t did, uint64_t addr, unsigned a
                 drop_in_set(&u->pwc, pwc_set(&u->pwc, did, level, k), pwc_in_range, &r);
         }
     }
+    /* scalable mode (Table 23): first-level and nested IOTLB entries, and
+     * first-level paging-structure-cache entries, of the domain go whole */
+    if (sm_latched(u)) {
+        struct pasid_sel ps = {.did = did, .fs_only = true};
+        if (u->iotlb.nsets)
+            cache_drop_if(&u->iotlb, iotlb_pasid_match, &ps);
+        if (u->pwc.nsets)
+            cache_drop_if(&u->pwc, pwc_pasid_match, &ps);
+    }
     front_bump(u);
     vtd_notify(u, &(struct vtd_inval_notice){.cache = VTD_NOTICE_IOTLB, .granularity = VTD_NOTICE_PAGE,
                                              .did = did, .ih = ih, .addr = r.first << VTD_PAGE_SHIFT,
                                              .size = (1ULL << am) << VTD_PAGE_SHIFT});
+}
+
+/* ---- first-level caches (fl.h) ---- */
+
+void vtd_inval_fl_domain(struct vtd *u, uint16_t did)
+{
+    if (!u->fl_dgen)
+        return;
+    atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
+    atomic_fetch_add_explicit(&u->fl_dgen[did], 1, memory_order_acq_rel);
+}
+
+struct fl_range {
+    uint64_t key; /* fl_key(did, pasid) */
+    bool page;
+    uint64_t first, last; /* page numbers (45 bits), inclusive */
+};
+
+static bool fl_overlaps(const struct fl_range *r, uint64_t pfn, unsigned sh)
+{
+    return !r->page || (pfn <= r->last && pfn + (1ULL << sh) - 1 >= r->first);
+}
+static bool fltlb_match(uint64_t tag, uint64_t d0, uint64_t d1, const void *arg)
+{
+    const struct fl_range *r = arg;
+    (void)d0;
+    return d1 == r->key && fl_overlaps(r, fltlb_tag_pfn(tag), 9 * fltlb_tag_size(tag));
+}
+static bool flpwc_match(uint64_t tag, uint64_t d0, uint64_t d1, const void *arg)
+{
+    const struct fl_range *r = arg;
+    unsigned sh = 9 * (flpwc_tag_level(tag) - 1);
+    (void)d0;
+    return d1 == r->key && fl_overlaps(r, flpwc_tag_key(tag) << sh, sh);
+}
+
+void vtd_inval_fl(struct vtd *u, uint16_t did, uint32_t pasid, bool page, uint64_t addr, unsigned am, bool ih)
+{
+    struct fl_range r = {.key = fl_key(did, pasid), .page = page};
+    if (am > 45)
+        am = 45;
+    r.first = ((addr >> VTD_PAGE_SHIFT) & FL_PFN_MASK) & ~((1ULL << am) - 1);
+    r.last = r.first + (1ULL << am) - 1;
+    /* the epoch first: a walk that read the tables before this does not fill */
+    atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
+    if (u->fltlb.nsets)
+        cache_drop_if(&u->fltlb, fltlb_match, &r);
+    if (u->flpwc.nsets && !(page && ih))
+        cache_drop_if(&u->flpwc, flpwc_match, &r);
 }
 
 /* ---- interrupt entry cache ---- */

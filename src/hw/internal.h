@@ -83,6 +83,7 @@ struct ctxinfo {
 #define HOT_PMR 4u   /* PMEN.EPM */
 #define HOT_TTM_BAD 8u /* latched TTM not supported: 30h */
 #define HOT_FAST 16u   /* fast_ok: set once at create, never changes */
+#define HOT_SM 32u     /* TTM=01 (scalable mode) latched on an SMTS unit */
 
 struct vtd {
     /* first, so that a thread's slot is u + slot * 128 */
@@ -138,15 +139,30 @@ struct vtd {
     uint64_t rsvd_leaf[4];    /* reserved bits of a present leaf at level 1..3 */
     uint64_t rsvd_nonleaf[6]; /* reserved bits of a present non-leaf at level 2..5 */
     uint64_t rsvd_ctx_hi;     /* reserved bits of a context entry's high qword */
+    /* scalable mode (sm.c): reserved bits of the SM context entry q0/q1 and of
+     * the PASID-table entry q0..q7, per the capabilities advertised */
+    uint64_t rsvd_smctx[2], rsvd_pe[8];
+    unsigned pasid_bits; /* ECAP.PSS + 1 */
+    bool smts, rps, rprivs, srs, slts, slads, smpwc;
 
     /* caches */
     struct cache ctxc, iotlb, pwc;
+    /* first-level / nested (fl.c, allocated with ECAP.FLTS): combined IOTLB
+     * entries and first-level paging-structure entries, tagged by domain and
+     * PASID; fl_dgen[did] is bumped by IOTLB invalidations that drop all of
+     * a domain's first-level entries (page-selective iotlb_inv_dsc) */
+    struct cache fltlb, flpwc;
+    _Atomic uint32_t *fl_dgen;
     _Atomic uint32_t ctx_ggen, tlb_ggen;
     /* bumped by every invalidation of that cache: a walk that started before
      * one does not fill (its reads may predate the change) */
     _Atomic uint32_t ctx_epoch, tlb_epoch;
     _Atomic uint32_t *ctx_dgen, *tlb_dgen; /* per domain id */
     _Atomic uint8_t *dsizes;               /* per domain: bit s set if IOTLB may hold size s */
+
+    /* PASID cache (sm.c): tag 1 | sid << 1 | PASID << 17, see sm.c */
+    struct cache pc;
+    _Atomic uint32_t pc_ggen, pc_epoch;
 
     struct front_entry *front;
     _Atomic uint32_t front_epoch;
@@ -234,6 +250,37 @@ static inline bool cache_lookup(const struct cache *c, uint32_t set, uint64_t ta
  * entry of another tag. */
 int cache_insert(struct cache *c, uint32_t set, uint64_t tag, uint64_t d0, uint64_t d1, uint64_t gen,
                  const _Atomic uint32_t *epoch, uint32_t expect);
+/* cache_insert where an entry is the same one when its tag and (d1 & keymask) match. */
+int cache_insert_k(struct cache *c, uint32_t set, uint64_t tag, uint64_t keymask, uint64_t d0, uint64_t d1,
+                   uint64_t gen, const _Atomic uint32_t *epoch, uint32_t expect);
+/* cache_lookup of the entry with `tag` and (d1 & keymask) == key. */
+static inline bool cache_lookup_k(const struct cache *c, uint32_t set, uint64_t tag, uint64_t keymask, uint64_t key,
+                                  struct chit *out)
+{
+    const struct centry *e = &c->e[(size_t)set * c->ways];
+    for (;;) {
+        uint32_t s1 = atomic_load_explicit(&c->meta[set].seq, memory_order_acquire);
+        if (VTD_UNLIKELY(s1 & 1))
+            continue;
+        bool hit = false;
+        for (uint32_t w = 0; w < c->ways && !hit; w++) {
+            if (atomic_load_explicit(&e[w].tag, memory_order_relaxed) == tag) {
+                out->d1 = atomic_load_explicit(&e[w].d1, memory_order_relaxed);
+                if ((out->d1 & keymask) != key)
+                    continue;
+                out->d0 = atomic_load_explicit(&e[w].d0, memory_order_relaxed);
+                out->gen = atomic_load_explicit(&e[w].gen, memory_order_relaxed);
+                hit = true;
+            }
+        }
+        atomic_thread_fence(memory_order_acquire);
+        if (VTD_LIKELY(atomic_load_explicit(&c->meta[set].seq, memory_order_relaxed) == s1))
+            return hit;
+    }
+}
+/* Drop every entry of every set for which pred(tag, d0, d1, arg) holds. */
+typedef bool (*entry_pred)(uint64_t tag, uint64_t d0, uint64_t d1, const void *arg);
+void cache_drop_if(struct cache *c, entry_pred pred, const void *arg);
 /* IOTLB d1 bit: a front-cache entry may derive from this entry, so evicting
  * it must bump the front epoch.  cache_mark sets it (false: tag gone). */
 #define CACHE_MARK 1u
@@ -283,6 +330,7 @@ static inline uint64_t ctx_gen(struct vtd *u, uint16_t did)
  * d1: DID 15:0 | input width 23:16 (min(AGAW, MGAW+1)) | CTX_FAST: present
  *     and TT 00/01, so an untranslated request may take the fast path */
 #define CTX_FAST (1ULL << 24)
+#define CTX_SM (1ULL << 25) /* a scalable-mode context entry (sm.c); never CTX_FAST */
 static inline uint64_t ctx_tag(uint16_t sid) { return 1 | (uint64_t)sid << 1; }
 static inline uint32_t ctx_set(const struct cache *c, uint16_t sid) { return sid & c->setmask; }
 static inline void front_bump(struct vtd *u)
@@ -302,9 +350,22 @@ static inline uint32_t iotlb_set(const struct cache *c, uint16_t did, unsigned s
 {
     return cache_set(c, key ^ (uint64_t)did << 44 ^ (uint64_t)size << 62);
 }
-/* IOTLB d0: output page | perm 2:0 | NEG 3 | SNP 5 | amiss 7:6 */
+/* IOTLB d0: output page | perm 2:0 | NEG 3 | D 4 | SNP 5 | amiss 7:6 */
 #define TLB_NEG 8u
+#define TLB_D 16u /* scalable mode with SSADE: the leaf's D bit is set */
 #define TLB_SNP 32u
+/* IOTLB and paging-structure-cache d1 in scalable mode: SM 1 | FS 2 (a
+ * first-level or nested entry) | PASID 51:32 (CACHE_MARK is bit 0).  The
+ * legacy entries have none of these bits, so a lookup keyed on
+ * TLB1_KEYMASK never confuses the modes or two PASIDs of one domain.
+ * Second-level paging-structure-cache entries are shared by all PASIDs of a
+ * domain (the spec tags them with DID only) and carry d1 = 0. */
+#define TLB1_SM 2u
+#define TLB1_FS 4u
+#define TLB1_PASID_SHIFT 32
+#define TLB1_KEYMASK (TLB1_SM | (0xFFFFFULL << TLB1_PASID_SHIFT))
+static inline uint64_t tlb1_sm(uint32_t pasid) { return TLB1_SM | (uint64_t)(pasid & 0xFFFFF) << TLB1_PASID_SHIFT; }
+static inline uint32_t tlb1_pasid(uint64_t d1) { return (uint32_t)(d1 >> TLB1_PASID_SHIFT) & 0xFFFFF; }
 /* PWC: tag valid 0 | level 3:1 | did 19:4 | key (page number >> 9*(level-1)) 63:20;
  * d0 = next table | perm so far | amiss 7:6 */
 static inline uint64_t pwc_tag(uint16_t did, unsigned level, uint64_t key)
@@ -329,6 +390,15 @@ void vtd_inval_ctx_device(struct vtd *u, uint16_t sid, unsigned fm);
 void vtd_inval_iotlb_global(struct vtd *u);
 void vtd_inval_iotlb_domain(struct vtd *u, uint16_t did);
 void vtd_inval_iotlb_page(struct vtd *u, uint16_t did, uint64_t addr, unsigned am, bool ih);
+/* scalable mode (PASID-based IOTLB invalidation, Table 24) */
+void vtd_inval_piotlb_pasid(struct vtd *u, uint16_t did, uint32_t pasid);
+void vtd_inval_piotlb_page(struct vtd *u, uint16_t did, uint32_t pasid, uint64_t addr, unsigned am, bool ih);
+/* sm.c: the PASID cache (PASID-cache invalidation descriptor, and the
+ * context-cache invalidations that drop what derives from the context) */
+void vtd_inval_pc_global(struct vtd *u);
+void vtd_inval_pc_domain(struct vtd *u, uint16_t did);
+void vtd_inval_pc_pasid(struct vtd *u, uint16_t did, uint32_t pasid);
+void vtd_inval_pc_device(struct vtd *u, uint16_t sid, unsigned fm);
 
 /* shadow.c */
 void vtd_notify(struct vtd *u, const struct vtd_inval_notice *n);
@@ -384,6 +454,11 @@ int vtd_qi_iec(struct vtd *u, uint64_t lo, uint64_t hi); /* IEC descriptor: 0 or
 /* posted.c: post `irte` (posted format, already validated) for interrupt
  * `index`: 0 or a fault reason (27h / 28h); fills out */
 int vtd_post_irq(struct vtd *u, uint64_t lo, uint64_t hi, bool eime, struct vtd_irq *out);
+
+/* posted.c: 64-bit compare-exchange through the host (mem_read + mem_write
+ * under the unit lock without mem_cmpxchg64): 0 exchanged, 1 compare failed
+ * (*expected updated), <0 not backed */
+int vtd_host_cmpxchg(struct vtd *u, uint64_t pa, uint64_t *expected, uint64_t desired);
 
 /* root_ctx.c */
 struct walk;
@@ -449,6 +524,14 @@ struct walk {
     bool perm_fault; /* the fault is a permission / not-present one (5h/6h) */
     uint8_t need;    /* VTD_R / VTD_W / NEED_ANY the request needs; 0 for ATS */
     uint32_t ctx_epoch, tlb_epoch; /* invalidation epochs when the walk started */
+    /* scalable mode (sm.c); all zero in legacy mode */
+    uint64_t tlb_d1; /* IOTLB d1 tag: tlb1_sm(PASID) (FS added for first-level entries) */
+    bool slade;      /* SSADE: set A (and D for writes) in second-level entries */
+    bool ad_ok;      /* SMPWCS and PWSNP: A/D updates are snooped, so allowed */
+    bool dirty;      /* the request sets D: untranslated write/atomic, translation request for write */
+    bool pc_hit;     /* the PASID-table entry came from the PASID cache */
+    bool sm_priv;    /* effective privilege (PR, or RID_PRIV) */
+    uint32_t sm_pasid; /* effective PASID (the request's, or RID_PASID) */
 };
 static inline bool walk_caches(const struct walk *w) { return !(w->flags & WALK_NOCACHE); }
 static inline bool walk_diags(const struct walk *w) { return !(w->flags & WALK_NORECORD); }

@@ -12,7 +12,7 @@
 /* Compare-exchange through the host, or read + compare + write under the
  * unit lock when the host has no mem_cmpxchg64 (atomic only against other
  * users of this unit).  0 exchanged, 1 compare failed, <0 not backed. */
-static int pd_cmpxchg(struct vtd *u, uint64_t pa, uint64_t *expected, uint64_t desired)
+int vtd_host_cmpxchg(struct vtd *u, uint64_t pa, uint64_t *expected, uint64_t desired)
 {
     if (u->host.mem_cmpxchg64)
         return u->host.mem_cmpxchg64(u->host.opaque, pa, expected, desired);
@@ -60,7 +60,7 @@ int vtd_post_irq(struct vtd *u, uint64_t lo, uint64_t hi, bool eime, struct vtd_
     for (;;) {
         if (cur & bit)
             break; /* already pending: coalesced */
-        int rc = pd_cmpxchg(u, pq, &cur, cur | bit);
+        int rc = vtd_host_cmpxchg(u, pq, &cur, cur | bit);
         if (rc == 0)
             break;
         if (rc < 0)
@@ -73,7 +73,7 @@ int vtd_post_irq(struct vtd *u, uint64_t lo, uint64_t hi, bool eime, struct vtd_
     for (;;) {
         if ((ctl & VTD_PID_ON) || (!urg && (ctl & VTD_PID_SN)))
             return 0;
-        int rc = pd_cmpxchg(u, pda + VTD_PID_CTL_OFF, &ctl, ctl | VTD_PID_ON);
+        int rc = vtd_host_cmpxchg(u, pda + VTD_PID_CTL_OFF, &ctl, ctl | VTD_PID_ON);
         if (rc == 0)
             break;
         if (rc < 0)

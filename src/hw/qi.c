@@ -149,7 +149,11 @@ static int desc_iotlb(struct vtd *u, const struct qdesc *d)
     }
 }
 
-/* Device-TLB invalidation: handed to the endpoint through the host. */
+/* Device-TLB invalidation (with or without PASID): handed to the endpoint
+ * through the host; S: the size is encoded in ADDR. */
+static void devtlb_send(struct vtd *u, const struct qdesc *d, uint16_t sid, uint16_t pfsid, uint64_t hi, bool s,
+                        uint32_t pasid, bool pasid_valid, bool global);
+
 static int desc_devtlb(struct vtd *u, const struct qdesc *d)
 {
     if (!u->dt)
@@ -159,8 +163,74 @@ static int desc_devtlb(struct vtd *u, const struct qdesc *d)
         return rsvd_error(u, d, "device-TLB");
     uint16_t sid = (uint16_t)VTD_FIELD_GET(lo, 47, 32);
     uint16_t pfsid = (uint16_t)(VTD_FIELD_GET(lo, 15, 12) | VTD_FIELD_GET(lo, 63, 52) << 4);
+    devtlb_send(u, d, sid, pfsid, hi, hi & VTD_DESC_DEVTLB_S, 0, false, false);
+    return 0;
+}
+
+/* PASID-based device-TLB invalidation (type 8): SID 31:16, PASID 51:32,
+ * PFSID 15:12 and 63:52, MIP 8:4; q1: GI 0, S 11, ADDR 63:12. */
+static int desc_pdevtlb(struct vtd *u, const struct qdesc *d)
+{
+    if (!u->dt)
+        return type_error(u, d, "PASID-based device-TLB invalidation needs ECAP.DT");
+    uint64_t lo = d->q[0], hi = d->q[1];
+    if ((hi & VTD_GENMASK(10, 1)) || d->q[2] || d->q[3])
+        return rsvd_error(u, d, "PASID-based device-TLB");
+    uint16_t sid = (uint16_t)VTD_FIELD_GET(lo, 31, 16);
+    uint16_t pfsid = (uint16_t)(VTD_FIELD_GET(lo, 15, 12) | VTD_FIELD_GET(lo, 63, 52) << 4);
+    bool gi = hi & 1;
+    devtlb_send(u, d, sid, pfsid, hi, hi & VTD_BIT(11), (uint32_t)VTD_FIELD_GET(lo, 51, 32), true, gi);
+    return 0;
+}
+
+/* PASID-based IOTLB invalidation (type 6): G 5:4 (10 PASID, 11 page), DID
+ * 31:16, PASID 51:32; q1: AM 5:0, IH 6, ADDR 63:12. */
+static int desc_piotlb(struct vtd *u, const struct qdesc *d)
+{
+    uint64_t lo = d->q[0], hi = d->q[1];
+    if ((lo & (VTD_GENMASK(8, 6) | VTD_GENMASK(15, 12) | VTD_GENMASK(63, 52))) || (hi & VTD_DESC_IOTLB_RSVD_HI) ||
+        d->q[2] || d->q[3])
+        return rsvd_error(u, d, "PASID-based IOTLB");
+    uint16_t did = desc_did(u, lo);
+    uint32_t pasid = (uint32_t)VTD_FIELD_GET(lo, 51, 32);
+    switch ((unsigned)VTD_FIELD_GET(lo, 5, 4)) {
+    case 2: vtd_inval_piotlb_pasid(u, did, pasid); return 0;
+    case 3: {
+        unsigned am = (unsigned)(hi & VTD_DESC_IOTLB_AM_MASK);
+        if (am > u->mamv) {
+            vtd_diagf(u, VTD_DIAG_QI_IOTLB_AM, 0, d->addr,
+                      "PASID-based IOTLB descriptor at 0x%llx: AM=%u exceeds CAP.MAMV=%u",
+                      (unsigned long long)d->addr, am, u->mamv);
+            return VTD_IQEI_RSVD;
+        }
+        vtd_inval_piotlb_page(u, did, pasid, hi & VTD_DESC_ADDR_MASK, am, hi & VTD_DESC_IOTLB_IH);
+        return 0;
+    }
+    default: return rsvd_error(u, d, "PASID-based IOTLB (G=00/01)");
+    }
+}
+
+/* PASID-cache invalidation (type 7): G 5:4 (00 domain, 01 PASID within
+ * domain, 11 global), DID 31:16, PASID 51:32. */
+static int desc_pc(struct vtd *u, const struct qdesc *d)
+{
+    uint64_t lo = d->q[0];
+    if ((lo & (VTD_GENMASK(8, 6) | VTD_GENMASK(15, 12) | VTD_GENMASK(63, 52))) || d->q[1] || d->q[2] || d->q[3])
+        return rsvd_error(u, d, "PASID-cache");
+    uint16_t did = desc_did(u, lo);
+    switch ((unsigned)VTD_FIELD_GET(lo, 5, 4)) {
+    case 0: vtd_inval_pc_domain(u, did); return 0;
+    case 1: vtd_inval_pc_pasid(u, did, (uint32_t)VTD_FIELD_GET(lo, 51, 32)); return 0;
+    case 3: vtd_inval_pc_global(u); return 0;
+    default: return rsvd_error(u, d, "PASID-cache (G=10)");
+    }
+}
+
+static void devtlb_send(struct vtd *u, const struct qdesc *d, uint16_t sid, uint16_t pfsid, uint64_t hi, bool s,
+                        uint32_t pasid, bool pasid_valid, bool global)
+{
     uint64_t addr = hi & VTD_DESC_ADDR_MASK, size = VTD_PAGE_SIZE;
-    if (hi & VTD_DESC_DEVTLB_S) {
+    if (s) {
         /* the lowest 0 bit of ADDR at or above bit 12, k, gives 2^(k+1) bytes;
          * ADDR all ones from bit 12 up (or k = 63): the whole space (size 0) */
         uint64_t zeros = ~addr & VTD_DESC_ADDR_MASK;
@@ -174,7 +244,8 @@ static int desc_devtlb(struct vtd *u, const struct qdesc *d)
         }
     }
     if (u->host.devtlb_inval &&
-        u->host.devtlb_inval(u->host.opaque, sid, pfsid, addr, size, 0, false, false) == VTD_DEVTLB_PENDING) {
+        u->host.devtlb_inval(u->host.opaque, sid, pfsid, addr, size, pasid, pasid_valid, global) ==
+            VTD_DEVTLB_PENDING) {
         if (u->devtlb_npending == sizeof(u->devtlb_pending) / sizeof(u->devtlb_pending[0])) {
             vtd_diagf(u, VTD_DIAG_QI_DEVTLB_OVERFLOW, sid, d->addr,
                       "more than %u device-TLB invalidations pending: the oldest is treated as completed",
@@ -184,7 +255,6 @@ static int desc_devtlb(struct vtd *u, const struct qdesc *d)
         }
         u->devtlb_pending[u->devtlb_npending++] = sid;
     }
-    return 0;
 }
 
 static int desc_wait(struct vtd *u, const struct qdesc *d)
@@ -228,6 +298,13 @@ static int desc_run(struct vtd *u, struct qdesc *d)
 {
     uint64_t lo = d->q[0];
     d->type = (unsigned)(lo & VTD_DESC_TYPE_LO_MASK) | (unsigned)VTD_FIELD_GET(lo, 11, 9) << 4;
+    /* Table 26: in scalable mode no 128-bit descriptor is valid; types 6-8
+     * only in scalable mode */
+    const bool sm = atomic_load_explicit(&u->hot, memory_order_acquire) & HOT_SM;
+    if (sm && d->width == 16)
+        return type_error(u, d, "128-bit descriptors are invalid in scalable mode (set IQA.DW=1)");
+    if (!sm && (d->type == VTD_DESC_PIOTLB || d->type == VTD_DESC_PC || d->type == VTD_DESC_PDEVTLB))
+        return type_error(u, d, "PASID-based invalidation is valid only in scalable mode (RTADDR.TTM=01)");
     switch (d->type) {
     case VTD_DESC_CC:
     case VTD_DESC_IOTLB:
@@ -252,9 +329,9 @@ static int desc_run(struct vtd *u, struct qdesc *d)
         if (vtd_qi_iec(u, d->q[0], d->q[1]))
             return rsvd_error(u, d, "interrupt entry cache");
         return 0;
-    case VTD_DESC_PIOTLB:
-    case VTD_DESC_PC:
-    case VTD_DESC_PDEVTLB: return type_error(u, d, "PASID-based invalidation needs scalable mode (not modelled)");
+    case VTD_DESC_PIOTLB: return desc_piotlb(u, d);
+    case VTD_DESC_PC: return desc_pc(u, d);
+    case VTD_DESC_PDEVTLB: return desc_pdevtlb(u, d);
     case VTD_DESC_PGRP_RESP: return type_error(u, d, "page group response needs page requests (not modelled)");
     default: return type_error(u, d, "no such descriptor type");
     }

@@ -319,6 +319,7 @@ static void srtp(struct vtd *u)
     atomic_store(&u->rta, r);
     set_hot(u, HOT_TTM_BAD, !ttm_supported(u, ttm));
     set_hot(u, HOT_ABORT, ttm == VTD_TTM_ABORT_DMA && ttm_supported(u, ttm));
+    set_hot(u, HOT_SM, ttm == VTD_TTM_SCALABLE && ttm_supported(u, ttm));
     u->root_latched = true;
     u->r_gsts->val |= VTD_GSTS_RTPS;
 }
@@ -375,6 +376,16 @@ static void gcmd_write(struct vtd *u, struct reg_desc *d, uint64_t old, uint64_t
         } else {
             u->r_gsts->val &= ~(uint64_t)VTD_GSTS_TES;
             set_hot(u, HOT_TE, false);
+            /* Rev 5.10 GCMD.TE: an SMTS unit invalidates all its DMA
+             * remapping caches when translation is disabled */
+            if (u->smts) {
+                vtd_inval_pc_global(u);
+                atomic_fetch_add(&u->ctx_epoch, 1);
+                atomic_fetch_add(&u->ctx_ggen, 1);
+                atomic_fetch_add(&u->tlb_epoch, 1);
+                atomic_fetch_add(&u->tlb_ggen, 1);
+                front_bump(u);
+            }
             /* the next-record index restarts when TES and IRES are both clear */
             if (!(u->r_gsts->val & VTD_GSTS_IRES))
                 u->fr_next = 0;

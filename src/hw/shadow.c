@@ -72,6 +72,8 @@ int vtd_mappings(struct vtd *u, uint16_t sid, uint64_t start, uint64_t len, vtd_
     uint32_t hot = atomic_load_explicit(&u->hot, memory_order_acquire);
     if (!(hot & HOT_TE))
         return fn(arg, start, start, len, VTD_R | VTD_W);
+    if (hot & HOT_SM)
+        return VTD_ENOTSUP; /* scalable mode: not done (docs/model.md) */
     if (hot & (HOT_TTM_BAD | HOT_ABORT))
         return VTD_ENOENT;
     struct vtd_request req = {.sid = sid, .access = VTD_R, .addr = start};

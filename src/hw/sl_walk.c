@@ -41,8 +41,8 @@ static void fill(struct walk *w, const struct ctxinfo *ci, const struct pwc_fill
         uint8_t ds = atomic_load_explicit(&u->dsizes[ci->did], memory_order_relaxed);
         if (!(ds & (1u << size)))
             atomic_fetch_or_explicit(&u->dsizes[ci->did], (uint8_t)(1u << size), memory_order_release);
-        if (cache_insert(&u->iotlb, iotlb_set(&u->iotlb, ci->did, size, key), iotlb_tag(ci->did, size, pfn), d0, 0,
-                         gen, &u->tlb_epoch, w->tlb_epoch) > 0)
+        if (cache_insert_k(&u->iotlb, iotlb_set(&u->iotlb, ci->did, size, key), iotlb_tag(ci->did, size, pfn),
+                           TLB1_KEYMASK, d0, w->tlb_d1, gen, &u->tlb_epoch, w->tlb_epoch) > 0)
             front_bump(u);
     }
 }
@@ -63,7 +63,7 @@ static int fast_walk(struct walk *w, const struct ctxinfo *ci, uint64_t table, u
     struct pwc_fill pf[4];
     unsigned npf = 0, l0 = l;
     unsigned shift = VTD_PAGE_SHIFT + 9 * (l - 1);
-    if (need & NEED_ANY)
+    if ((need & NEED_ANY) || w->slade)
         return 1;
     for (;;) {
         const uint64_t *p = u->host.mem_ptr(u->host.opaque, table + ((addr >> shift) & 511) * 8);
@@ -102,6 +102,52 @@ static int fast_walk(struct walk *w, const struct ctxinfo *ci, uint64_t table, u
         l--;
         shift -= 9;
     }
+}
+
+/* Scalable mode with SSADE (spec "Accessed and Dirty Flags" for the second
+ * stage): set A in every entry used and D in the leaf of a write, with an
+ * atomic compare-exchange; 0, or 7Ch when the page walk is not snooped
+ * (SMPWCS or PWSNP clear), 7Dh when the update fails.  vtd_walk and stale
+ * checks (WALK_NORECORD) never write memory. */
+static int sl_ad(struct walk *w, uint64_t pa, uint64_t pte, bool leaf, uint8_t perm, uint8_t *flags)
+{
+    struct vtd *u = w->u;
+    uint64_t want = VTD_SL_A | ((leaf && w->dirty && (perm & VTD_W)) ? VTD_SL_D : 0);
+    if (leaf && (pte & VTD_SL_D))
+        *flags |= TLB_D;
+    if ((pte & want) == want)
+        return 0;
+    if (!w->ad_ok)
+        return VTD_FR_SM_SL_AD_NOSNOOP;
+    if (leaf && (want & VTD_SL_D))
+        *flags |= TLB_D;
+    if (!walk_diags(w))
+        return 0;
+    uint64_t cur = pte;
+    for (int tries = 0; tries < 16; tries++) {
+        int rc;
+        if (u->host.mem_cmpxchg64) {
+            uint64_t exp = cur;
+            rc = u->host.mem_cmpxchg64(u->host.opaque, pa, &exp, cur | want);
+            if (rc == 1) {
+                /* changed under us: keep going only while it still maps the
+                 * same thing (software may be racing with its own update) */
+                if ((exp & ~(VTD_SL_A | VTD_SL_D)) != (pte & ~(VTD_SL_A | VTD_SL_D)))
+                    break;
+                cur = exp;
+                continue;
+            }
+        } else {
+            uint64_t v = cur | want;
+            rc = u->host.mem_write(u->host.opaque, pa, &v, sizeof(v)) ? -1 : 0;
+        }
+        if (rc == 0)
+            return 0;
+        break;
+    }
+    vtd_diagf(u, VTD_DIAG_READ_ERROR, w->req->sid, pa,
+              "second-level entry at 0x%llx: the A/D update could not be written", (unsigned long long)pa);
+    return VTD_FR_SM_SL_AD_FAILED;
 }
 
 int vtd_sl_walk(struct walk *w, const struct ctxinfo *ci, struct leaf *lf)
@@ -220,12 +266,21 @@ int vtd_sl_walk(struct walk *w, const struct ctxinfo *ci, struct leaf *lf)
                           (unsigned long long)rsvd);
             return VTD_FR_SL_RSVD;
         }
+        uint8_t adflags = 0;
+        if (VTD_UNLIKELY(w->slade)) {
+            int ar = sl_ad(w, pa, pte, leaf, perm, &adflags);
+            if (ar) {
+                w->qualified = true;
+                COUNT_READS();
+                return ar;
+            }
+        }
         if (leaf) {
             COUNT_READS();
             lf->size = 1ULL << shift;
             lf->page = pte & SL_ADDR & ~(lf->size - 1);
             lf->perm = perm;
-            lf->flags = (pte & VTD_SL_SNP) ? TLB_SNP : 0;
+            lf->flags = (uint8_t)(((pte & VTD_SL_SNP) ? TLB_SNP : 0) | adflags);
             lf->amiss = amiss;
             if (use && (u->iotlb.nsets || npf))
                 fill(w, ci, pf, npf, l - 1, (addr >> VTD_PAGE_SHIFT) & ~((1ULL << (9 * (l - 1))) - 1),

@@ -45,8 +45,31 @@ struct pasidinfo {
     bool eafe;        /* extended accessed flag enable */
     /* memory type / snoop */
     bool pgsnp, pwsnp;
-    uint64_t raw[8];  /* the entry as read */
+    uint64_t raw[8];  /* the entry as read (raw_valid), else zero */
+    bool raw_valid;   /* false when the entry came from the PASID cache */
+    bool fspm5;       /* FSPM = 01 (5-level first level) */
 };
+
+/* A scalable-mode context entry decoded (as the context cache holds it). */
+struct smctx {
+    uint64_t pasiddirptr;
+    uint32_t rid_pasid; /* 0 without ECAP.RPS */
+    uint8_t pdts;
+    bool fpd, dte, paside, pre;
+    bool rid_priv;      /* false without ECAP.RPRIVS */
+};
+
+/* Resolve w->req through the scalable-mode root, context, PASID directory
+ * and PASID-table entries (context cache and PASID cache first): 0 with
+ * *sc, *pi, w->sm_pasid and w->sm_priv filled, or a fault reason (38h-5Dh,
+ * 89h) with w->qualified and w->fpd (the OR of the FPDs read) set.  Checks
+ * everything Table 30 assigns to these structures for the request type,
+ * including PGTT support (5Bh), execute (5Ch) and supervisor (5Dh)
+ * requests. */
+int vtd_sm_fetch(struct walk *w, struct smctx *sc, struct pasidinfo *pi);
+/* For check_stale: 1 when the context entry in memory no longer matches
+ * *sc, 2 when the PASID-table entry no longer matches *pi, 0 otherwise. */
+int vtd_sm_stale(struct walk *w, const struct smctx *sc, const struct pasidinfo *pi);
 
 /* First-level or nested translation (fl.c) of w->req under PASID entry pi:
  * fills *lf and returns 0, or returns a fault reason (7xh/8xh, or a nested

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "sm.h"
 
 #define SL_ADDR VTD_GENMASK(51, 12)
 
@@ -163,6 +164,273 @@ static void check_stale(struct walk *w, const struct vtd_result *res, const stru
               (unsigned long long)(fresh.status == VTD_OK ? fresh.pa : fresh.fault_reason));
 }
 
+/* ---- scalable mode (RTADDR.TTM = 01) ---- */
+
+/* Table 30 conditions a translation request meets with a successful
+ * completion granting nothing (R=W=U=S=0) instead of a fault. */
+static bool sm_ats_null(uint8_t r)
+{
+    switch (r) {
+    case VTD_FR_SM_PDE_NOT_PRESENT:
+    case VTD_FR_SM_PTE_NOT_PRESENT:
+    case VTD_FR_SM_EXEC_UNSUPPORTED:
+    case VTD_FR_SM_PTE_SRE:
+    case VTD_FR_SM_SL_PERM:
+    case VTD_FR_SM_NON_CANONICAL:
+    case VTD_FR_SM_USER_SUPERVISOR:
+    case VTD_FR_SM_ADDR_BEYOND_HAW:
+    case VTD_FR_SM_ADDR_BEYOND_AW:
+    case VTD_FR_SM_NO_WRITE:
+    case VTD_FR_SM_NO_READ:
+    case VTD_FR_SM_FL_AD_NOSNOOP: return true;
+    default: return r >= VTD_FR_SM_FL_READ_ERROR && r <= VTD_FR_SM_FL_NESTED_AD_WRITE;
+    }
+}
+
+/* The second-level walker speaks legacy codes; scalable mode has its own
+ * (Table 30 SSS.x / SGN.x).  `perm` is the cumulative permission found. */
+static uint8_t sm_sl_code(uint8_t r, uint8_t perm)
+{
+    switch (r) {
+    case VTD_FR_SL_READ_ERROR: return VTD_FR_SM_SL_READ_ERROR;
+    case VTD_FR_CTX_INVALID: return VTD_FR_SM_SL_PTR; /* the table SSPTPTR names is unreadable */
+    case VTD_FR_SL_RSVD: return VTD_FR_SM_SL_RSVD;
+    case VTD_FR_NO_WRITE: return (perm & (VTD_R | VTD_W)) ? VTD_FR_SM_NO_WRITE : VTD_FR_SM_SL_PERM;
+    case VTD_FR_NO_READ: return (perm & (VTD_R | VTD_W)) ? VTD_FR_SM_NO_READ : VTD_FR_SM_SL_PERM;
+    default: return r;
+    }
+}
+
+/*
+ * First-level (PGTT 001) and nested (PGTT 011) translation: the one place
+ * helper "fl" fills in (with `return vtd_fl_walk(w, pi, lf);`).  Until
+ * ECAP.FLTS / ECAP.NEST are implemented vtd_create rejects them, so
+ * vtd_sm_fetch() has already faulted such entries 5Bh (PGTT not supported)
+ * and this is not reached.
+ */
+static int sm_fl_dispatch(struct walk *w, const struct pasidinfo *pi, struct leaf *lf)
+{
+    return vtd_fl_walk(w, pi, lf);
+}
+
+static void sm_check_stale(struct walk *w, const struct vtd_result *res, const struct smctx *sc,
+                           const struct pasidinfo *pi)
+{
+    struct vtd *u = w->u;
+    const struct vtd_request *req = w->req;
+    struct vtd_result fresh;
+    do_translate(u, req, &fresh, WALK_NOCACHE | WALK_NORECORD, NULL, NULL);
+    if (same_result(res, &fresh))
+        return;
+    int kind = vtd_sm_stale(w, sc, pi), code = VTD_DIAG_STALE_IOTLB;
+    const char *what = "an IOTLB or paging-structure-cache entry";
+    if (kind == 1) {
+        code = VTD_DIAG_STALE_CONTEXT;
+        what = "a scalable-mode context-cache entry";
+    } else if (kind == 2) {
+        code = VTD_DIAG_STALE_PASID;
+        what = "a PASID-cache entry";
+    }
+    vtd_diagf(u, code, req->sid, req->addr,
+              "request from %02x:%02x.%u PASID %u to 0x%llx used %s that no longer matches memory "
+              "(cached: %s 0x%llx, tables now: %s 0x%llx): software changed the tables without invalidating",
+              req->sid >> 8, (req->sid >> 3) & 31, req->sid & 7, w->sm_pasid, (unsigned long long)req->addr, what,
+              res->status == VTD_OK ? "pa" : "fault",
+              (unsigned long long)(res->status == VTD_OK ? res->pa : res->fault_reason),
+              fresh.status == VTD_OK ? "pa" : "fault",
+              (unsigned long long)(fresh.status == VTD_OK ? fresh.pa : fresh.fault_reason));
+}
+
+/* IOTLB probe for (DID, PASID): 4 KiB first, then the superpage sizes the
+ * domain may hold.  Fills *lf on a hit. */
+static bool sm_iotlb_lookup(struct walk *w, uint16_t did, struct leaf *lf, uint64_t *d0)
+{
+    struct vtd *u = w->u;
+    const uint64_t gen = tlb_gen(u, did), pfn = w->req->addr >> VTD_PAGE_SHIFT;
+    const uint8_t ds = atomic_load_explicit(&u->dsizes[did], memory_order_acquire);
+    for (unsigned size = 0; size <= 2; size++) {
+        if (size && !(ds & (1u << size)))
+            continue;
+        uint64_t key = pfn >> (9 * size);
+        struct chit h;
+        if (cache_lookup_k(&u->iotlb, iotlb_set(&u->iotlb, did, size, key), iotlb_tag(did, size, key << (9 * size)),
+                           TLB1_KEYMASK, w->tlb_d1 & TLB1_KEYMASK, &h) &&
+            h.gen == gen) {
+            lf->size = 1ULL << (VTD_PAGE_SHIFT + 9 * size);
+            lf->page = h.d0 & SL_ADDR;
+            lf->perm = (uint8_t)(h.d0 & (VTD_R | VTD_W));
+            lf->flags = (uint8_t)(h.d0 & (TLB_SNP | TLB_D));
+            lf->amiss = amiss_of(h.d0);
+            *d0 = h.d0;
+            return true;
+        }
+    }
+    return false;
+}
+
+static int sm_translate(struct walk *w, struct vtd_result *res, uint32_t hot)
+{
+    struct vtd *u = w->u;
+    const struct vtd_request *req = w->req;
+    const uint64_t addr = req->addr;
+    struct smctx sc;
+    struct pasidinfo pi;
+    memset(&sc, 0, sizeof(sc));
+    memset(&pi, 0, sizeof(pi));
+    w->ats = req->at == VTD_AT_TRANSLATION_REQ;
+    /* requests without PASID have ExecuteRequested treated as 0 */
+    const uint8_t acc = req->pasid_valid ? req->access : (uint8_t)(req->access & (VTD_R | VTD_W));
+    if (w->ats)
+        w->need = 0;
+    else if (VTD_UNLIKELY(req->zlr) && u->zlr)
+        w->need = NEED_ANY;
+    else
+        w->need = (acc & VTD_W) | ((acc & (VTD_R | VTD_X)) ? VTD_R : 0);
+    w->dirty = (req->at != VTD_AT_TRANSLATED) && (acc & VTD_W);
+
+    /* RTA.5: a VER 8+ unit blocks execute requests before any table */
+    if (req->pasid_valid && (req->access & VTD_X) && u->ver_major >= 8)
+        return fault(w, res, VTD_FR_RTA_EXEC);
+    int r = vtd_sm_fetch(w, &sc, &pi);
+    if (VTD_UNLIKELY(r)) {
+        if (w->ats && sm_ats_null((uint8_t)r))
+            ats_null(res);
+        else
+            fault(w, res, (uint8_t)r);
+        goto done;
+    }
+    w->tlb_d1 = tlb1_sm(w->sm_pasid);
+    if (req->at == VTD_AT_TRANSLATED) {
+        /* DTE=1: translated requests bypass translation (SGN.4.1, SGN.8.3) */
+        if (addr & u->haw_mask)
+            fault(w, res, VTD_FR_SM_ADDR_BEYOND_HAW);
+        else if (in_intr_range(addr))
+            fault(w, res, VTD_FR_SM_INTR_RANGE);
+        else
+            ok_direct(u, hot, res, addr);
+        goto done;
+    }
+    if (VTD_UNLIKELY(in_intr_range(addr)) && !req->pasid_valid) {
+        if (req->at == VTD_AT_UNTRANSLATED && req->access == VTD_W) {
+            if (walk_diags(w))
+                vtd_diagf(u, VTD_DIAG_REQ_INTR_RANGE, req->sid, addr,
+                          "untranslated write to 0x%llx in the interrupt range is an interrupt request, not "
+                          "DMA: deliver it with vtd_remap_msi()",
+                          (unsigned long long)addr);
+            blocked(res);
+            goto done;
+        }
+        if (w->ats) {
+            bool wr = req->access & VTD_W; /* special conditions S.1 / S.2 */
+            ok(res, addr, VTD_PAGE_SIZE, wr ? VTD_W : 0, wr ? VTD_ATS_U : 0);
+            goto done;
+        }
+    }
+    const uint8_t priv_ats = w->sm_priv ? VTD_ATS_PRIV : 0;
+    if (pi.pgtt == VTD_PGTT_PT) {
+        walk_step(w, VTD_STEP_PASSTHROUGH, 0, 0, 0, addr, NULL, 0, false);
+        if (addr & u->haw_mask) {
+            if (w->ats)
+                ats_null(res);
+            else
+                fault(w, res, VTD_FR_SM_ADDR_BEYOND_HAW);
+        } else if (!w->ats && in_intr_range(addr)) {
+            fault(w, res, VTD_FR_SM_INTR_RANGE);
+        } else if (w->ats) {
+            ok(res, addr, VTD_PAGE_SIZE, VTD_R | VTD_W,
+               (uint8_t)(priv_ats | ((u->sc && pi.pgsnp) ? VTD_ATS_N : 0)));
+        } else {
+            ok_direct(u, hot, res, addr);
+        }
+        goto done;
+    }
+    struct leaf lf;
+    if (pi.pgtt == VTD_PGTT_SL) {
+        unsigned width = 30 + 9 * (unsigned)pi.aw;
+        if (width > u->mgaw)
+            width = u->mgaw;
+        if (addr >> width) {
+            if (w->ats)
+                ats_null(res);
+            else
+                fault(w, res, VTD_FR_SM_ADDR_BEYOND_AW);
+            goto done;
+        }
+        w->slade = pi.slade;
+        w->ad_ok = u->smpwc && pi.pwsnp;
+        struct ctxinfo ci = {.slptptr = pi.slptptr, .did = pi.did, .aw = pi.aw, .levels = pi.sl_levels,
+                             .present = true};
+        bool hit = false;
+        uint64_t d0 = 0;
+        if (walk_caches(w) && u->iotlb.nsets) {
+            hit = sm_iotlb_lookup(w, pi.did, &lf, &d0);
+            /* a write through an entry cached without D re-walks to set it */
+            if (hit && w->slade && w->dirty && (lf.perm & VTD_W) && !(lf.flags & TLB_D))
+                hit = false;
+            if (hit) {
+                stat_inc(&w->st->iotlb_hits);
+                w->used_cache = true;
+                if (d0 & TLB_NEG)
+                    w->neg_cached = true;
+            } else {
+                stat_inc(&w->st->iotlb_misses);
+            }
+        }
+        if (!hit) {
+            r = vtd_sl_walk(w, &ci, &lf);
+            if (r) {
+                uint8_t code = sm_sl_code((uint8_t)r, w->perm_fault ? lf.perm : VTD_R | VTD_W);
+                if (w->ats && (w->perm_fault || sm_ats_null(code)))
+                    ats_null(res);
+                else
+                    fault(w, res, code);
+                goto done;
+            }
+        }
+    } else {
+        r = sm_fl_dispatch(w, &pi, &lf);
+        if (r) {
+            if (w->ats && (w->perm_fault || sm_ats_null((uint8_t)r))) {
+                /* SFS.10: a failed A/D update is also reported as a fault */
+                if (r == VTD_FR_SM_FL_AD_FAILED)
+                    fault(w, res, (uint8_t)r);
+                ats_null(res);
+            } else {
+                fault(w, res, (uint8_t)r);
+            }
+            goto done;
+        }
+    }
+    if (w->ats && !lf.perm) {
+        ats_null(res);
+        goto done;
+    }
+    if (!w->ats) {
+        uint8_t reason = vtd_perm_check(w->need, lf.perm, lf.amiss);
+        if (VTD_UNLIKELY(reason)) {
+            w->qualified = true;
+            fault(w, res, sm_sl_code(reason, lf.perm));
+            goto done;
+        }
+    }
+    uint64_t pa = lf.page | (addr & (lf.size - 1));
+    if (VTD_UNLIKELY(in_intr_range(pa))) {
+        w->qualified = true;
+        fault(w, res, VTD_FR_SM_INTR_RANGE);
+        goto done;
+    }
+    if (VTD_UNLIKELY(hot & HOT_PMR) && pmr_blocks(u, pa)) {
+        blocked(res);
+        goto done;
+    }
+    ok(res, pa, lf.size, lf.perm,
+       w->ats ? (uint8_t)(priv_ats | ((u->sc && ((lf.flags & TLB_SNP) || pi.pgsnp)) ? VTD_ATS_N : 0)) : 0);
+done:
+    if (VTD_UNLIKELY(w->used_cache) && u->stale_check && walk_diags(w))
+        sm_check_stale(w, res, &sc, &pi);
+    return 0;
+}
+
 static int do_translate(struct vtd *u, const struct vtd_request *req, struct vtd_result *res, unsigned flags,
                         vtd_walk_fn fn, void *arg)
 {
@@ -174,6 +442,10 @@ static int do_translate(struct vtd *u, const struct vtd_request *req, struct vtd
     w.arg = arg;
     w.st = vtd_stat_slot(u);
     w.used_cache = w.neg_cached = w.ctx_hit = w.qualified = w.fpd = w.perm_fault = false;
+    w.tlb_d1 = 0; /* legacy walks read these two scalable-mode fields; sm_translate sets the rest */
+    w.slade = false;
+    w.pc_hit = w.ad_ok = w.dirty = w.sm_priv = false;
+    w.sm_pasid = 0;
     res->fault_recorded = false;
     if (walk_diags(&w))
         stat_inc(&w.st->translations);
@@ -189,6 +461,8 @@ static int do_translate(struct vtd *u, const struct vtd_request *req, struct vtd
     }
     if (VTD_UNLIKELY(hot & (HOT_TTM_BAD | HOT_ABORT)))
         return fault(&w, res, (hot & HOT_ABORT) ? VTD_FR_RTA_ABORT_DMA : VTD_FR_RTA_TTM_INVALID);
+    if (hot & HOT_SM)
+        return sm_translate(&w, res, hot);
     if (VTD_UNLIKELY(req->pasid_valid)) {
         if (walk_diags(&w))
             vtd_diagf(u, VTD_DIAG_REQ_PASID_LEGACY, req->sid, addr,
@@ -451,6 +725,8 @@ static bool fast_miss(struct vtd *u, const struct vtd_request *req, struct vtd_r
     w.st = vtd_stat_slot(u);
     w.used_cache = true; /* the context */
     w.neg_cached = w.qualified = w.perm_fault = w.ats = false;
+    w.tlb_d1 = 0;      /* the scalable-mode fields the legacy walk reads */
+    w.slade = false;
     w.ctx_hit = true;
     w.fpd = ci.fpd;
     w.need = (uint8_t)(head >> 24) & (VTD_R | VTD_W);

@@ -13,10 +13,16 @@
     (VTD_CAP_ND_MASK | VTD_CAP_RWBF | VTD_CAP_PLMR | VTD_CAP_PHMR | VTD_CAP_CM |               \
      VTD_CAP_SAGAW_MASK | VTD_CAP_MGAW_MASK | VTD_CAP_ZLR | VTD_CAP_FRO_MASK |                 \
      VTD_CAP_SLLPS_MASK | VTD_CAP_PSI | VTD_CAP_NFR_MASK | VTD_CAP_MAMV_MASK | VTD_CAP_DWD |   \
-     VTD_CAP_DRD | VTD_CAP_PI | VTD_CAP_ESIRTPS)
+     VTD_CAP_DRD | VTD_CAP_PI | VTD_CAP_ESIRTPS | VTD_CAP_FL1GP | VTD_CAP_FL5LP)
 #define ECAP_IMPLEMENTED                                                                       \
     (VTD_ECAP_C | VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_PT | VTD_ECAP_SC | VTD_ECAP_IRO_MASK | VTD_ECAP_ADMS | \
-     VTD_ECAP_IR | VTD_ECAP_EIM)
+     VTD_ECAP_IR | VTD_ECAP_EIM | VTD_ECAP_SMTS | VTD_ECAP_PASID | VTD_ECAP_PSS_MASK | VTD_ECAP_SLTS |     \
+     VTD_ECAP_SLADS | VTD_ECAP_SMPWCS | VTD_ECAP_RPS | VTD_ECAP_RPRIVS | VTD_ECAP_SRS | VTD_ECAP_FLTS |       \
+     VTD_ECAP_NEST | VTD_ECAP_EAFS)
+/* Scalable-mode features that need ECAP.SMTS */
+#define ECAP_SM_ONLY                                                                                 \
+    (VTD_ECAP_PASID | VTD_ECAP_PSS_MASK | VTD_ECAP_SLTS | VTD_ECAP_SLADS | VTD_ECAP_SMPWCS | VTD_ECAP_RPS | \
+     VTD_ECAP_RPRIVS | VTD_ECAP_SRS | VTD_ECAP_FLTS | VTD_ECAP_NEST | VTD_ECAP_PRS | VTD_ECAP_MTS)
 
 void vtd_config_default(struct vtd_config *cfg)
 {
@@ -38,6 +44,17 @@ void vtd_config_default(struct vtd_config *cfg)
     cfg->pwc_entries = 1024;
     cfg->iec_entries = 256;
     cfg->check_stale = true;
+}
+
+void vtd_config_scalable(struct vtd_config *cfg)
+{
+    vtd_config_default(cfg);
+    cfg->ver = 0x60;
+    cfg->ecap |= VTD_ECAP_SMTS | VTD_ECAP_PASID | VTD_FIELD_PREP(19, 39, 35) /* PSS: 20-bit PASIDs */ |
+                 VTD_ECAP_SLTS | VTD_ECAP_SLADS | VTD_ECAP_SMPWCS | VTD_ECAP_RPS | VTD_ECAP_RPRIVS |
+                 VTD_ECAP_SRS | VTD_ECAP_ADMS | VTD_ECAP_FLTS | VTD_ECAP_NEST;
+    cfg->cap |= VTD_CAP_FL1GP | VTD_CAP_FL5LP;
+    cfg->pasid_cache_entries = 256;
 }
 
 const char *vtd_strerror(int err)
@@ -66,6 +83,23 @@ static int check_config(const struct vtd_config *c)
     if ((cap & VTD_CAP_PI) && !(ecap & VTD_ECAP_IR))
         return VTD_EINVAL;
     if ((ecap & VTD_ECAP_EIM) && !(ecap & VTD_ECAP_IR))
+        return VTD_EINVAL;
+    /* Rev 5.10 §11.4.3: SMTS only with QI; the scalable-mode fields only
+     * with SMTS; SLADS only with SMPWCS; NEST only with FLTS and SLTS */
+    if ((ecap & VTD_ECAP_SMTS) && !(ecap & VTD_ECAP_QI))
+        return VTD_EINVAL;
+    if ((ecap & ECAP_SM_ONLY) && !(ecap & VTD_ECAP_SMTS))
+        return VTD_EINVAL;
+    if ((ecap & VTD_ECAP_SLADS) && !(ecap & VTD_ECAP_SMPWCS))
+        return VTD_EINVAL;
+    if ((ecap & VTD_ECAP_NEST) && (ecap & (VTD_ECAP_FLTS | VTD_ECAP_SLTS)) != (VTD_ECAP_FLTS | VTD_ECAP_SLTS))
+        return VTD_EINVAL;
+    if (ecap & VTD_ECAP_ERS)
+        return VTD_EINVAL; /* "implementations must report this field as Clear" */
+    /* EAFS only with FSTS and SMPWCS; the first-level page capabilities only with FSTS */
+    if ((ecap & VTD_ECAP_EAFS) && (ecap & (VTD_ECAP_FLTS | VTD_ECAP_SMPWCS)) != (VTD_ECAP_FLTS | VTD_ECAP_SMPWCS))
+        return VTD_EINVAL;
+    if ((cap & (VTD_CAP_FL1GP | VTD_CAP_FL5LP)) && !(ecap & VTD_ECAP_FLTS))
         return VTD_EINVAL;
     if (cap & ~CAP_IMPLEMENTED)
         return VTD_ENOTSUP;
@@ -103,6 +137,8 @@ static int check_config(const struct vtd_config *c)
     if (c->pwc_entries && !pow2(c->pwc_entries))
         return VTD_EINVAL;
     if (c->iec_entries && (!pow2(c->iec_entries) || c->iec_entries > 65536))
+        return VTD_EINVAL;
+    if (c->pasid_cache_entries && (!pow2(c->pasid_cache_entries) || c->pasid_cache_entries > (1u << 20)))
         return VTD_EINVAL;
     if (c->iotlb_entries > (1u << 24) || c->context_cache_entries > (1u << 20) ||
         c->pwc_entries > (1u << 24))
@@ -145,6 +181,34 @@ static void derive(struct vtd *u)
     u->rsvd_ctx_hi = VTD_CTX_HI_RSVD7 | VTD_CTX_HI_RSVD;
     if (didbits < 16)
         u->rsvd_ctx_hi |= VTD_GENMASK(23, 8 + didbits);
+
+    /* scalable mode: fields of features not advertised are reserved */
+    u->smts = ecap & VTD_ECAP_SMTS;
+    u->rps = ecap & VTD_ECAP_RPS;
+    u->rprivs = ecap & VTD_ECAP_RPRIVS;
+    u->srs = ecap & VTD_ECAP_SRS;
+    u->slts = ecap & VTD_ECAP_SLTS;
+    u->slads = ecap & VTD_ECAP_SLADS;
+    u->smpwc = ecap & VTD_ECAP_SMPWCS;
+    u->pasid_bits = (ecap & VTD_ECAP_PASID) ? (unsigned)VTD_FIELD_GET(ecap, 39, 35) + 1 : 0;
+    const bool flts = ecap & VTD_ECAP_FLTS;
+    u->rsvd_smctx[0] = VTD_SMCTX_RSVD_LO | VTD_SMCTX_HPTE | VTD_SMCTX_EPTR | (u->dt ? 0 : VTD_SMCTX_DTE) |
+                       ((ecap & VTD_ECAP_PASID) ? 0 : VTD_SMCTX_PASIDE) | VTD_SMCTX_PRE /* no page requests */ |
+                       (VTD_SMCTX_PASIDDIRPTR_MASK & u->haw_mask);
+    u->rsvd_smctx[1] = VTD_SMCTX_Q1_RSVD | (u->rps ? 0 : VTD_SMCTX_Q1_RID_PASID_MASK) |
+                       (u->rprivs ? 0 : VTD_SMCTX_Q1_RID_PRIV);
+    u->rsvd_pe[0] = VTD_PE_Q0_RSVD5 | VTD_PE_Q0_RSVD | (VTD_PE_Q0_SSPTPTR_MASK & u->haw_mask) |
+                    (u->slts ? 0 : VTD_PE_Q0_AW_MASK | VTD_PE_Q0_SSPTPTR_MASK) |
+                    ((u->slts && u->slads) ? 0 : VTD_PE_Q0_SSADE);
+    u->rsvd_pe[1] = VTD_PE_Q1_RSVD | VTD_PE_Q1_RSVD2 | (u->smpwc ? 0 : VTD_PE_Q1_PWSNP) | (u->sc ? 0 : VTD_PE_Q1_PGSNP) |
+                    ((ecap & VTD_ECAP_MTS) ? 0 : VTD_PE_Q1_CD | VTD_PE_Q1_EMTE | VTD_PE_Q1_PAT_MASK);
+    if (didbits < 16)
+        u->rsvd_pe[1] |= VTD_GENMASK(15, didbits);
+    u->rsvd_pe[2] = VTD_PE_Q2_RSVD1 | VTD_PE_Q2_RSVD | (u->srs ? 0 : VTD_PE_Q2_SRE) |
+                    (flts ? 0 : VTD_PE_Q2_FSPM_MASK | VTD_PE_Q2_WPE | VTD_PE_Q2_FSPTPTR_MASK) |
+                    ((flts && (ecap & VTD_ECAP_EAFS)) ? 0 : VTD_PE_Q2_EAFE) | (VTD_PE_Q2_FSPTPTR_MASK & u->haw_mask);
+    /* q3, q6, q7 reserved; q4, q5 the host permission table (no ECAP.HPTS) */
+    u->rsvd_pe[3] = u->rsvd_pe[4] = u->rsvd_pe[5] = u->rsvd_pe[6] = u->rsvd_pe[7] = ~0ULL;
 }
 
 int vtd_create(const struct vtd_config *cfg, const struct vtd_host *host, struct vtd **out)

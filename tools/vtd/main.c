@@ -6,13 +6,18 @@
 #include <string.h>
 
 #include "tool.h"
+#include "vtd/version.h" /* generated from the CMake project version */
 
 static const struct vtd_cmd cmds[] = {
     /* keep in the order "vtd help" shows them */
     {"help", cmd_help, "show this list, or the help of one command (vtd help CMD)"},
+    {"demo", cmd_demo, "device assignment told on two VMs: DMA, isolation, posted interrupts, unmap"},
+    {"run", cmd_run, "run scenario files and check their expectations (docs/scenario.md)"},
     {"walk", cmd_walk, "translate one request step by step, as text, JSON or an SVG picture"},
     {"audit", cmd_audit, "what can each device reach? walk the tables in a memory image"},
     {"dmar", cmd_dmar, "decode an ACPI DMAR table (vtd dmar decode FILE)"},
+    {"dmar", cmd_dmar, "decode (text or JSON) or build an ACPI DMAR table"},
+    {"bench", cmd_bench, "run the benchmarks (translation, interrupts, IOVA allocator, driver map/unmap): table or JSON"},
 };
 
 bool tool_is_help(const char *arg)
@@ -72,7 +77,7 @@ int main(int argc, char **argv)
     if (tool_is_help(argv[1]))
         return cmd_help(1, argv);
     if (strcmp(argv[1], "--version") == 0) {
-        printf("vtd (libvtd) 0.1.0\n");
+        printf("vtd (libvtd) %s\n", VTD_VERSION_STRING);
         return 0;
     }
     const struct vtd_cmd *c = find_cmd(argv[1]);

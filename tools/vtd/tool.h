@@ -15,6 +15,7 @@
 #define VTD_TOOL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 struct vtd_cmd {
@@ -31,6 +32,14 @@ int cmd_help(int argc, char **argv);
 int cmd_dmar(int argc, char **argv);
 int cmd_walk(int argc, char **argv); /* walk.c */
 int cmd_audit(int argc, char **argv); /* audit.c */
+int cmd_demo(int argc, char **argv); /* demo.c */
+int cmd_run(int argc, char **argv);  /* run.c */
+/* run.c: read a whole file ("-": stdin); NULL with errno set on failure */
+char *tool_read_file(const char *path, size_t *len);
+/* run.c: read and parse a scenario, printing any error; 0 or 2 */
+struct sc_script;
+int tool_load_scenario(const char *path, struct sc_script **out);
+int cmd_bench(int argc, char **argv); /* bench.c */
 /* cmd_demo, cmd_run, cmd_walk, cmd_audit, cmd_dmar, cmd_bench: added by
  * their own files, declared here when they land. */
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scenario.h"
 #include "svg.h"
 #include "tool.h"
 #include "walkdemo.h"
@@ -20,13 +21,17 @@
 static void walk_usage(FILE *f)
 {
     fprintf(f,
-            "usage: vtd walk --demo-tables[=LAYOUT] --sid BB:DD.F [--pasid N] [--priv]\n"
+            "usage: vtd walk --demo-tables[=LAYOUT] | --scenario FILE [--line N]\n"
+            "                --sid BB:DD.F [--pasid N] [--priv]\n"
             "                --addr IOVA [--read|--write|--exec|--atomic]\n"
             "                [--at untranslated|translation-request] [--svg FILE] [--json]\n\n"
             "Translate one DMA request against a unit's tables and show every structure\n"
             "read (table address, index, entry address, raw value, decoded fields), then\n"
             "the result (HPA, page size, permissions) or the fault with its reason.\n\n"
             "  --demo-tables[=LAYOUT]  a built-in example unit (default layout: legacy)\n"
+            "  --scenario FILE         run a scenario (docs/scenario.md) silently, then walk\n"
+            "                          against its current unit and memory\n"
+            "  --line N                run the scenario only up to line N\n"
             "  --sid BB:DD.F           requester (bus, device, function in hex)\n"
             "  --pasid N               request with PASID N (0..0xFFFFF); --priv: supervisor\n"
             "  --addr IOVA             address of the request (hex with 0x, or decimal)\n"
@@ -137,6 +142,8 @@ int cmd_walk(int argc, char **argv)
     const char *svg_path = NULL;
     int demo = 0;
     int naccess = 0;
+    const char *scenario = NULL;
+    int stop_line = 0;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -149,6 +156,17 @@ int cmd_walk(int argc, char **argv)
             demo = walkdemo_kind(name);
             if (!demo)
                 return bad("--demo-tables", name, "is no demo layout");
+        } else if (strcmp(a, "--scenario") == 0) {
+            if (!v || !*v)
+                return bad(a, v, "needs a file name");
+            scenario = v;
+            i++;
+        } else if (strcmp(a, "--line") == 0) {
+            uint64_t n;
+            if (!parse_u64(v, &n) || n == 0 || n > 100000000)
+                return bad(a, v, "is not a line number");
+            stop_line = (int)n;
+            i++;
         } else if (strcmp(a, "--sid") == 0) {
             if (!parse_bdf(v, &req.sid))
                 return bad(a, v, "is not BB:DD.F (bus, device 0-1f, function 0-7, in hex)");
@@ -199,13 +217,45 @@ int cmd_walk(int argc, char **argv)
         return bad("--read/--write/--exec/--atomic", "", "given more than once: pick one access");
     if (req.priv && !req.pasid_valid)
         return bad("--priv", "", "needs --pasid (privilege is a PASID attribute)");
-    if (!demo) {
-        fprintf(stderr, "vtd walk: no input: give --demo-tables (see vtd walk --help)\n");
+    if (!demo == !scenario) {
+        fprintf(stderr, "vtd walk: give one input: --demo-tables or --scenario FILE (see vtd walk --help)\n");
         return 2;
     }
+    if (stop_line && !scenario)
+        return bad("--line", "", "goes with --scenario");
     if (!have_sid || !have_addr) {
         fprintf(stderr, "vtd walk: %s is required (see vtd walk --help)\n", have_sid ? "--addr" : "--sid");
         return 2;
+    }
+
+    if (scenario) {
+        struct sc_script *s;
+        if (tool_load_scenario(scenario, &s))
+            return 2;
+        /* the scenario's expectations are not the point here: only errors count */
+        struct sc_run_opts o = {.err = NULL, .stop_line = stop_line};
+        struct sc_world *w = NULL;
+        int r = sc_run(s, &o, &w);
+        sc_free(s);
+        if (r == 2) {
+            sc_world_destroy(w);
+            o.err = stderr;
+            if (!tool_load_scenario(scenario, &s)) { /* again, to show the error */
+                sc_run(s, &o, NULL);
+                sc_free(s);
+            }
+            fprintf(stderr, "vtd walk: --scenario: '%s' does not run to its end\n", scenario);
+            return 2;
+        }
+        struct vtd *su = sc_world_unit(w);
+        int status = 2;
+        if (!su)
+            fprintf(stderr, "vtd walk: --scenario: '%s' creates no unit%s\n", scenario,
+                    stop_line ? " up to that line" : "");
+        else
+            status = show(su, &req, json, svg_path);
+        sc_world_destroy(w);
+        return status;
     }
 
     struct vtd_mem *mem = NULL;

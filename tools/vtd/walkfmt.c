@@ -312,43 +312,53 @@ static const struct {
     {VTD_FR_RTA_PASID_LEGACY, "request with PASID while in legacy mode (TTM=00)"},
     {VTD_FR_RTA_PRQ_LEGACY, "page request while in legacy mode (TTM=00)"},
     {VTD_FR_RTA_ABORT_DMA, "abort-DMA mode: every DMA request is blocked"},
+    {VTD_FR_RTA_EXEC, "request with PASID and execute-requested on a VER 8+ unit"},
     {VTD_FR_SM_ROOT_READ_ERROR, "error reading the scalable-mode root entry"},
     {VTD_FR_SM_ROOT_NOT_PRESENT, "scalable-mode root entry not present (LP/UP=0)"},
     {VTD_FR_SM_ROOT_RSVD, "reserved bits set in a present scalable-mode root entry"},
     {VTD_FR_SM_CTX_READ_ERROR, "error reading the scalable-mode context entry"},
     {VTD_FR_SM_CTX_NOT_PRESENT, "scalable-mode context entry not present (P=0)"},
     {VTD_FR_SM_CTX_RSVD, "reserved bits set in a present scalable-mode context entry"},
-    {VTD_FR_SM_CTX_INVALID, "invalid scalable-mode context entry programming"},
+    {VTD_FR_SM_CTX_INVALID, "invalid scalable-mode context entry (DTE=0 with PRE=1, RID_PASID beyond PDTS, EPTR without PASIDE)"},
     {VTD_FR_SM_CTX_DTE, "translation or translated request with the context's DTE=0"},
     {VTD_FR_SM_CTX_PASIDE, "request with PASID with the context's PASIDE=0"},
     {VTD_FR_SM_CTX_PDTS, "PASID beyond the PASID directory size (PDTS)"},
     {VTD_FR_SM_CTX_PRE, "page request with the context's PRE=0"},
-    {VTD_FR_SM_CTX_RID_PASID, "RID_PASID of the context entry invalid (beyond PDTS or unusable)"},
+    {VTD_FR_SM_CTX_RID_PASID, "request's PASID equals the context entry's RID_PASID"},
+    {VTD_FR_SM_CTX_EPTR, "translated request with PASID with the context's EPTR=0"},
     {VTD_FR_SM_PDE_READ_ERROR, "error reading the PASID directory entry"},
     {VTD_FR_SM_PDE_NOT_PRESENT, "PASID directory entry not present (P=0)"},
     {VTD_FR_SM_PDE_RSVD, "reserved bits set in a present PASID directory entry"},
     {VTD_FR_SM_PTE_READ_ERROR, "error reading the PASID-table entry"},
     {VTD_FR_SM_PTE_NOT_PRESENT, "PASID-table entry not present (P=0)"},
     {VTD_FR_SM_PTE_RSVD, "reserved bits set in a present PASID-table entry"},
-    {VTD_FR_SM_PTE_PGTT, "PASID-table entry's PGTT invalid or not supported"},
-    {VTD_FR_SM_PTE_ERE, "execute request with the PASID-table entry's ERE=0"},
+    {VTD_FR_SM_PTE_INVALID, "invalid PASID-table entry (AW, PGTT or FSPM not supported)"},
+    {VTD_FR_SM_EXEC_UNSUPPORTED, "request with PASID and execute-requested: ECAP.ERS=0"},
     {VTD_FR_SM_PTE_SRE, "supervisor request with the PASID-table entry's SRE=0"},
+    {VTD_FR_SM_HPT_SIZE, "translated request beyond the host permission table size"},
     {VTD_FR_SM_FL_READ_ERROR, "error reading a first-level paging entry"},
     {VTD_FR_SM_FL_NOT_PRESENT, "first-level paging entry not present (P=0)"},
     {VTD_FR_SM_FL_RSVD, "reserved bits set in a present first-level paging entry"},
     {VTD_FR_SM_FL_PML4_READ_ERROR, "error reading the first-level PML4/PML5 table (FLPTPTR)"},
+    {VTD_FR_SM_FL_NESTED_ADDR, "nested: first-level table address beyond the second-level address width"},
+    {VTD_FR_SM_FL_NESTED_TOP_READ, "nested: FLPTPTR table not readable through the second level"},
+    {VTD_FR_SM_FL_NESTED_READ, "nested: first-level table not readable through the second level"},
+    {VTD_FR_SM_FL_NESTED_AD_WRITE, "nested: first-level A/D update blocked by second-level write permission"},
     {VTD_FR_SM_SL_READ_ERROR, "error reading a second-level paging entry (scalable mode)"},
-    {VTD_FR_SM_SL_PERM, "second-level permission denies the request (scalable mode)"},
+    {VTD_FR_SM_SL_PERM, "second-level entry grants neither read nor write (scalable mode)"},
     {VTD_FR_SM_SL_RSVD, "reserved bits set in a present second-level paging entry (scalable mode)"},
     {VTD_FR_SM_SL_PTR, "invalid second-level table pointer (the SLPTPTR table unreadable)"},
+    {VTD_FR_SM_SL_AD_NOSNOOP, "second-level A/D update needed but the paging-structure access is non-snooped"},
+    {VTD_FR_SM_SL_AD_FAILED, "second-level A/D bit update failed"},
     {VTD_FR_SM_NON_CANONICAL, "first-level input address not canonical"},
     {VTD_FR_SM_USER_SUPERVISOR, "user-mode request to a supervisor page (U/S=0)"},
-    {VTD_FR_SM_NO_EXECUTE, "execute request to a page without execute permission"},
-    {VTD_FR_SM_ADDR_BEYOND_MAX, "input address beyond the address width the hardware supports"},
-    {VTD_FR_SM_SL_OUT_BEYOND_MAX, "second-level output address beyond the host address width"},
+    {VTD_FR_SM_NO_EXECUTE, "execute request to a page without execute permission (before Rev 5.0)"},
+    {VTD_FR_SM_ADDR_BEYOND_HAW, "translated or pass-through address beyond the host address width"},
+    {VTD_FR_SM_ADDR_BEYOND_AW, "input address beyond the second-level address width (min of MGAW and AW)"},
     {VTD_FR_SM_NO_WRITE, "write request to a page without write permission (scalable mode)"},
     {VTD_FR_SM_NO_READ, "read request to a page without read permission (scalable mode)"},
     {VTD_FR_SM_INTR_RANGE, "address in the interrupt address range (scalable mode)"},
+    {VTD_FR_SM_PASID_SIZE, "PASID beyond the PASID size the unit supports (ECAP.PSS)"},
     {VTD_FR_SM_FL_AD_NOSNOOP, "first-level A/D update needed but the paging-structure access is non-snooped"},
     {VTD_FR_SM_FL_AD_FAILED, "first-level A/D bit update failed"},
 };
@@ -528,6 +538,11 @@ static void jstr(FILE *f, const char *s)
             fputc(c, f);
     }
     fputc('"', f);
+}
+
+void wf_json_str(FILE *f, const char *s)
+{
+    jstr(f, s);
 }
 
 static void jhex(FILE *f, uint64_t v)

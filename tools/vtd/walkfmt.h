@@ -95,6 +95,9 @@ const char *wf_access_name(uint8_t access);
 /* Page size as "4 KiB", "2 MiB", "1 GiB" */
 const char *wf_size_name(uint64_t size, char *buf, size_t len);
 
+/* s as a JSON string (quoted, escaped). */
+void wf_json_str(FILE *f, const char *s);
+
 /* Text output: the request, every step (table, index, entry address, raw
  * value, decoded fields) and the outcome.  Step numbers count from 1. */
 void wf_print_request(FILE *f, const struct vtd_request *req);

@@ -1,0 +1,758 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The assignment layer end to end: model + driver + assign, wired only
+ * through MMIO and memory (tools/vtd/machine.c).  Outcomes are checked where
+ * a real system would see them: where DMA lands in host memory, the unit's
+ * fault recording registers (read through MMIO before the driver clears
+ * them), the fault event and posted-interrupt notification MSIs, the
+ * posted-interrupt descriptor in memory.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <vtd/assign.h>
+#include <vtd/defs.h>
+#include <vtd/regs.h>
+
+#include "machine.h"
+
+#define SID(b, d, f) ((uint16_t)(((b) << 8) | ((d) << 3) | (f)))
+#define PAGE 4096ULL
+#define DEV_A SID(0, 2, 0)
+#define DEV_B SID(0, 3, 0)
+
+static const struct vtd_assign_dev two_devs[] = {{DEV_A, true}, {DEV_B, true}};
+static const struct vtd_assign_topology two_topo = {.devs = two_devs, .ndevs = 2};
+
+static struct mach *new_mach(const struct vtd_config *cfg, const struct vtd_assign_topology *t)
+{
+    struct mach *m;
+    char err[256];
+    int r = mach_create(&m, cfg, 0, t, err, sizeof err);
+    if (r)
+        fail_msg("mach_create: %s", err);
+    return m;
+}
+
+static int teardown(void **state)
+{
+    mach_destroy(*state);
+    return 0;
+}
+
+/* The pending fault record of `sid`, read through the unit's registers. */
+static bool frcd_of(struct mach *m, uint16_t sid, uint8_t *fr, uint64_t *fi, bool *read)
+{
+    uint64_t cap = vtd_mmio_read(m->u, VTD_REG_CAP, 8);
+    uint64_t fro = ((cap >> 24) & 0x3FF) * 16;
+    unsigned nfr = (unsigned)((cap >> 40) & 0xFF) + 1;
+    for (unsigned i = 0; i < nfr; i++) {
+        uint64_t lo = vtd_mmio_read(m->u, fro + 16 * i, 8);
+        uint64_t hi = vtd_mmio_read(m->u, fro + 16 * i + 8, 8);
+        if ((hi & VTD_FRCD_HI_F) && (uint16_t)(hi & VTD_FRCD_HI_SID_MASK) == sid) {
+            *fr = (uint8_t)((hi & VTD_FRCD_HI_FR_MASK) >> VTD_FRCD_HI_FR_SHIFT);
+            *fi = lo & VTD_FRCD_LO_FI_MASK;
+            if (read)
+                *read = (hi & VTD_FRCD_HI_T1) != 0;
+            return true;
+        }
+    }
+    return false;
+}
+
+static struct vtd_vm *vm_with(struct mach *m, const uint64_t (*ranges)[2], unsigned n)
+{
+    struct vtd_vm *vm;
+    assert_int_equal(vtd_vm_create(m->as, &vm), 0);
+    for (unsigned i = 0; i < n; i++)
+        assert_int_equal(vtd_vm_add_memory(vm, ranges[i][0], ranges[i][1]), 0);
+    return vm;
+}
+
+struct count {
+    unsigned runs;
+    uint64_t bytes;
+};
+static int count_run(void *arg, uint64_t gpa, uint64_t hpa, uint64_t size)
+{
+    struct count *c = arg;
+    (void)gpa, (void)hpa;
+    c->runs++;
+    c->bytes += size;
+    return 0;
+}
+
+static const uint64_t vm1_mem[][2] = {{0x0, 0x40000}, {0x100000, 0x20000}, {0x7fff0000, 0x10000}};
+static const uint64_t vm2_mem[][2] = {{0x0, 0x20000}, {0x200000, 0x40000}};
+
+/* Two VMs, each with a device: every GPA page of each VM reaches exactly
+ * its host page, through scattered host memory. */
+static void test_two_vms_dma(void **state)
+{
+    struct mach *m = *state = new_mach(NULL, &two_topo);
+    struct vtd_vm *v1 = vm_with(m, vm1_mem, 3), *v2 = vm_with(m, vm2_mem, 2);
+    assert_int_equal(vtd_vm_domain_id(v1), VTD_AS_ENODEV);
+    assert_int_equal(vtd_vm_assign(v1, (uint16_t[]){DEV_A}, 1), 0);
+    assert_int_equal(vtd_vm_assign(v2, (uint16_t[]){DEV_B}, 1), 0);
+    assert_true(vtd_vm_domain_id(v1) >= 0);
+    assert_true(vtd_vm_domain_id(v2) >= 0);
+    assert_int_not_equal(vtd_vm_domain_id(v1), vtd_vm_domain_id(v2));
+    assert_ptr_equal(vtd_assign_owner(m->as, DEV_A), v1);
+    assert_ptr_equal(vtd_assign_owner(m->as, DEV_B), v2);
+
+    /* scattered: far more host runs than ranges */
+    struct count c = {0};
+    assert_int_equal(vtd_vm_memory(v1, count_run, &c), 0);
+    assert_int_equal(c.bytes, 0x40000 + 0x20000 + 0x10000);
+    assert_true(c.runs > 20);
+
+    const struct { struct vtd_vm *vm; uint16_t sid; const uint64_t (*mem)[2]; unsigned n; } cases[] = {
+        {v1, DEV_A, vm1_mem, 3}, {v2, DEV_B, vm2_mem, 2}};
+    for (unsigned k = 0; k < 2; k++)
+        for (unsigned i = 0; i < cases[k].n; i++)
+            for (uint64_t g = cases[k].mem[i][0]; g < cases[k].mem[i][0] + cases[k].mem[i][1]; g += PAGE) {
+                uint64_t hpa, word = 0xD0000000ULL + g + k, back = 0;
+                assert_int_equal(vtd_vm_gpa_to_hpa(cases[k].vm, g + 0x18, &hpa), 0);
+                struct vtd_result res;
+                assert_int_equal(mach_dma(m, cases[k].sid, g + 0x18, VTD_W, &word, 8, &res), 0);
+                assert_int_equal(res.status, VTD_OK);
+                assert_int_equal(res.pa, hpa);
+                assert_true(hpa >= MACH_POOL_BASE);
+                /* the guest's CPU sees it at the same GPA */
+                assert_int_equal(vtd_vm_read(cases[k].vm, g + 0x18, &back, 8), 0);
+                assert_int_equal(back, word);
+                assert_int_equal(mach_dma(m, cases[k].sid, g + 0x18, VTD_R, &back, 8, &res), 0);
+                assert_int_equal(res.status, VTD_OK);
+            }
+    assert_int_equal(m->nmsi, 0);
+    assert_int_equal(m->ndiag, 0);
+}
+
+/* A device reaching into the other VM's memory faults, recorded. */
+static void test_cross_vm_faults(void **state)
+{
+    struct mach *m = *state = new_mach(NULL, &two_topo);
+    struct vtd_vm *v1 = vm_with(m, vm1_mem, 3), *v2 = vm_with(m, vm2_mem, 2);
+    assert_int_equal(vtd_vm_assign(v1, (uint16_t[]){DEV_A}, 1), 0);
+    assert_int_equal(vtd_vm_assign(v2, (uint16_t[]){DEV_B}, 1), 0);
+
+    /* GPA 0x200000 is memory of VM 2 only */
+    uint64_t word = 0x1111, hpa2, before = 0, after = 0;
+    assert_int_equal(vtd_vm_gpa_to_hpa(v2, 0x200000, &hpa2), 0);
+    assert_int_equal(vtd_vm_read(v2, 0x200000, &before, 8), 0);
+    struct vtd_result res;
+    assert_int_equal(mach_dma(m, DEV_A, 0x200000, VTD_W, &word, 8, &res), 0);
+    assert_int_equal(res.status, VTD_FAULT);
+    assert_true(res.fault_recorded);
+    uint8_t fr;
+    uint64_t fi;
+    bool rd;
+    assert_true(frcd_of(m, DEV_A, &fr, &fi, &rd));
+    assert_int_equal(fr, VTD_FR_NO_WRITE);
+    assert_int_equal(fi, 0x200000);
+    assert_false(rd);
+    /* the fault event went to the address the driver programmed */
+    assert_int_equal(m->nmsi, 1);
+    assert_int_equal(m->msi[0].addr, MACH_FE_ADDR);
+    assert_int_equal(m->msi[0].data, MACH_FE_DATA);
+    assert_int_equal(vtd_vm_read(v2, 0x200000, &after, 8), 0);
+    assert_int_equal(before, after);
+
+    /* the driver decodes and clears it */
+    assert_int_equal(mach_poll_faults(m), 1);
+    assert_int_equal(m->fault[0].kind, VTD_DRV_FAULT_DMA);
+    assert_int_equal(m->fault[0].sid, DEV_A);
+    assert_int_equal(m->fault[0].reason, VTD_FR_NO_WRITE);
+    assert_int_equal(m->fault[0].addr, 0x200000);
+    assert_false(frcd_of(m, DEV_A, &fr, &fi, NULL));
+
+    /* a host-physical address of VM 2 used as an address by device A: it is
+     * translated as a GPA of VM 1, where nothing is mapped */
+    assert_int_equal(mach_dma(m, DEV_A, hpa2, VTD_R, &word, 8, &res), 0);
+    assert_int_equal(res.status, VTD_FAULT);
+    assert_true(frcd_of(m, DEV_A, &fr, &fi, &rd));
+    assert_int_equal(fr, VTD_FR_NO_READ);
+    assert_int_equal(fi, hpa2);
+    assert_true(rd);
+    assert_int_equal(mach_poll_faults(m), 1);
+
+    /* and device B cannot reach VM 1's GPA 0x100000 */
+    assert_int_equal(mach_dma(m, DEV_B, 0x100000, VTD_R, &word, 8, &res), 0);
+    assert_int_equal(res.status, VTD_FAULT);
+    assert_true(frcd_of(m, DEV_B, &fr, &fi, NULL));
+    assert_int_equal(fi, 0x100000);
+}
+
+/* Topology: a PCIe-to-PCI bridge to buses 05-06, a multi-function device
+ * without ACS (00:04.x), one with ACS (00:05.x), one mixed (00:06.x). */
+static const struct vtd_assign_dev grp_devs[] = {
+    {SID(5, 0, 0), false}, {SID(5, 1, 0), false}, {SID(6, 0, 0), false}, {SID(0, 4, 0), false},
+    {SID(0, 4, 1), false}, {SID(0, 5, 0), true},  {SID(0, 5, 1), true},  {SID(0, 6, 0), true},
+    {SID(0, 6, 1), false}, {SID(0, 6, 2), false}, {SID(7, 0, 0), false}};
+static const struct vtd_assign_dev port_devs[] = {{SID(8, 0, 0), true}, {SID(9, 0, 0), true}, {SID(10, 0, 0), true},
+                                                  {SID(11, 0, 0), true}};
+static const struct vtd_assign_bridge grp_bridges[] = {{5, 6, true, false}, {7, 7, false, true}};
+static const struct vtd_assign_topology grp_topo = {
+    .devs = grp_devs, .ndevs = 11, .bridges = grp_bridges, .nbridges = 2};
+
+static void test_groups(void **state)
+{
+    struct mach *m = *state = new_mach(NULL, &grp_topo);
+    struct vtd_assign *a = m->as;
+    int g5 = vtd_assign_group(a, SID(5, 0, 0));
+    assert_true(g5 >= 0);
+    assert_int_equal(vtd_assign_group(a, SID(5, 1, 0)), g5);
+    assert_int_equal(vtd_assign_group(a, SID(6, 0, 0)), g5);
+    assert_int_equal(vtd_assign_group_members(a, g5, NULL, 0), 3);
+    assert_int_equal(vtd_assign_group(a, SID(0, 4, 0)), vtd_assign_group(a, SID(0, 4, 1)));
+    assert_int_not_equal(vtd_assign_group(a, SID(0, 5, 0)), vtd_assign_group(a, SID(0, 5, 1)));
+    /* a function with ACS is isolated; the two without it share a group */
+    assert_int_not_equal(vtd_assign_group(a, SID(0, 6, 0)), vtd_assign_group(a, SID(0, 6, 1)));
+    assert_int_equal(vtd_assign_group(a, SID(0, 6, 1)), vtd_assign_group(a, SID(0, 6, 2)));
+    /* behind a PCIe switch port: no alias */
+    assert_int_equal(vtd_assign_group_members(a, vtd_assign_group(a, SID(7, 0, 0)), NULL, 0), 1);
+    assert_int_equal(vtd_assign_group(a, SID(9, 0, 0)), VTD_AS_ENODEV);
+    uint16_t rids[2];
+    assert_int_equal(vtd_assign_requester_ids(a, SID(5, 1, 0), rids, 2), 2);
+    assert_int_equal(rids[0], SID(5, 1, 0));
+    assert_int_equal(rids[1], SID(5, 0, 0));
+    assert_int_equal(vtd_assign_requester_ids(a, SID(6, 0, 0), rids, 2), 2);
+    assert_int_equal(rids[1], SID(5, 0, 0));
+    assert_int_equal(vtd_assign_requester_ids(a, SID(5, 0, 0), rids, 2), 1);
+
+    struct vtd_vm *vm = vm_with(m, vm2_mem, 2), *other;
+    assert_int_equal(vtd_vm_create(a, &other), 0);
+    /* one device behind the bridge alone: refused, nothing attached */
+    assert_int_equal(vtd_vm_assign(vm, (uint16_t[]){SID(5, 1, 0)}, 1), VTD_AS_EGROUP);
+    const char *e = vtd_assign_error(a);
+    assert_non_null(strstr(e, "05:01.0"));
+    assert_non_null(strstr(e, "05:00.0"));
+    assert_non_null(strstr(e, "PCIe-to-PCI bridge"));
+    assert_int_equal(vtd_vm_domain_id(vm), VTD_AS_ENODEV);
+    struct vtd_result res;
+    uint64_t w = 1;
+    assert_int_equal(mach_dma(m, SID(5, 1, 0), 0x0, VTD_W, &w, 8, &res), 0);
+    assert_int_equal(res.status, VTD_FAULT);
+    mach_poll_faults(m);
+    assert_int_equal(vtd_vm_assign(vm, (uint16_t[]){SID(0, 4, 1)}, 1), VTD_AS_EGROUP);
+    assert_non_null(strstr(vtd_assign_error(a), "without ACS"));
+    assert_int_equal(vtd_vm_assign(vm, (uint16_t[]){SID(0, 6, 1)}, 1), VTD_AS_EGROUP);
+
+    /* the whole group: every requester id is attached, the alias too */
+    assert_int_equal(vtd_vm_assign(vm, (uint16_t[]){SID(6, 0, 0), SID(5, 0, 0), SID(5, 1, 0)}, 3), 0);
+    uint64_t hpa;
+    assert_int_equal(vtd_vm_gpa_to_hpa(vm, 0x200000, &hpa), 0);
+    const uint16_t requesters[] = {SID(5, 0, 0), SID(5, 1, 0), SID(6, 0, 0)};
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(mach_dma(m, requesters[i], 0x200000, VTD_W, &w, 8, &res), 0);
+        assert_int_equal(res.status, VTD_OK);
+        assert_int_equal(res.pa, hpa);
+    }
+    /* an isolated function alone is fine; its sibling can go elsewhere */
+    assert_int_equal(vtd_vm_assign(vm, (uint16_t[]){SID(0, 5, 0)}, 1), 0);
+    assert_int_equal(vtd_vm_assign(other, (uint16_t[]){SID(0, 5, 1)}, 1), 0);
+    /* already taken */
+    assert_int_equal(vtd_vm_assign(other, (uint16_t[]){SID(0, 5, 0)}, 1), VTD_AS_EBUSY);
+    assert_non_null(strstr(vtd_assign_error(a), "already assigned to VM"));
+    assert_int_equal(vtd_vm_assign(other, (uint16_t[]){SID(9, 0, 0)}, 1), VTD_AS_ENODEV);
+    assert_int_equal(vtd_vm_assign(other, (uint16_t[]){SID(0, 4, 0), SID(0, 4, 0)}, 2), VTD_EINVAL);
+    /* unassigning part of a group is refused too */
+    assert_int_equal(vtd_vm_unassign(vm, (uint16_t[]){SID(5, 0, 0)}, 1), VTD_AS_EGROUP);
+    assert_int_equal(vtd_vm_unassign(other, (uint16_t[]){SID(5, 0, 0), SID(5, 1, 0), SID(6, 0, 0)}, 3),
+                     VTD_AS_ENODEV);
+    assert_int_equal(vtd_vm_unassign(vm, (uint16_t[]){SID(5, 0, 0), SID(5, 1, 0), SID(6, 0, 0)}, 3), 0);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(mach_dma(m, requesters[i], 0x200000, VTD_W, &w, 8, &res), 0);
+        assert_int_equal(res.status, VTD_FAULT);
+    }
+    /* 00:05.0 keeps the domain and its mappings */
+    assert_true(vtd_vm_domain_id(vm) >= 0);
+    assert_int_equal(mach_dma(m, SID(0, 5, 0), 0x200000, VTD_R, &w, 8, &res), 0);
+    assert_int_equal(res.status, VTD_OK);
+}
+
+/* PCIe ports: without ACS everything below shares a group; with ACS not. */
+static void test_switch_ports(void **state)
+{
+    const struct vtd_assign_bridge ports[] = {{8, 9, false, false}, {10, 11, false, true}};
+    const struct vtd_assign_topology t = {.devs = port_devs, .ndevs = 4, .bridges = ports, .nbridges = 2};
+    struct mach *m = *state = new_mach(NULL, &t);
+    assert_int_equal(vtd_assign_group(m->as, SID(8, 0, 0)), vtd_assign_group(m->as, SID(9, 0, 0)));
+    assert_int_not_equal(vtd_assign_group(m->as, SID(10, 0, 0)), vtd_assign_group(m->as, SID(11, 0, 0)));
+    uint16_t rids[2];
+    assert_int_equal(vtd_assign_requester_ids(m->as, SID(9, 0, 0), rids, 2), 1); /* no alias */
+    struct vtd_vm *vm;
+    assert_int_equal(vtd_vm_create(m->as, &vm), 0);
+    assert_int_equal(vtd_vm_assign(vm, (uint16_t[]){SID(9, 0, 0)}, 1), VTD_AS_EGROUP);
+    assert_non_null(strstr(vtd_assign_error(m->as), "PCIe port to buses 08-09, which has no ACS"));
+    assert_int_equal(vtd_vm_assign(vm, (uint16_t[]){SID(11, 0, 0)}, 1), 0);
+}
+
+static void test_bad_topology(void **state)
+{
+    (void)state;
+    const struct vtd_assign_dev dup[] = {{DEV_A, true}, {DEV_B, true}, {DEV_A, false}};
+    const struct vtd_assign_topology t1 = {.devs = dup, .ndevs = 3};
+    struct mach *m;
+    char err[256];
+    assert_int_equal(mach_create(&m, NULL, 0, &t1, err, sizeof err), VTD_EINVAL);
+    assert_non_null(strstr(err, "00:02.0 listed twice (entries 0 and 2)"));
+    const struct vtd_assign_bridge br[] = {{6, 5, true, false}};
+    const struct vtd_assign_topology t2 = {.devs = dup, .ndevs = 1, .bridges = br, .nbridges = 1};
+    assert_int_equal(mach_create(&m, NULL, 0, &t2, err, sizeof err), VTD_EINVAL);
+    assert_non_null(strstr(err, "bridge 0"));
+    const struct vtd_assign_range rm[] = {{0x1000, 0}};
+    const struct vtd_assign_topology t3 = {.devs = dup, .ndevs = 1, .rmrr = rm, .nrmrr = 1};
+    assert_int_equal(mach_create(&m, NULL, 0, &t3, err, sizeof err), VTD_EINVAL);
+    assert_non_null(strstr(err, "RMRR 0"));
+}
+
+/* Reserved regions are never mapped. */
+static void test_reserved(void **state)
+{
+    const struct vtd_assign_range rmrr[] = {{0x3e000000, 0x100000}};
+    const struct vtd_assign_topology t = {.devs = two_devs, .ndevs = 2, .rmrr = rmrr, .nrmrr = 1};
+    struct mach *m = *state = new_mach(NULL, &t);
+    struct vtd_vm *vm;
+    assert_int_equal(vtd_vm_create(m->as, &vm), 0);
+    assert_int_equal(vtd_vm_assign(vm, (uint16_t[]){DEV_A}, 1), 0);
+    assert_int_equal(vtd_vm_add_memory(vm, 0xFED00000, 0x200000), VTD_AS_ERESERVED);
+    assert_non_null(strstr(vtd_assign_error(m->as), "interrupt range"));
+    assert_non_null(strstr(vtd_assign_error(m->as), "0xfee00000"));
+    assert_int_equal(vtd_vm_add_memory(vm, 0xFEEFF000, 0x1000), VTD_AS_ERESERVED);
+    assert_int_equal(vtd_vm_add_memory(vm, 0x3e0ff000, 0x2000), VTD_AS_ERESERVED);
+    assert_non_null(strstr(vtd_assign_error(m->as), "RMRR"));
+    /* right up to the edges is fine */
+    assert_int_equal(vtd_vm_add_memory(vm, 0xFEDFF000, 0x1000), 0);
+    assert_int_equal(vtd_vm_add_memory(vm, 0xFEF00000, 0x1000), 0);
+    assert_int_equal(vtd_vm_add_memory(vm, 0x3df00000, 0x100000), 0);
+    assert_int_equal(vtd_vm_add_memory(vm, 0x3e100000, 0x1000), 0);
+    /* overlap, alignment */
+    assert_int_equal(vtd_vm_add_memory(vm, 0x3df80000, 0x1000), VTD_AS_EBUSY);
+    assert_int_equal(vtd_vm_add_memory(vm, 0x10, 0x1000), VTD_EINVAL);
+    assert_int_equal(vtd_vm_add_memory(vm, 0x1000, 0), VTD_EINVAL);
+    /* DMA into the RMRR or the interrupt range as memory finds nothing mapped */
+    struct vtd_result res;
+    uint64_t w = 0;
+    assert_int_equal(mach_dma(m, DEV_A, 0x3e000000, VTD_R, &w, 8, &res), 0);
+    assert_int_equal(res.status, VTD_FAULT);
+    assert_int_equal(res.fault_reason, VTD_FR_NO_READ);
+    assert_int_equal(mach_dma(m, DEV_A, 0x3e0ff000, VTD_R, &w, 8, &res), 0);
+    assert_int_equal(res.status, VTD_FAULT);
+    assert_int_equal(mach_dma(m, DEV_A, 0xFEDFF000, VTD_R, &w, 8, &res), 0);
+    assert_int_equal(res.status, VTD_OK);
+    assert_int_equal(mach_dma(m, DEV_A, 0xFEF00000, VTD_R, &w, 8, &res), 0);
+    assert_int_equal(res.status, VTD_OK);
+    assert_int_equal(mach_dma(m, DEV_A, 0x3e100000, VTD_R, &w, 8, &res), 0);
+    assert_int_equal(res.status, VTD_OK);
+    struct vtd_assign_range hit;
+    assert_true(vtd_assign_reserved(m->as, 0xFEE80000, 0x1000, &hit));
+    assert_int_equal(hit.base, VTD_AS_INTR_BASE);
+    assert_false(vtd_assign_reserved(m->as, 0x0, 0x1000, NULL));
+}
+
+/* Memory added after assignment is mapped at once; removed memory is
+ * unmapped and invalidated, so the device's next (cached) access faults. */
+static void test_unmap_invalidates(void **state)
+{
+    struct mach *m = *state = new_mach(NULL, &two_topo);
+    struct vtd_vm *vm = vm_with(m, vm1_mem, 1);
+    assert_int_equal(vtd_vm_assign(vm, (uint16_t[]){DEV_A}, 1), 0);
+    assert_int_equal(vtd_vm_add_memory(vm, 0x800000, 0x4000), 0);
+    struct vtd_result res;
+    uint64_t w = 7, hpa;
+    assert_int_equal(vtd_vm_gpa_to_hpa(vm, 0x801000, &hpa), 0);
+    assert_int_equal(mach_dma(m, DEV_A, 0x801000, VTD_W, &w, 8, &res), 0);
+    assert_int_equal(res.status, VTD_OK);
+    assert_int_equal(res.pa, hpa);
+    struct vtd_stats st0, st1;
+    vtd_get_stats(m->u, &st0);
+    assert_int_equal(mach_dma(m, DEV_A, 0x801000, VTD_W, &w, 8, &res), 0);
+    vtd_get_stats(m->u, &st1);
+    assert_int_equal(st1.iotlb_hits, st0.iotlb_hits + 1); /* cached in the IOTLB now */
+
+    assert_int_equal(vtd_vm_remove_memory(vm, 0x801000, 0x1000), 0);
+    assert_int_equal(vtd_vm_gpa_to_hpa(vm, 0x801000, &hpa), VTD_AS_ENODEV);
+    assert_int_equal(mach_dma(m, DEV_A, 0x801000, VTD_W, &w, 8, &res), 0);
+    assert_int_equal(res.status, VTD_FAULT);
+    assert_int_equal(res.fault_reason, VTD_FR_NO_WRITE);
+    uint8_t fr;
+    uint64_t fi;
+    assert_true(frcd_of(m, DEV_A, &fr, &fi, NULL));
+    assert_int_equal(fi, 0x801000);
+    /* no stale cached entry was used: the model's stale-use diagnostics are quiet */
+    assert_int_equal(m->ndiag, 0);
+    /* the pages around it stay */
+    for (uint64_t g = 0x800000; g < 0x804000; g += PAGE) {
+        if (g == 0x801000)
+            continue;
+        assert_int_equal(mach_dma(m, DEV_A, g, VTD_R, &w, 8, &res), 0);
+        assert_int_equal(res.status, VTD_OK);
+    }
+    assert_int_equal(vtd_vm_remove_memory(vm, 0x801000, 0x1000), VTD_AS_ENODEV);
+    assert_int_equal(vtd_vm_remove_memory(vm, 0x800000, 0x2000), VTD_AS_ENODEV);
+
+    /* unassigning the last device detaches it: context entry gone */
+    assert_int_equal(vtd_vm_unassign(vm, (uint16_t[]){DEV_A}, 1), 0);
+    assert_int_equal(vtd_vm_domain_id(vm), VTD_AS_ENODEV);
+    assert_int_equal(mach_dma(m, DEV_A, 0x0, VTD_R, &w, 8, &res), 0);
+    assert_int_equal(res.status, VTD_FAULT);
+    assert_int_equal(vtd_vm_unassign(vm, (uint16_t[]){DEV_A}, 1), VTD_AS_ENODEV);
+    /* and assigning again maps everything again */
+    assert_int_equal(vtd_vm_assign(vm, (uint16_t[]){DEV_A}, 1), 0);
+    assert_int_equal(vtd_vm_gpa_to_hpa(vm, 0x803000, &hpa), 0);
+    assert_int_equal(mach_dma(m, DEV_A, 0x803000, VTD_R, &w, 8, &res), 0);
+    assert_int_equal(res.status, VTD_OK);
+    assert_int_equal(res.pa, hpa);
+}
+
+/* A device interrupt posted to a vCPU: PIR bit, ON, notification. */
+static void test_posted_irq(void **state)
+{
+    struct mach *m = *state = new_mach(NULL, &two_topo);
+    struct vtd_vm *vm = vm_with(m, vm1_mem, 1);
+    assert_int_equal(vtd_vm_assign(vm, (uint16_t[]){DEV_A}, 1), 0);
+    unsigned c0, c1;
+    assert_int_equal(vtd_vm_add_vcpu(vm, 2, 0xF2, &c0), 0);
+    assert_int_equal(vtd_vm_add_vcpu(vm, 3, 0xF2, &c1), 0);
+    assert_int_not_equal(vtd_vm_vcpu_pid(vm, c1), 0);
+    assert_int_equal(vtd_vm_vcpu_pid(vm, c1) % 64, 0);
+    struct vtd_vm_irq irq;
+    assert_int_equal(vtd_vm_route_irq(vm, DEV_B, c1, 0x45, 0x80, &irq), VTD_AS_ENODEV);
+    assert_int_equal(vtd_vm_route_irq(vm, DEV_A, 7, 0x45, 0x80, &irq), VTD_EINVAL);
+    assert_int_equal(vtd_vm_route_irq(vm, DEV_A, c1, 0x45, 0x80, &irq), 0);
+    assert_true(irq.posted);
+    assert_int_equal(irq.msi.addr & 0xFFF00010, 0xFEE00010); /* remappable format */
+
+    struct vtd_irq out;
+    assert_int_equal(vtd_remap_msi(m->u, &irq.msi, &out), 0);
+    assert_int_equal(out.status, VTD_OK);
+    assert_int_equal(out.kind, VTD_IRQ_POSTED);
+    assert_int_equal(out.vector, 0x45);
+    assert_int_equal(out.pid_addr, vtd_vm_vcpu_pid(vm, c1));
+    assert_true(out.notified);
+    struct vtd_vcpu_state st;
+    assert_int_equal(vtd_vm_vcpu_state(vm, c1, &st), 0);
+    assert_int_equal(st.pir[1], 1ULL << (0x45 - 64));
+    assert_int_equal(st.pir[0] | st.pir[2] | st.pir[3], 0);
+    assert_true(st.on);
+    assert_false(st.sn);
+    /* the notification: vector NV to the APIC the vCPU runs on */
+    assert_int_equal(m->nmsi, 1);
+    assert_int_equal(m->msi[0].addr, 0xFEE00000ULL | 3 << 12);
+    assert_int_equal(m->msi[0].data, 0xF2);
+    /* the other vCPU saw nothing */
+    assert_int_equal(vtd_vm_vcpu_state(vm, c0, &st), 0);
+    assert_false(st.on);
+    assert_int_equal(st.pir[1], 0);
+
+    /* a second one while ON is set: PIR only, no notification */
+    struct vtd_vm_irq irq2;
+    assert_int_equal(vtd_vm_route_irq(vm, DEV_A, c1, 0x46, 0x80, &irq2), 0);
+    assert_int_equal(vtd_remap_msi(m->u, &irq2.msi, &out), 0);
+    assert_false(out.notified);
+    assert_int_equal(m->nmsi, 1);
+    uint64_t pir[4];
+    assert_int_equal(vtd_vm_vcpu_drain(vm, c1, pir), 0);
+    assert_int_equal(pir[1], 3ULL << 5);
+    assert_int_equal(vtd_vm_vcpu_state(vm, c1, &st), 0);
+    assert_false(st.on);
+    assert_int_equal(st.pir[1], 0);
+
+    /* the same message from another device fails source validation */
+    struct vtd_msi forged = irq.msi;
+    forged.sid = DEV_B;
+    assert_int_equal(vtd_remap_msi(m->u, &forged, &out), 0);
+    assert_int_equal(out.status, VTD_FAULT);
+    assert_int_equal(out.fault_reason, VTD_FR_IR_SID);
+    uint8_t fr;
+    uint64_t fi;
+    assert_true(frcd_of(m, DEV_B, &fr, &fi, NULL));
+    assert_int_equal(fr, VTD_FR_IR_SID);
+    assert_int_equal(fi >> 48, irq.handle);
+
+    /* unrouted: the IRTE is gone */
+    assert_int_equal(vtd_vm_unroute_irq(vm, irq.handle), 0);
+    assert_int_equal(vtd_vm_unroute_irq(vm, irq.handle), VTD_AS_ENODEV);
+    assert_int_equal(vtd_remap_msi(m->u, &irq.msi, &out), 0);
+    assert_int_equal(out.status, VTD_FAULT);
+    assert_int_equal(out.fault_reason, VTD_FR_IR_NOT_PRESENT);
+}
+
+/* Without CAP.PI the interrupt is remapped to the vCPU's host CPU. */
+static void test_remapped_irq_without_pi(void **state)
+{
+    struct vtd_config cfg;
+    vtd_config_default(&cfg);
+    cfg.cap &= ~VTD_CAP_PI;
+    struct mach *m = *state = new_mach(&cfg, &two_topo);
+    struct vtd_vm *vm = vm_with(m, vm1_mem, 1);
+    assert_int_equal(vtd_vm_assign(vm, (uint16_t[]){DEV_A}, 1), 0);
+    unsigned c;
+    assert_int_equal(vtd_vm_add_vcpu(vm, 5, 0xF2, &c), 0);
+    assert_int_equal(vtd_vm_vcpu_pid(vm, c), 0);
+    struct vtd_vm_irq irq;
+    assert_int_equal(vtd_vm_route_irq(vm, DEV_A, c, 0x45, 0x81, &irq), 0);
+    assert_false(irq.posted);
+    struct vtd_irq out;
+    assert_int_equal(vtd_remap_msi(m->u, &irq.msi, &out), 0);
+    assert_int_equal(out.status, VTD_OK);
+    assert_int_equal(out.kind, VTD_IRQ_REMAPPED);
+    assert_int_equal(out.vector, 0x81);
+    assert_int_equal(out.dest, 5);
+    struct vtd_vcpu_state st;
+    assert_int_equal(vtd_vm_vcpu_state(vm, c, &st), VTD_AS_ENODEV);
+}
+
+/* Interrupts from behind a PCIe-to-PCI bridge are validated by bus range;
+ * unassigning frees the device's interrupts. */
+static void test_bridged_irq_and_unassign(void **state)
+{
+    struct mach *m = *state = new_mach(NULL, &grp_topo);
+    struct vtd_vm *vm = vm_with(m, vm2_mem, 1);
+    const uint16_t grp[] = {SID(5, 0, 0), SID(5, 1, 0), SID(6, 0, 0)};
+    assert_int_equal(vtd_vm_assign(vm, grp, 3), 0);
+    unsigned c;
+    assert_int_equal(vtd_vm_add_vcpu(vm, 1, 0xF2, &c), 0);
+    struct vtd_vm_irq irq;
+    assert_int_equal(vtd_vm_route_irq(vm, SID(6, 0, 0), c, 0x30, 0x80, &irq), 0);
+    struct vtd_irq out;
+    /* the alias (05:00.0) and the device's own id both pass; bus 07 does not */
+    struct vtd_msi msg = irq.msi;
+    msg.sid = SID(5, 0, 0);
+    assert_int_equal(vtd_remap_msi(m->u, &msg, &out), 0);
+    assert_int_equal(out.status, VTD_OK);
+    msg.sid = SID(6, 0, 0);
+    assert_int_equal(vtd_remap_msi(m->u, &msg, &out), 0);
+    assert_int_equal(out.status, VTD_OK);
+    msg.sid = SID(7, 0, 0);
+    assert_int_equal(vtd_remap_msi(m->u, &msg, &out), 0);
+    assert_int_equal(out.status, VTD_FAULT);
+    assert_int_equal(out.fault_reason, VTD_FR_IR_SID);
+    assert_int_equal(vtd_vm_unassign(vm, grp, 3), 0);
+    msg.sid = SID(6, 0, 0);
+    assert_int_equal(vtd_remap_msi(m->u, &msg, &out), 0);
+    assert_int_equal(out.status, VTD_FAULT);
+    assert_int_equal(out.fault_reason, VTD_FR_IR_NOT_PRESENT);
+    assert_int_equal(vtd_vm_unroute_irq(vm, irq.handle), VTD_AS_ENODEV);
+}
+
+/* Destroying VMs with devices, memory and interrupts leaves the unit clean. */
+static void test_destroy_cleans_up(void **state)
+{
+    struct mach *m = *state = new_mach(NULL, &two_topo);
+    struct vtd_vm *v1 = vm_with(m, vm1_mem, 3);
+    assert_int_equal(vtd_vm_assign(v1, (uint16_t[]){DEV_A}, 1), 0);
+    unsigned c;
+    assert_int_equal(vtd_vm_add_vcpu(v1, 0, 0xF2, &c), 0);
+    struct vtd_vm_irq irq;
+    assert_int_equal(vtd_vm_route_irq(v1, DEV_A, c, 0x40, 0x80, &irq), 0);
+    uint32_t pool_before = m->npool;
+    vtd_vm_destroy(v1);
+    assert_int_equal(m->npool, pool_before + (0x40000 + 0x20000 + 0x10000) / PAGE);
+    struct vtd_result res;
+    uint64_t w = 0;
+    assert_int_equal(mach_dma(m, DEV_A, 0x0, VTD_R, &w, 8, &res), 0);
+    assert_int_equal(res.status, VTD_FAULT);
+    struct vtd_drv_info info;
+    assert_int_equal(vtd_drv_info(m->drv, &info), 0);
+    assert_int_equal(info.domains_used, 0);
+    /* the device can go to another VM now */
+    struct vtd_vm *v2 = vm_with(m, vm2_mem, 1);
+    assert_int_equal(vtd_vm_assign(v2, (uint16_t[]){DEV_A}, 1), 0);
+}
+
+/* The driver refusing a mapping (a GPA beyond the domain's 48-bit address
+ * width) leaves nothing behind, on assign and on add_memory. */
+static void test_driver_refusal_rolls_back(void **state)
+{
+    struct mach *m = *state = new_mach(NULL, &two_topo);
+    struct vtd_vm *vm = vm_with(m, vm1_mem, 1);
+    const uint64_t far = 1ULL << 50;
+    assert_int_equal(vtd_vm_add_memory(vm, far, 0x2000), 0); /* no domain yet: just memory */
+    assert_int_equal(vtd_vm_assign(vm, (uint16_t[]){DEV_A}, 1), VTD_AS_EDRV);
+    assert_non_null(strstr(vtd_assign_error(m->as), "mapping GPA [0x4000000000000"));
+    assert_non_null(strstr(vtd_assign_error(m->as), "the driver said"));
+    assert_int_equal(vtd_vm_domain_id(vm), VTD_AS_ENODEV);
+    assert_null(vtd_assign_owner(m->as, DEV_A));
+    struct vtd_result res;
+    uint64_t w = 0;
+    assert_int_equal(mach_dma(m, DEV_A, 0x0, VTD_R, &w, 8, &res), 0);
+    assert_int_equal(res.status, VTD_FAULT);
+    struct vtd_drv_info info;
+    assert_int_equal(vtd_drv_info(m->drv, &info), 0);
+    assert_int_equal(info.domains_used, 0);
+    /* without it the assignment works */
+    assert_int_equal(vtd_vm_remove_memory(vm, far, 0x2000), 0);
+    assert_int_equal(vtd_vm_assign(vm, (uint16_t[]){DEV_A}, 1), 0);
+    uint32_t pool = m->npool;
+    assert_int_equal(vtd_vm_add_memory(vm, far, 0x2000), VTD_AS_EDRV);
+    assert_int_equal(m->npool, pool);
+    uint64_t hpa;
+    assert_int_equal(vtd_vm_gpa_to_hpa(vm, far, &hpa), VTD_AS_ENODEV);
+    assert_int_equal(mach_dma(m, DEV_A, 0x0, VTD_R, &w, 8, &res), 0);
+    assert_int_equal(res.status, VTD_OK);
+}
+
+/* Host memory running out: VTD_ENOMEM, every page given back. */
+static void test_out_of_host_pages(void **state)
+{
+    struct mach *m = *state = new_mach(NULL, &two_topo);
+    struct vtd_vm *vm;
+    assert_int_equal(vtd_vm_create(m->as, &vm), 0);
+    uint32_t pool = m->npool;
+    assert_int_equal(vtd_vm_add_memory(vm, 0, (uint64_t)(MACH_POOL_PAGES + 1) * PAGE), VTD_ENOMEM);
+    assert_non_null(strstr(vtd_assign_error(m->as), "no host page"));
+    assert_int_equal(m->npool, pool);
+    assert_int_equal(vtd_vm_add_memory(vm, 0, (uint64_t)MACH_POOL_PAGES * PAGE), 0);
+    assert_int_equal(m->npool, 0);
+    assert_int_equal(vtd_vm_remove_memory(vm, 0, (uint64_t)MACH_POOL_PAGES * PAGE), 0);
+    assert_int_equal(m->npool, pool);
+}
+
+struct runs {
+    unsigned n;
+    uint64_t gpa[64], size[64];
+};
+static int record_run(void *arg, uint64_t gpa, uint64_t hpa, uint64_t size)
+{
+    struct runs *r = arg;
+    (void)hpa;
+    if (r->n < 64) {
+        r->gpa[r->n] = gpa;
+        r->size[r->n] = size;
+    }
+    r->n++;
+    return 0;
+}
+static int stop_at_first(void *arg, uint64_t gpa, uint64_t hpa, uint64_t size)
+{
+    (void)arg, (void)gpa, (void)hpa, (void)size;
+    return 42;
+}
+
+/* CPU access across pages, splitting ranges, the memory listing. */
+static void test_guest_memory(void **state)
+{
+    struct mach *m = *state = new_mach(NULL, &two_topo);
+    struct vtd_vm *vm;
+    assert_int_equal(vtd_vm_create(m->as, &vm), 0);
+    assert_int_equal(vtd_vm_add_memory(vm, 0x100000, 0x4000), 0);
+    assert_int_equal(vtd_vm_add_memory(vm, 0x0, 0x2000), 0);
+    char msg[6000], back[6000];
+    for (size_t i = 0; i < sizeof msg; i++)
+        msg[i] = (char)(i * 7);
+    assert_int_equal(vtd_vm_write(vm, 0x100800, msg, sizeof msg), 0);
+    assert_int_equal(vtd_vm_read(vm, 0x100800, back, sizeof back), 0);
+    assert_memory_equal(msg, back, sizeof msg);
+    /* the bytes really sit on two different host pages */
+    uint64_t h0, h1, v;
+    assert_int_equal(vtd_vm_gpa_to_hpa(vm, 0x101000, &h1), 0);
+    assert_int_equal(vtd_mem_read(m->mem, h1, &v, 8), 0);
+    assert_memory_equal(&v, msg + 0x800, 8);
+    assert_int_equal(vtd_vm_gpa_to_hpa(vm, 0x100800, &h0), 0);
+    assert_int_not_equal(h0 + 0x800, h1);
+    assert_int_equal(vtd_vm_read(vm, 0x1ff0, back, 32), VTD_AS_ENODEV);
+    assert_int_equal(vtd_vm_write(vm, 0x3000, msg, 1), VTD_AS_ENODEV);
+
+    /* remove the middle of a range: two ranges stay, listed in GPA order */
+    assert_int_equal(vtd_vm_remove_memory(vm, 0x101000, 0x2000), 0);
+    struct runs r = {0};
+    assert_int_equal(vtd_vm_memory(vm, record_run, &r), 0);
+    uint64_t total = 0, last = 0;
+    for (unsigned i = 0; i < r.n; i++) {
+        assert_true(r.gpa[i] >= last);
+        last = r.gpa[i] + r.size[i];
+        total += r.size[i];
+    }
+    assert_int_equal(total, 0x2000 + 0x2000);
+    assert_int_equal(r.gpa[0], 0x0);
+    assert_int_equal(vtd_vm_gpa_to_hpa(vm, 0x100000, &h0), 0);
+    assert_int_equal(vtd_vm_gpa_to_hpa(vm, 0x103000, &h0), 0);
+    assert_int_equal(vtd_vm_gpa_to_hpa(vm, 0x102000, &h0), VTD_AS_ENODEV);
+    assert_int_equal(vtd_vm_memory(vm, stop_at_first, NULL), 42);
+    assert_int_equal(vtd_vm_remove_memory(vm, 0x100000, 0x2000), VTD_AS_ENODEV); /* spans a hole */
+    assert_int_equal(vtd_vm_remove_memory(vm, 0x100000, 0x1000), 0);
+    assert_int_equal(vtd_vm_remove_memory(vm, 0x103000, 0x1000), 0);
+    assert_int_equal(vtd_vm_add_memory(vm, 0x101000, 0x1000), 0); /* the hole can be refilled */
+    assert_int_equal(vtd_vm_add_memory(vm, 0xFFFFFFFFFF000ULL, 0x2000), VTD_EINVAL); /* beyond 2^52 */
+    assert_int_equal(vtd_vm_id(vm), 1);
+}
+
+/* Argument checks and features the unit or driver lacks. */
+static void test_refusals(void **state)
+{
+    struct mach *m = *state = new_mach(NULL, &two_topo);
+    struct vtd_vm *vm = vm_with(m, vm1_mem, 1), *other;
+    assert_int_equal(vtd_vm_create(m->as, &other), 0);
+    assert_int_equal(vtd_vm_assign(vm, (uint16_t[]){DEV_A}, 1), 0);
+    assert_int_equal(vtd_vm_assign(vm, NULL, 0), VTD_EINVAL);
+    unsigned c;
+    /* xAPIC mode: 8-bit APIC ids */
+    assert_int_equal(vtd_vm_add_vcpu(vm, 256, 0xF2, &c), VTD_EINVAL);
+    assert_non_null(strstr(vtd_assign_error(m->as), "xAPIC"));
+    for (unsigned i = 0; i < 64; i++)
+        assert_int_equal(vtd_vm_add_vcpu(vm, i, 0xF2, &c), 0);
+    assert_int_equal(c, 63);
+    assert_int_equal(vtd_vm_add_vcpu(vm, 1, 0xF2, &c), VTD_AS_EBUSY);
+    assert_int_equal(vtd_vm_vcpu_pid(vm, 64), 0);
+    struct vtd_vcpu_state st;
+    assert_int_equal(vtd_vm_vcpu_state(vm, 64, &st), VTD_AS_ENODEV);
+    /* nested translation needs scalable mode with ECAP.NEST */
+    assert_int_equal(vtd_vm_nest(vm, DEV_A, 1, 0x0, 4), VTD_ENOTSUP);
+    assert_non_null(strstr(vtd_assign_error(m->as), "ECAP.NEST"));
+    assert_int_equal(vtd_vm_nest(vm, DEV_B, 1, 0x0, 4), VTD_AS_ENODEV);
+    assert_int_equal(vtd_vm_nest(other, DEV_A, 1, 0x0, 4), VTD_AS_ENODEV);
+    assert_int_equal(vtd_vm_unnest(other, DEV_A, 1), VTD_AS_ENODEV);
+    assert_int_equal(vtd_vm_unnest(vm, DEV_A, 1), VTD_AS_EDRV);
+    assert_string_equal(vtd_assign_strerror(VTD_AS_EGROUP),
+                        "the request splits a group: its devices must be assigned together");
+    assert_string_equal(vtd_assign_strerror(VTD_ENOMEM), "out of memory");
+    assert_string_equal(vtd_assign_strerror(VTD_ENOTSUP), "not supported by this unit or driver configuration");
+    assert_string_equal(vtd_assign_strerror(-1000), "unknown error");
+}
+
+/* With interrupt remapping off in the driver, routing is refused. */
+static void test_no_ir(void **state)
+{
+    struct mach *m;
+    char err[256];
+    assert_int_equal(mach_create(&m, NULL, VTD_DRV_CFG_NO_IR, &two_topo, err, sizeof err), 0);
+    *state = m;
+    struct vtd_vm *vm = vm_with(m, vm1_mem, 1);
+    assert_int_equal(vtd_vm_assign(vm, (uint16_t[]){DEV_A}, 1), 0);
+    unsigned c;
+    assert_int_equal(vtd_vm_add_vcpu(vm, 1, 0xF2, &c), 0);
+    struct vtd_vm_irq irq;
+    assert_int_equal(vtd_vm_route_irq(vm, DEV_A, c, 0x40, 0x80, &irq), VTD_AS_EDRV);
+    assert_non_null(strstr(vtd_assign_error(m->as), "interrupt remapping off"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_two_vms_dma, teardown),
+        cmocka_unit_test_teardown(test_cross_vm_faults, teardown),
+        cmocka_unit_test_teardown(test_groups, teardown),
+        cmocka_unit_test(test_bad_topology),
+        cmocka_unit_test_teardown(test_switch_ports, teardown),
+        cmocka_unit_test_teardown(test_reserved, teardown),
+        cmocka_unit_test_teardown(test_unmap_invalidates, teardown),
+        cmocka_unit_test_teardown(test_posted_irq, teardown),
+        cmocka_unit_test_teardown(test_remapped_irq_without_pi, teardown),
+        cmocka_unit_test_teardown(test_bridged_irq_and_unassign, teardown),
+        cmocka_unit_test_teardown(test_destroy_cleans_up, teardown),
+        cmocka_unit_test_teardown(test_driver_refusal_rolls_back, teardown),
+        cmocka_unit_test_teardown(test_out_of_host_pages, teardown),
+        cmocka_unit_test_teardown(test_guest_memory, teardown),
+        cmocka_unit_test_teardown(test_refusals, teardown),
+        cmocka_unit_test_teardown(test_no_ir, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
