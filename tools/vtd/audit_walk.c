@@ -915,8 +915,8 @@ static void check_writes(struct ctx *c)
         dev_str(d, ds, sizeof ds);
         if (d->tt == AUDIT_TT_PT) {
             anomaly(c, AUDIT_A_TABLE_WRITE, true, d->sid, d->pasid, 0, 0,
-                    "pass-through: %s can write every translation structure (%zu found), the "
-                    "IRT and the invalidation queue", ds, r->ntbl);
+                    "pass-through: %s can write all memory, every translation structure "
+                    "found (%zu) included", ds, r->ntbl);
             continue;
         }
         if (d->space < 0)
@@ -975,7 +975,8 @@ static void check_ranges(struct ctx *c)
         if (d->tt == AUDIT_TT_PT)
             anomaly(c, AUDIT_A_PASSTHROUGH, true, d->sid, d->pasid, 0, 0,
                     "%s is pass-through: it reaches all physical memory", ds);
-        if (d->devtlb && d->tt != AUDIT_TT_BLOCKED)
+        /* DTE / TT 01 is a property of the context entry: once per source-id */
+        if (d->devtlb && d->tt != AUDIT_TT_BLOCKED && (di == 0 || r->dev[di - 1].sid != d->sid))
             anomaly(c, AUDIT_A_DEVTLB, true, d->sid, d->pasid, 0, 0,
                     "%s may issue translated requests (TT 01 / DTE): those bypass remapping, "
                     "so it is trusted with all memory",
