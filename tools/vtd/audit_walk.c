@@ -893,7 +893,7 @@ static void owner_str(const struct audit_table *t, const struct audit_dev *d, ch
     sid_str(t->sid, s);
     bool own = t->sid == d->sid;
     if (t->pasid == AUDIT_NO_PASID || t->kind == AUDIT_T_PASID_TABLE || t->kind == AUDIT_T_PASID_DIR)
-        snprintf(b, n, "%s %s", own ? "its own" : "device", own ? "" : s);
+        snprintf(b, n, own ? "its own" : "device %s", s);
     else
         snprintf(b, n, "%s (pasid %u)", own ? "its own" : s, t->pasid);
 }
