@@ -14,6 +14,8 @@ static const struct vtd_cmd cmds[] = {
     {"demo", cmd_demo, "device assignment told on two VMs: DMA, isolation, posted interrupts, unmap"},
     {"run", cmd_run, "run scenario files and check their expectations (docs/scenario.md)"},
     {"walk", cmd_walk, "translate one request step by step, as text, JSON or an SVG picture"},
+    {"audit", cmd_audit, "what can each device reach? walk the tables in a memory image"},
+    {"dmar", cmd_dmar, "decode an ACPI DMAR table (vtd dmar decode FILE)"},
     {"dmar", cmd_dmar, "decode (text or JSON) or build an ACPI DMAR table"},
     {"bench", cmd_bench, "run the benchmarks (translation, interrupts, IOVA allocator, driver map/unmap): table or JSON"},
 };

@@ -31,6 +31,7 @@ bool tool_is_help(const char *arg);
 int cmd_help(int argc, char **argv);
 int cmd_dmar(int argc, char **argv);
 int cmd_walk(int argc, char **argv); /* walk.c */
+int cmd_audit(int argc, char **argv); /* audit.c */
 int cmd_demo(int argc, char **argv); /* demo.c */
 int cmd_run(int argc, char **argv);  /* run.c */
 /* run.c: read a whole file ("-": stdin); NULL with errno set on failure */
