@@ -179,7 +179,7 @@ static void test_sl_intr_range(void **state)
     expect_fault(s, dma(s, 0x80000000ULL, VTD_W), VTD_FR_SM_INTR_RANGE, true, DEV, true, PASID, false, false);
 }
 
-/* FLTS / NEST are not implemented: PGTT 001 and 011 are "not supported" (5Bh) */
+/* Without FLTS / NEST advertised, PGTT 001 and 011 are "not supported" (5Bh) */
 /* a scalable-mode part without first-level translation */
 static void sm_config_no_fl(struct vtd_config *c)
 {
