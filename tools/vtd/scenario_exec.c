@@ -306,7 +306,10 @@ int sw_zero_page(struct sc_world *w, uint64_t pa)
 static int do_unit(struct sc_world *w, const struct sc_cmd *c)
 {
     struct vtd_config cfg;
-    vtd_config_default(&cfg);
+    if (c->v[U_PRESET] == 1)
+        vtd_config_scalable(&cfg);
+    else
+        vtd_config_default(&cfg);
     if (SC_HAS(c, U_VER))
         cfg.ver = (uint32_t)c->v[U_VER];
     if (SC_HAS(c, U_CAP))

@@ -346,7 +346,7 @@ struct cmddef {
     int (*parse)(struct pstate *, const struct cmddef *, struct sc_cmd *, const struct tok *, int);
 };
 
-static const char *const presets[] = {"default", NULL};
+static const char *const presets[] = {"default", "scalable", NULL};
 static const char *const tts[] = {"untranslated", "devtlb", "passthrough", "reserved", NULL};
 static const char *const ats[] = {"untranslated", "translation", "translated", NULL};
 static const char *const qi_iotlb_g[] = {"reserved", "global", "domain", "page", NULL};
