@@ -21,6 +21,7 @@
 #include <vtd/vtd.h>
 
 #include "audit.h"
+#include "walkfmt.h"
 #include "tool.h"
 
 static void audit_usage(FILE *f)
@@ -282,26 +283,12 @@ static void print_text(FILE *f, const struct audit_image *img, const struct audi
 
 /* ---- JSON ---- */
 
-static void js_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
 
 static void print_json(FILE *f, const struct audit_image *img, const struct audit_regs *regs,
                        const struct audit_report *rep)
 {
     fprintf(f, "{\n  \"unit\": {\"name\": ");
-    js_str(f, regs->name[0] ? regs->name : "dmar0");
+    wf_json_str(f, regs->name[0] ? regs->name : "dmar0");
     fprintf(f, ", \"ver\": \"0x%x\", \"cap\": \"0x%" PRIx64 "\", \"ecap\": \"0x%" PRIx64
                "\", \"gsts\": \"0x%x\", \"rtaddr\": \"0x%" PRIx64 "\", \"irta\": \"0x%" PRIx64
                "\", \"iqa\": \"0x%" PRIx64 "\", \"haw\": %u},\n",
@@ -351,7 +338,7 @@ static void print_json(FILE *f, const struct audit_image *img, const struct audi
             fprintf(f, "%d", d->space);
         if (d->why) {
             fprintf(f, ", \"blocked\": ");
-            js_str(f, d->why);
+            wf_json_str(f, d->why);
         }
         fputc('}', f);
     }
@@ -397,7 +384,7 @@ static void print_json(FILE *f, const struct audit_image *img, const struct audi
         }
         fprintf(f, "\"addr\": \"0x%" PRIx64 "\", \"pa\": \"0x%" PRIx64 "\", \"message\": ", a->addr,
                 a->pa);
-        js_str(f, a->msg);
+        wf_json_str(f, a->msg);
         fputc('}', f);
     }
     fprintf(f, "%s],\n  \"anomalies_not_listed\": %zu,\n  \"entries_read\": %" PRIu64
