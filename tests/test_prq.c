@@ -12,10 +12,19 @@
 #define IOVA 0x40000000ULL
 #define PA 0x7000000ULL
 
+/* vtd_config_scalable() advertises page requests (PRS) and page-request
+ * drain (PDS) */
 static void prs_config(struct vtd_config *c)
 {
     sm_config(c);
-    c->ecap |= VTD_ECAP_PRS;
+    assert_true((c->ecap & (VTD_ECAP_PRS | VTD_ECAP_PDS)) == (VTD_ECAP_PRS | VTD_ECAP_PDS));
+}
+
+/* a scalable-mode part without page requests */
+static void noprs_config(struct vtd_config *c)
+{
+    sm_config(c);
+    c->ecap &= ~(VTD_ECAP_PRS | VTD_ECAP_PDS);
 }
 
 static struct th *prs_new(void **state)
@@ -90,7 +99,7 @@ static void test_rw_masks(void **state)
 static void test_absent_without_prs(void **state)
 {
     struct vtd_config c;
-    sm_config(&c);
+    noprs_config(&c);
     struct th *t = th_new(state, &c);
     assert_false(th_rd64(t, VTD_REG_ECAP) & VTD_ECAP_PRS);
     th_wr64(t, VTD_REG_PQH, ~0ULL);
@@ -158,7 +167,7 @@ static void test_pre_without_dte_invalid(void **state)
 static void test_pre_reserved_without_prs(void **state)
 {
     struct vtd_config c;
-    sm_config(&c);
+    noprs_config(&c);
     struct th *t = th_new(state, &c);
     dev_setup(t, VTD_SMCTX_DTE | VTD_SMCTX_PRE);
     expect_ctx_fault(t, dma(t), VTD_FR_SM_CTX_RSVD);
@@ -249,7 +258,7 @@ static void test_pgr_without_prs(void **state)
 {
     (void)state;
     struct vtd_config c;
-    sm_config(&c);
+    noprs_config(&c);
     const uint64_t d[4] = {pgr_q0(DEV, false, 0, 0), pgr_q1(1), 0, 0};
     check_pgr_error(&c, d, VTD_IQEI_TYPE, VTD_DIAG_QI_DESC_TYPE);
 }

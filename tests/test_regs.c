@@ -1428,7 +1428,7 @@ static void test_create_unsupported_caps(void **state)
     struct vtd_config sm;
     vtd_config_scalable(&sm);
     assert_int_equal(try_create(&sm), 0);
-    static const uint64_t ecaps[] = {VTD_ECAP_MTS, VTD_ECAP_NWFS, VTD_ECAP_DIT, VTD_ECAP_PDS,
+    static const uint64_t ecaps[] = {VTD_ECAP_MTS, VTD_ECAP_NWFS, VTD_ECAP_DIT,
                                      VTD_ECAP_VCS, VTD_ECAP_PMS};
     for (unsigned i = 0; i < sizeof(ecaps) / sizeof(ecaps[0]); i++) {
         struct vtd_config c = sm;

@@ -268,6 +268,23 @@ enum { VTD_SVT_NONE = 0, VTD_SVT_SID = 1, VTD_SVT_BUS = 2 };
 #define VTD_DESC_PC 7
 #define VTD_DESC_PDEVTLB 8
 #define VTD_DESC_PGRP_RESP 9
+
+/* Page request descriptor (page_req_dsc, §7.4.1.1, 256 bits; written by the
+ * unit into the page request queue).  q0: */
+#define VTD_PRQ_DESC_TYPE 0x01                 /* 7:0 */
+#define VTD_PRQ_DESC_PP VTD_BIT(8)             /* PASID present */
+#define VTD_PRQ_DESC_RID_SHIFT 16              /* 31:16 */
+#define VTD_PRQ_DESC_PASID_SHIFT 32            /* 51:32 */
+#define VTD_PRQ_DESC_EXR VTD_BIT(52)           /* execute requested */
+#define VTD_PRQ_DESC_PMR VTD_BIT(53)           /* privilege mode requested */
+/* q1: */
+#define VTD_PRQ_DESC_RDR VTD_BIT(0)            /* bit 64: read requested */
+#define VTD_PRQ_DESC_WRR VTD_BIT(1)            /* bit 65: write requested */
+#define VTD_PRQ_DESC_LPIG VTD_BIT(2)           /* bit 66: last page in group */
+#define VTD_PRQ_DESC_PRGI_SHIFT 3              /* 75:67 */
+#define VTD_PRQ_DESC_PRGI_MASK VTD_GENMASK(11, 3)
+#define VTD_PRQ_DESC_ADDR_MASK VTD_GENMASK(63, 12) /* 127:76 */
+#define VTD_PRQ_DESC_SIZE 32
 /* Descriptor fields; lo = qword 0, hi = qword 1 */
 #define VTD_DESC_TYPE_LO_MASK VTD_GENMASK(3, 0)   /* type bits 3:0 */
 #define VTD_DESC_TYPE_HI_MASK VTD_GENMASK(11, 9)  /* type bits 6:4 */
@@ -295,9 +312,9 @@ enum { VTD_SVT_NONE = 0, VTD_SVT_SID = 1, VTD_SVT_BUS = 2 };
 #define VTD_DESC_WAIT_IF VTD_BIT(4)               /* interrupt (ICS.IWC, IECTL event) */
 #define VTD_DESC_WAIT_SW VTD_BIT(5)               /* status write */
 #define VTD_DESC_WAIT_FN VTD_BIT(6)               /* fence */
-#define VTD_DESC_WAIT_PD VTD_BIT(7)               /* page-request drain (ECAP.PRS) */
+#define VTD_DESC_WAIT_PD VTD_BIT(7)               /* page-request drain (ECAP.PDS) */
 #define VTD_DESC_WAIT_STDATA_SHIFT 32             /* status data 63:32 */
-#define VTD_DESC_WAIT_RSVD_LO (VTD_BIT(8) | VTD_GENMASK(31, 12)) /* and PD without PRS */
+#define VTD_DESC_WAIT_RSVD_LO (VTD_BIT(8) | VTD_GENMASK(31, 12)) /* and PD without PDS */
 #define VTD_DESC_WAIT_ADDR_MASK VTD_GENMASK(63, 2) /* hi: status address */
 #define VTD_DESC_WAIT_RSVD_HI VTD_GENMASK(1, 0)
 
@@ -363,6 +380,10 @@ enum vtd_diag_code {
     VTD_DIAG_IR_IRE_NO_IRTP = 80,   /* GCMD.IRE set before any SIRTP */
     VTD_DIAG_IR_IRTE_RSVD = 81,     /* IRTE reserved bits set (24h) */
     VTD_DIAG_IR_PID = 82,           /* posted-interrupt descriptor unreadable or reserved bits set (27h/28h) */
+    /* Page requests (prq.c) */
+    VTD_DIAG_PRQ_WRITE = 90,    /* page request descriptor write to memory the platform does not back */
+    VTD_DIAG_PRQ_BAD_TAIL = 91, /* PQT at or beyond the page request queue size (PQA.PQS) */
+    VTD_DIAG_PRQ_TE_OFF = 92,   /* page request while translation is disabled (GSTS.TES=0) */
 };
 
 #endif

@@ -85,6 +85,38 @@ struct vtd_page_resp {
 #define VTD_PRC_INVALID_REQUEST 0x1
 #define VTD_PRC_FAILURE 0xF
 
+/* A page request message from endpoint `sid` (PCIe Page Request Services,
+ * spec Rev 5.10 §7.4): the device's Device-TLB found no usable translation
+ * for `addr` and asks software to make the page present.  Requests with the
+ * same prgi form a page group; the one with lpig set is its last. */
+struct vtd_page_req {
+    uint16_t sid;
+    bool pasid_valid;
+    uint32_t pasid; /* 20 bits, when pasid_valid */
+    bool priv;      /* privilege mode requested (supervisor), with PASID */
+    bool exe;       /* execute requested, with PASID and read */
+    bool read, write;
+    bool lpig;      /* last page in group */
+    uint16_t prgi;  /* page request group index, 9 bits */
+    uint64_t addr;  /* page address (bits 11:0 ignored) */
+};
+/* What the unit did with a page request (vtd_page_request). */
+enum {
+    VTD_PRQ_QUEUED = 0,   /* page request descriptor written at PQT, PQT advanced */
+    VTD_PRQ_FAULT = 1,    /* a remapping-table condition of Table 30: fault_reason */
+    VTD_PRQ_OVERFLOW = 2, /* PRS.PRO was set, or the queue was full (PRO now set) */
+    VTD_PRQ_DROPPED = 3,  /* translation disabled, or the queue names memory the
+                             platform does not back (diag) */
+};
+struct vtd_page_req_result {
+    int status;           /* VTD_PRQ_* */
+    uint8_t fault_reason; /* VTD_PRQ_FAULT: 30h-5Bh */
+    bool fault_recorded;  /* false when FPD, PFO or collapsing suppressed it */
+    bool responded;       /* the unit answered the device itself (page_response) ... */
+    uint8_t code;         /* ... with this VTD_PRC_* code */
+    uint64_t desc_addr;   /* VTD_PRQ_QUEUED: where the descriptor was written */
+};
+
 struct vtd_host {
     void *opaque; /* passed to every callback */
     /* 0 on success, non-zero when [pa, pa+len) is not backed: the unit then
@@ -126,8 +158,11 @@ struct vtd_host {
      * interface (registers or queue) it came through; see struct
      * vtd_inval_notice and vtd_mappings(). */
     void (*inval_notify)(void *opaque, const struct vtd_inval_notice *n);
-    /* optional (ECAP.PRS): a page group response descriptor to be delivered
-     * to the endpoint r->sid.  NULL: responses are dropped. */
+    /* optional (ECAP.PRS): a page group response to be delivered to the
+     * endpoint r->sid: a page group response descriptor software submitted
+     * (QI type 9), or a response the unit generated itself for a page
+     * request it could not queue (vtd_page_request).  NULL: responses are
+     * dropped. */
     void (*page_response)(void *opaque, const struct vtd_page_resp *r);
 };
 
@@ -167,8 +202,9 @@ VTD_API void vtd_config_default(struct vtd_config *cfg);
  * scalable-mode translation (SMTS) with PASIDs (PASID, PSS = 20 bits),
  * second-level translation (SLTS) with A/D bits (SLADS, SMPWCS),
  * pass-through, RID_PASID and RID_PRIV (RPS, RPRIVS), supervisor requests
- * (SRS) and abort-DMA mode (ADMS), with a 256-entry PASID cache.
- * First-level and nested translation (FLTS, NEST) are not advertised. */
+ * (SRS) and abort-DMA mode (ADMS), first-level and nested translation
+ * (FLTS, NEST), page requests (PRS) with page-request drain (PDS), with a
+ * 256-entry PASID cache. */
 VTD_API void vtd_config_scalable(struct vtd_config *cfg);
 
 enum {
@@ -235,6 +271,22 @@ struct vtd_result {
 /* Translate one DMA request.  Returns 0 (the outcome is in *res) or VTD_EINVAL
  * for a malformed request (NULL pointers, unknown at/access values). */
 VTD_API int vtd_translate(struct vtd *u, const struct vtd_request *req, struct vtd_result *res);
+
+/* ---- Page requests (ECAP.PRS; docs/page-requests.md) ---- */
+
+/* A device's page request arrives at the unit.  Checked as Table 30's page
+ * request columns say (legacy mode 32h, RTADDR faults 30h/33h, the
+ * scalable-mode root, context (PRE=0: 47h), PASID directory and PASID-table
+ * entry, with FPD honoured); a valid request invalidates the IOTLB entries
+ * for its page (§6.5.3.1), is written as a page request descriptor at PQT,
+ * advances PQT, sets PRS.PPR and raises the page request event (PECTL,
+ * PEDATA/PEADDR/PEUADDR through host->msi).  A request that requires a
+ * response (lpig, and read or write) and is not queued is answered through
+ * host->page_response: Invalid Request after a fault, Success when the
+ * queue overflowed (Table 31).  res may be NULL.  Returns 0, VTD_EINVAL for
+ * NULL u/r or a PASID or PRGI beyond its width, VTD_ENOTSUP without
+ * ECAP.PRS.  Takes the unit lock. */
+VTD_API int vtd_page_request(struct vtd *u, const struct vtd_page_req *r, struct vtd_page_req_result *res);
 
 /* ---- Interrupt remapping (ECAP.IR) and posting (CAP.PI) ---- */
 

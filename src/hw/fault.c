@@ -57,19 +57,21 @@ bool vtd_fault_record(struct vtd *u, const struct fault *f)
         goto out;
     }
     uint64_t hi = f->sid | (uint64_t)f->reason << VTD_FRCD_HI_FR_SHIFT | VTD_FRCD_HI_F;
-    /* Type (T1, T2): write 00, read 10, atomic 11 */
-    if (f->access & VTD_R)
-        hi |= VTD_FRCD_HI_T1;
-    if ((f->access & (VTD_R | VTD_W)) == (VTD_R | VTD_W))
+    /* Type (T1, T2): write 00, page request 01, read 10, atomic 11 */
+    if (f->prq)
         hi |= VTD_FRCD_HI_T2;
-    if (u->dt)
+    else if (f->access & VTD_R)
+        hi |= VTD_FRCD_HI_T1;
+    if (!f->prq && (f->access & (VTD_R | VTD_W)) == (VTD_R | VTD_W))
+        hi |= VTD_FRCD_HI_T2;
+    if (u->dt && !f->prq) /* AT: only for read, write and atomic requests */
         hi |= (uint64_t)(f->at & 3) << VTD_FRCD_HI_AT_SHIFT;
     if (u->cfg.ecap & VTD_ECAP_PASID) {
         if (f->pasid_valid)
             hi |= VTD_FRCD_HI_PP | (uint64_t)(f->pasid & 0xFFFFF) << VTD_FRCD_HI_PV_SHIFT;
         if (f->priv)
             hi |= VTD_FRCD_HI_PRIV;
-        if (f->exe)
+        if (f->exe && !f->prq)
             hi |= VTD_FRCD_HI_EXE;
     }
     /* interrupt faults: FI[63:48] = interrupt index, 47:12 zero */

@@ -207,6 +207,7 @@ struct fault {
     bool pasid_valid, priv, exe;
     uint32_t pasid;
     bool intr;      /* interrupt-remapping fault: FI[63:48] = index (in addr) */
+    bool prq;       /* page request: type T1=0 T2=1, no AT or EXE */
 };
 /* Record a fault (takes the unit lock); returns true when a record was written. */
 bool vtd_fault_record(struct vtd *u, const struct fault *f);
@@ -446,6 +447,10 @@ static inline void ctx_from_cache(const struct chit *h, struct ctxinfo *ci)
     ci->did = (uint16_t)h->d1;
 }
 
+/* prq.c: PRS and PECTL writes (page request event) */
+void vtd_prs_write(struct vtd *u, struct reg_desc *d, uint64_t old, uint64_t wval, uint64_t wmask);
+void vtd_pectl_write(struct vtd *u, struct reg_desc *d, uint64_t old, uint64_t wval, uint64_t wmask);
+
 /* ir.c */
 void vtd_ir_sirtp(struct vtd *u);           /* GCMD.SIRTP */
 void vtd_ir_gcmd(struct vtd *u, uint32_t changes, uint32_t cmd); /* IRE / CFI changed */
@@ -509,6 +514,7 @@ static inline uint8_t amiss_of(uint64_t d0)
 #define WALK_NOCACHE 1u  /* neither use nor fill caches */
 #define WALK_NORECORD 2u /* do not record faults or report table diagnostics */
 #define NEED_ANY 8u      /* need: R or W suffices (zero-length read with CAP.ZLR) */
+#define WALK_PRQ 16u     /* a page request (prq.c): Table 30's page request column */
 struct walk {
     struct vtd *u;
     const struct vtd_request *req;

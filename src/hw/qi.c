@@ -260,7 +260,7 @@ static void devtlb_send(struct vtd *u, const struct qdesc *d, uint16_t sid, uint
 static int desc_wait(struct vtd *u, const struct qdesc *d)
 {
     uint64_t lo = d->q[0], hi = d->q[1];
-    uint64_t rsvd_lo = VTD_DESC_WAIT_RSVD_LO | ((u->cfg.ecap & VTD_ECAP_PRS) ? 0 : VTD_DESC_WAIT_PD);
+    uint64_t rsvd_lo = VTD_DESC_WAIT_RSVD_LO | ((u->cfg.ecap & VTD_ECAP_PDS) ? 0 : VTD_DESC_WAIT_PD);
     if ((lo & rsvd_lo) || (hi & VTD_DESC_WAIT_RSVD_HI))
         return rsvd_error(u, d, "invalidation wait");
     /* a wait completes only after every earlier descriptor has: device-TLB
@@ -271,7 +271,8 @@ static int desc_wait(struct vtd *u, const struct qdesc *d)
     }
     u->qi_held = false;
     /* FN (fence) and PD (drain): every earlier descriptor has completed
-     * already in this model. */
+     * already in this model, and every page request received has been
+     * written to the page request queue (prq.c is synchronous). */
     if (lo & VTD_DESC_WAIT_SW) {
         uint32_t v = (uint32_t)(lo >> VTD_DESC_WAIT_STDATA_SHIFT);
         uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};

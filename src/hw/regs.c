@@ -126,8 +126,7 @@ int vtd_regs_init(struct vtd *u)
         u->r_ieuaddr = add(u, VTD_REG_IEUADDR, 4, "IEUADDR", 0, 0xFFFFFFFFULL, 0);
         u->r_iqercd = add(u, VTD_REG_IQERCD, 8, "IQERCD", 0, 0, 0);
     }
-    /* page request queue interface (§11.4.11): registers only, see
-     * docs/page-requests.md for what the model does not do yet */
+    /* page request queue interface (§11.4.11); page requests: prq.c */
     u->r_pqh = u->r_pqt = u->r_pqa = u->r_prs = NULL;
     u->r_pectl = u->r_pedata = u->r_peaddr = u->r_peuaddr = NULL;
     if (ecap & VTD_ECAP_PRS) {
@@ -135,7 +134,9 @@ int vtd_regs_init(struct vtd *u)
         u->r_pqt = add(u, VTD_REG_PQT, 8, "PQT", 0, VTD_PQT_MASK, 0);
         u->r_pqa = add(u, VTD_REG_PQA, 8, "PQA", 0, VTD_GENMASK(haw - 1, 12) | VTD_PQA_PQS_MASK, 0);
         u->r_prs = add(u, VTD_REG_PRS, 4, "PRS", 0, 0, VTD_PRS_PPR | VTD_PRS_PRO);
+        u->r_prs->on_write = vtd_prs_write;
         u->r_pectl = add(u, VTD_REG_PECTL, 4, "PECTL", VTD_ECTL_IM, VTD_ECTL_IM, 0);
+        u->r_pectl->on_write = vtd_pectl_write;
         u->r_pedata = add(u, VTD_REG_PEDATA, 4, "PEDATA", 0, VTD_FEDATA_MASK, 0);
         u->r_peaddr = add(u, VTD_REG_PEADDR, 4, "PEADDR", 0, VTD_FEADDR_MASK, 0);
         u->r_peuaddr = add(u, VTD_REG_PEUADDR, 4, "PEUADDR", 0, 0xFFFFFFFFULL, 0);

@@ -344,14 +344,19 @@ int vtd_sm_fetch(struct walk *w, struct smctx *sc, struct pasidinfo *pi)
     if (r)
         return r;
     w->qualified = true; /* every condition from here on is qualified but 50h and 58h */
-    if (req->at != VTD_AT_UNTRANSLATED && !sc->dte)
+    const bool prq = w->flags & WALK_PRQ;
+    /* SCT.8: page requests need PRE (SCT.5, DTE, is NA for them: DTE=0 with
+     * PRE=1 is 43h above) */
+    if (prq && !sc->pre)
+        return VTD_FR_SM_CTX_PRE;
+    if (!prq && req->at != VTD_AT_UNTRANSLATED && !sc->dte)
         return VTD_FR_SM_CTX_DTE;
     uint32_t pasid;
     bool priv;
     if (req->pasid_valid) {
         if (!sc->paside)
             return VTD_FR_SM_CTX_PASIDE;
-        if (req->pasid >> u->pasid_bits)
+        if (!prq && (req->pasid >> u->pasid_bits)) /* SGN.10 is NA for page requests */
             return VTD_FR_SM_PASID_SIZE;
         if (req->pasid > pdts_max(sc->pdts))
             return VTD_FR_SM_CTX_PDTS;
@@ -370,7 +375,7 @@ int vtd_sm_fetch(struct walk *w, struct smctx *sc, struct pasidinfo *pi)
     w->sm_pasid = pasid;
     w->sm_priv = priv;
     r = pe_fetch(w, sc, pasid, pi);
-    if (r)
+    if (r || prq) /* SPT.5 and SPT.6 are NA for page requests */
         return r;
     if (req->at != VTD_AT_TRANSLATED) {
         /* SPT.5: a unit of major version 7 or below with ECAP.ERS clear (as

@@ -18,7 +18,7 @@
     (VTD_ECAP_C | VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_PT | VTD_ECAP_SC | VTD_ECAP_IRO_MASK | VTD_ECAP_ADMS | \
      VTD_ECAP_IR | VTD_ECAP_EIM | VTD_ECAP_SMTS | VTD_ECAP_PASID | VTD_ECAP_PSS_MASK | VTD_ECAP_SLTS |     \
      VTD_ECAP_SLADS | VTD_ECAP_SMPWCS | VTD_ECAP_RPS | VTD_ECAP_RPRIVS | VTD_ECAP_SRS | VTD_ECAP_FLTS |       \
-     VTD_ECAP_NEST | VTD_ECAP_EAFS | VTD_ECAP_PRS)
+     VTD_ECAP_NEST | VTD_ECAP_EAFS | VTD_ECAP_PRS | VTD_ECAP_PDS)
 /* Scalable-mode features that need ECAP.SMTS */
 #define ECAP_SM_ONLY                                                                                 \
     (VTD_ECAP_PASID | VTD_ECAP_PSS_MASK | VTD_ECAP_SLTS | VTD_ECAP_SLADS | VTD_ECAP_SMPWCS | VTD_ECAP_RPS | \
@@ -52,7 +52,7 @@ void vtd_config_scalable(struct vtd_config *cfg)
     cfg->ver = 0x60;
     cfg->ecap |= VTD_ECAP_SMTS | VTD_ECAP_PASID | VTD_FIELD_PREP(19, 39, 35) /* PSS: 20-bit PASIDs */ |
                  VTD_ECAP_SLTS | VTD_ECAP_SLADS | VTD_ECAP_SMPWCS | VTD_ECAP_RPS | VTD_ECAP_RPRIVS |
-                 VTD_ECAP_SRS | VTD_ECAP_ADMS | VTD_ECAP_FLTS | VTD_ECAP_NEST;
+                 VTD_ECAP_SRS | VTD_ECAP_ADMS | VTD_ECAP_FLTS | VTD_ECAP_NEST | VTD_ECAP_PRS | VTD_ECAP_PDS;
     cfg->cap |= VTD_CAP_FL1GP | VTD_CAP_FL5LP;
     cfg->pasid_cache_entries = 256;
 }
@@ -93,6 +93,9 @@ static int check_config(const struct vtd_config *c)
     if ((ecap & VTD_ECAP_SLADS) && !(ecap & VTD_ECAP_SMPWCS))
         return VTD_EINVAL;
     if ((ecap & VTD_ECAP_NEST) && (ecap & (VTD_ECAP_FLTS | VTD_ECAP_SLTS)) != (VTD_ECAP_FLTS | VTD_ECAP_SLTS))
+        return VTD_EINVAL;
+    /* PRS and PDS only with DT (and PRS, above, only with SMTS) */
+    if ((ecap & (VTD_ECAP_PRS | VTD_ECAP_PDS)) && !(ecap & VTD_ECAP_DT))
         return VTD_EINVAL;
     if (ecap & VTD_ECAP_ERS)
         return VTD_EINVAL; /* "implementations must report this field as Clear" */
