@@ -198,7 +198,11 @@ int vtd_page_request(struct vtd *u, const struct vtd_page_req *r, struct vtd_pag
                               .access = (uint8_t)((r->read ? VTD_R : 0) | (r->write ? VTD_W : 0)),
                               .pasid_valid = r->pasid_valid, .priv = r->priv, .pasid = r->pasid,
                               .addr = r->addr & VTD_PRQ_DESC_ADDR_MASK};
-    struct walk w = {.u = u, .req = &req, .flags = WALK_PRQ, .st = vtd_stat_slot(u)};
+    /* vtd_stats count vtd_translate calls only: the walk counts into a
+     * slot of its own */
+    struct stat_slot scratch;
+    memset(&scratch, 0, sizeof(scratch));
+    struct walk w = {.u = u, .req = &req, .flags = WALK_PRQ, .st = &scratch};
     pthread_mutex_lock(&u->lock);
     const uint32_t hot = atomic_load_explicit(&u->hot, memory_order_acquire);
     if (!(hot & HOT_TE)) {
