@@ -276,6 +276,8 @@ static void test_pgr_without_prs(void **state)
 #define EV_UADDR 0x12u
 #define EV_DATA 0x4321u
 #define DEV_FLAGS (VTD_SMCTX_DTE | VTD_SMCTX_PRE | VTD_SMCTX_PASIDE)
+#define LOOP_VA 0x7000123000ULL /* first-level tests: a user page ... */
+#define LOOP_PA 0x9000000ULL    /* ... and where software maps it */
 
 /* A page request queue of 2^pqs pages at a fresh address, PQH = PQT = 0,
  * the page request event unmasked.  Returns the queue's base. */
@@ -791,6 +793,36 @@ static void test_implicit_invalidation(void **state)
     assert_int_equal(res.pa, PA + 8);
 }
 
+/* §6.5.3.1 with a first-level entry (PGTT 001): the page request drops the
+ * PASID's cached first-level translation of its page (a write after a read
+ * walks again here to set D, so the stale entry shown is a changed output) */
+static void test_implicit_invalidation_fl(void **state)
+{
+    struct vtd_config c;
+    fl_config(&c);
+    struct th *t = th_new(state, &c);
+    struct flx x;
+    flx_init(&x, t, false, 4);
+    uint64_t ca = sm_ctx_addr(t, FLX_SID);
+    th_w64(t, ca, th_r64(t, ca) | VTD_SMCTX_DTE | VTD_SMCTX_PRE);
+    sm_inval_all(t);
+    prq_init(t, 0);
+    const uint64_t leaf = VTD_FL_P | VTD_FL_RW | VTD_FL_US;
+    flx_map(&x, LOOP_VA, LOOP_PA, 4096, leaf);
+    struct vtd_request rd = flx_req(LOOP_VA + 8, VTD_R, false);
+    assert_int_equal(th_req(t, &rd).pa, LOOP_PA + 8);
+    flx_map(&x, LOOP_VA, LOOP_PA + 0x10000, 4096, leaf); /* moved, no invalidation */
+    assert_int_equal(th_req(t, &rd).pa, LOOP_PA + 8);     /* the cached translation */
+    struct vtd_page_req pr = {.sid = FLX_SID, .pasid_valid = true, .pasid = FLX_PASID, .read = true,
+                              .lpig = true, .addr = LOOP_VA};
+    struct vtd_page_req_result res;
+    assert_int_equal(vtd_page_request(t->u, &pr, &res), 0);
+    assert_int_equal(res.status, VTD_PRQ_QUEUED);
+    struct vtd_result r = th_req(t, &rd);
+    assert_int_equal(r.status, VTD_OK);
+    assert_int_equal(r.pa, LOOP_PA + 0x10008);
+}
+
 /* A page request that faults does not invalidate anything (§6.5.3.1) */
 static void test_no_implicit_invalidation_on_fault(void **state)
 {
@@ -866,8 +898,6 @@ static void test_pd_reserved_without_pds(void **state)
 /* ---- the whole loop: DMA fault -> page request -> software maps the page
  *      in the first-level table, invalidates, responds -> the device retries */
 
-#define LOOP_VA 0x7000123000ULL
-#define LOOP_PA 0x9000000ULL
 
 static void test_fault_and_retry(void **state)
 {
@@ -965,6 +995,7 @@ int main(void)
         cmocka_unit_test_teardown(test_te_off, th_teardown),
         cmocka_unit_test_teardown(test_queue_errors, th_teardown),
         cmocka_unit_test_teardown(test_implicit_invalidation, th_teardown),
+        cmocka_unit_test_teardown(test_implicit_invalidation_fl, th_teardown),
         cmocka_unit_test_teardown(test_no_implicit_invalidation_on_fault, th_teardown),
         cmocka_unit_test_teardown(test_pd_drain, th_teardown),
         cmocka_unit_test_teardown(test_pd_reserved_without_pds, th_teardown),
