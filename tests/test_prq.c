@@ -793,20 +793,29 @@ static void test_implicit_invalidation(void **state)
     assert_int_equal(res.pa, PA + 8);
 }
 
+/* A first-level unit (fl_tables.h: FLX_SID, PASID FLX_PASID, PGTT 001)
+ * whose context also enables device-TLBs and page requests, with a page
+ * request queue (PQS=0). */
+static struct th *fl_prq_new(void **state, struct flx *x)
+{
+    struct vtd_config c;
+    fl_config(&c);
+    struct th *t = th_new(state, &c);
+    flx_init(x, t, false, 4);
+    uint64_t ca = sm_ctx_addr(t, FLX_SID);
+    th_w64(t, ca, th_r64(t, ca) | VTD_SMCTX_DTE | VTD_SMCTX_PRE);
+    sm_inval_all(t);
+    prq_init(t, 0);
+    return t;
+}
+
 /* §6.5.3.1 with a first-level entry (PGTT 001): the page request drops the
  * PASID's cached first-level translation of its page (a write after a read
  * walks again here to set D, so the stale entry shown is a changed output) */
 static void test_implicit_invalidation_fl(void **state)
 {
-    struct vtd_config c;
-    fl_config(&c);
-    struct th *t = th_new(state, &c);
     struct flx x;
-    flx_init(&x, t, false, 4);
-    uint64_t ca = sm_ctx_addr(t, FLX_SID);
-    th_w64(t, ca, th_r64(t, ca) | VTD_SMCTX_DTE | VTD_SMCTX_PRE);
-    sm_inval_all(t);
-    prq_init(t, 0);
+    struct th *t = fl_prq_new(state, &x);
     const uint64_t leaf = VTD_FL_P | VTD_FL_RW | VTD_FL_US;
     flx_map(&x, LOOP_VA, LOOP_PA, 4096, leaf);
     struct vtd_request rd = flx_req(LOOP_VA + 8, VTD_R, false);
@@ -898,18 +907,11 @@ static void test_pd_reserved_without_pds(void **state)
 /* ---- the whole loop: DMA fault -> page request -> software maps the page
  *      in the first-level table, invalidates, responds -> the device retries */
 
-
 static void test_fault_and_retry(void **state)
 {
-    struct vtd_config c;
-    fl_config(&c);
-    struct th *t = th_new(state, &c);
     struct flx x;
-    flx_init(&x, t, false, 4);
-    uint64_t ca = sm_ctx_addr(t, FLX_SID);
-    th_w64(t, ca, th_r64(t, ca) | VTD_SMCTX_DTE | VTD_SMCTX_PRE);
-    sm_inval_all(t);
-    uint64_t q = prq_init(t, 0);
+    struct th *t = fl_prq_new(state, &x);
+    uint64_t q = th_rd64(t, VTD_REG_PQA) & VTD_GENMASK(63, 12);
     flx_map(&x, 0x1000, 0x5000, 4096, VTD_FL_P | VTD_FL_RW | VTD_FL_US); /* the tables exist */
     th_clear_logs(t);
     t->npresp = 0;
