@@ -145,7 +145,7 @@ static bool sl_map(struct set *s, int d, uint64_t gpa, uint64_t hpa, uint64_t si
                 e |= VTD_BIT(51); /* reserved (haw 50) */
             th_w64(s->t, ea, e);
             remember(s, (struct ent){.kind = E_SL, .level = (uint8_t)l, .dom = (int8_t)d, .pa = ea,
-                                     .base = gpa & ~((1ULL << (12 + 9 * l)) - 1)});
+                                     .base = gpa & ~((1ULL << (12 + 9 * (l - 1))) - 1)});
         } else if ((e & VTD_SL_PS) || !(e & 3) || (e & VTD_BIT(51))) {
             return false;
         }
@@ -246,7 +246,7 @@ static void fl_map(struct set *s, int pi, uint64_t va)
                 e |= l >= 4 ? VTD_FL_PS : 0;
             th_w64(s->t, ea, e);
             remember(s, (struct ent){.kind = E_FL, .level = (uint8_t)l, .dom = (int8_t)pi, .pa = ea,
-                                     .base = va & ~((1ULL << (12 + 9 * l)) - 1)});
+                                     .base = va & ~((1ULL << (12 + 9 * (l - 1))) - 1)});
         } else if ((e & (VTD_FL_PS | VTD_BIT(51))) || !(e & VTD_FL_P)) {
             return;
         }
@@ -472,9 +472,22 @@ static bool same_res(const struct vtd_result *a, const struct vtd_result *b)
            (a->status != VTD_OK || (a->pa == b->pa && a->page_size == b->page_size && a->perm == b->perm));
 }
 
+static struct set *cur;
+static unsigned cur_phase;
+static struct ent last;
+
 static void report(unsigned set_no, const char *what, const struct vtd_request *q, const struct vtd_result *got,
                    const struct vtd_result *want)
 {
+    if (mismatches < 12) {
+        int pi = q->pasid_valid ? pool_index(q->pasid) : -1;
+        for (unsigned dv = 0; dv < NDEV && !q->pasid_valid; dv++)
+            if (dev_sid[dv] == q->sid)
+                pi = pool_index(cur->rid_pasid[dv]);
+        if (pi >= 0)
+            print_message("  kind %d dom %d levels %u pc %u cm %d\n", cur->kind[pi], cur->pdom[pi],
+                          cur->tree[pi].levels, cur->t->cfg.pasid_cache_entries, cur->cm);
+    }
     if (mismatches < 12)
         print_message("set %u: %s: sid %04x pasid %d/0x%x priv %d acc %u addr 0x%llx: unit %d/0x%x pa 0x%llx size "
                       "0x%llx perm %u, reference %d/0x%x pa 0x%llx size 0x%llx perm %u\n",
@@ -501,7 +514,7 @@ static bool check_record(struct set *s, const struct vtd_request *q, const struc
         uint64_t want = q->sid | (uint64_t)o->res.fault_reason << VTD_FRCD_HI_FR_SHIFT | VTD_FRCD_HI_F |
                         ((q->access & VTD_R) ? VTD_FRCD_HI_T1 : 0) |
                         ((q->access & (VTD_R | VTD_W)) == (VTD_R | VTD_W) ? VTD_FRCD_HI_T2 : 0) |
-                        (q->pasid_valid ? VTD_FRCD_HI_PP | (uint64_t)q->pasid << VTD_FRCD_HI_PV_SHIFT : 0) |
+                        (q->pasid_valid ? VTD_FRCD_HI_PP | (uint64_t)(q->pasid & 0xFFFFF) << VTD_FRCD_HI_PV_SHIFT : 0) |
                         (q->priv ? VTD_FRCD_HI_PRIV : 0) | ((q->access & VTD_X) ? VTD_FRCD_HI_EXE : 0);
         if (hi != want || lo != (q->addr & VTD_GENMASK(56, 12))) {
             if (mismatches < 12)
@@ -522,9 +535,15 @@ static bool check_record(struct set *s, const struct vtd_request *q, const struc
     return ok;
 }
 
-static void one_request(struct set *s, unsigned set_no)
+static void trace_step(void *arg, const struct vtd_walk_step *st)
 {
-    struct vtd_request q = rnd_req(s);
+    (void)arg;
+    print_message("  step %d level %d addr 0x%llx val 0x%llx\n", st->kind, st->level, (unsigned long long)st->addr,
+                  (unsigned long long)st->val[0]);
+}
+
+static void one_req(struct set *s, unsigned set_no, struct vtd_request q)
+{
     struct ref_sm_out o;
     ref_sm_translate(&s->ref, s->t->mem, &q, &o);
     struct vtd_result got = th_req(s->t, &q);
@@ -532,6 +551,17 @@ static void one_request(struct set *s, unsigned set_no)
     outcomes[o.res.status == VTD_OK ? 0 : o.res.status == VTD_BLOCKED ? 1 : o.res.fault_reason]++;
     if (!same_res(&got, &o.res)) {
         report(set_no, "mismatch", &q, &got, &o.res);
+        if (getenv("VTD_SM_RANDOM_TRACE")) {
+            struct vtd_result r2;
+            vtd_walk(s->t->u, &q, &r2, trace_step, NULL);
+        }
+        if (mismatches < 12) {
+            sm_inval_all(s->t);
+            struct vtd_result again = th_req(s->t, &q);
+            print_message("  after a global invalidation: %s (phase %u, last change kind %d level %u pa 0x%llx)\n",
+                          same_res(&again, &o.res) ? "agrees" : "still differs", cur_phase, last.kind, last.level,
+                          (unsigned long long)last.pa);
+        }
         check_record(s, &q, &o, &got);
         return;
     }
@@ -548,6 +578,8 @@ static void one_request(struct set *s, unsigned set_no)
     if (!ok)
         report(set_no, "record or A/D", &q, &got, &o.res);
 }
+
+static void one_request(struct set *s, unsigned set_no) { one_req(s, set_no, rnd_req(s)); }
 
 /* ---- changes and their invalidations ---- */
 
@@ -618,7 +650,9 @@ static void invalidate(struct set *s, const struct ent *e)
 
 static void mutate(struct set *s, const struct ent *e)
 {
-    uint64_t v = th_r64(s->t, e->pa);
+    uint64_t v;
+    if (vtd_mem_read(s->t->mem, e->pa, &v, 8))
+        return; /* in a page made unreadable on purpose */
     switch (e->kind) {
     case E_CTX: {
         static const uint64_t f[] = {VTD_SMCTX_P, VTD_SMCTX_FPD, VTD_SMCTX_PASIDE, VTD_BIT(7)};
@@ -661,6 +695,51 @@ static void mutate(struct set *s, const struct ent *e)
     th_w64(s->t, e->pa, v);
 }
 
+static uint32_t eff_pasid(const struct set *s, const struct vtd_request *q)
+{
+    if (q->pasid_valid)
+        return q->pasid;
+    for (unsigned dv = 0; dv < NDEV; dv++)
+        if (dev_sid[dv] == q->sid)
+            return s->rid_pasid[dv];
+    return 0xFFFFFFFFu;
+}
+
+/* a request that goes through entry e when one is found quickly */
+static struct vtd_request req_for(struct set *s, const struct ent *e)
+{
+    struct vtd_request q = rnd_req(s);
+    for (unsigned tries = 0; tries < 40; tries++, q = rnd_req(s)) {
+        const uint32_t p = eff_pasid(s, &q);
+        const int pi = pool_index(p);
+        const uint64_t off = below(&s->r, 1ULL << (12 + 9 * (e->level - 1u))) & ~7ULL;
+        switch (e->kind) {
+        case E_CTX:
+            if (q.sid == dev_sid[e->dev])
+                return q;
+            break;
+        case E_DIR:
+        case E_PE:
+            if (q.sid == dev_sid[e->dev] && p == pool[e->pi])
+                return q;
+            break;
+        case E_SL:
+            if (pi >= 0 && s->kind[pi] == K_SL && s->pdom[pi] == e->dom) {
+                q.addr = e->base + off;
+                return q;
+            }
+            break;
+        default:
+            if (pi == e->dom) {
+                q.addr = e->base + off;
+                return q;
+            }
+            break;
+        }
+    }
+    return q;
+}
+
 /* requests between a change and its invalidation: the old or the new result */
 static void stale_window(struct set *s, unsigned set_no, const struct ent *e, unsigned n)
 {
@@ -669,7 +748,7 @@ static void stale_window(struct set *s, unsigned set_no, const struct ent *e, un
     if (n > 16)
         n = 16;
     for (unsigned i = 0; i < n; i++) {
-        q[i] = rnd_req(s);
+        q[i] = pct(&s->r, 70) ? req_for(s, e) : rnd_req(s);
         ref_sm_translate(&s->ref, s->t->mem, &q[i], &old[i]);
     }
     mutate(s, e);
@@ -698,21 +777,28 @@ static void test_sm_random(void **state)
     unsigned reqs = (unsigned)env_u64("VTD_SM_RANDOM_REQS", 60);
     mismatches = stale_old = stale_new = nreq = 0;
     memset(outcomes, 0, sizeof(outcomes));
-    for (unsigned n = 0; n < sets; n++) {
+    for (unsigned n = (unsigned)env_u64("VTD_SM_RANDOM_FIRST", 0); n < sets; n++) {
         struct set *s = calloc(1, sizeof(*s));
         assert_non_null(s);
         setup_set(state, s, seed * 1000003 + n);
+        cur = s;
+        cur_phase = 0;
+        memset(&last, 0, sizeof(last));
         for (unsigned phase = 0; phase < 6; phase++) {
             for (unsigned i = 0; i < reqs; i++)
                 one_request(s, n);
             if (!s->nents)
                 break;
             const struct ent e = s->ents[below(&s->r, s->nents)];
+            last = e;
+            cur_phase = phase + 1;
             if (pct(&s->r, 60))
                 stale_window(s, n, &e, 12);
             else
                 mutate(s, &e);
             invalidate(s, &e);
+            for (unsigned i = 0; i < reqs / 4; i++)
+                one_req(s, n, req_for(s, &e));
         }
         th_teardown(state);
         free(s);

@@ -138,11 +138,14 @@ static int set_bits(struct walk *w, uint64_t pa, uint64_t *v, uint64_t bits)
 static int sl_set_dirty(struct walk *w, const struct pasidinfo *pi, uint64_t pa)
 {
     struct vtd *u = w->u;
-    if (!pi->pwsnp || !caps(u, VTD_ECAP_SMPWCS))
-        return VTD_FR_SM_SL_AD_NOSNOOP;
     uint64_t v;
     if (read_entry(w, pa, &v))
         return VTD_FR_SM_SL_AD_FAILED;
+    /* an update is needed only when a bit is clear (no 7Ch otherwise) */
+    if ((v & (VTD_SL_A | VTD_SL_D)) == (VTD_SL_A | VTD_SL_D))
+        return 0;
+    if (!pi->pwsnp || !caps(u, VTD_ECAP_SMPWCS))
+        return VTD_FR_SM_SL_AD_NOSNOOP;
     if (!walk_diags(w))
         return 0;
     for (unsigned i = 0; i < AD_RETRIES; i++) {

@@ -201,6 +201,22 @@ static uint8_t sm_sl_code(uint8_t r, uint8_t perm)
     }
 }
 
+/* A hit on a cached not-present second-level leaf (CAP.CM): the walk it
+ * stands for faults at the first level whose cumulative permission lacks
+ * what the request needs (85h / 86h), else at the leaf (79h).  amiss says
+ * which permission the levels above lack (0: none). */
+static uint8_t sm_neg_code(uint8_t need, uint8_t amiss)
+{
+    const uint8_t above = amiss == VTD_FR_NO_WRITE ? VTD_R : amiss == VTD_FR_NO_READ ? VTD_W : VTD_R | VTD_W;
+    if (!(need & NEED_ANY)) {
+        if ((need & VTD_R) && !(above & VTD_R))
+            return VTD_FR_SM_NO_READ;
+        if ((need & VTD_W) && !(above & VTD_W))
+            return VTD_FR_SM_NO_WRITE;
+    }
+    return VTD_FR_SM_SL_PERM;
+}
+
 /*
  * First-level (PGTT 001) and nested (PGTT 011) translation (src/hw/fl.c).
  * On a unit without ECAP.FLTS / ECAP.NEST vtd_sm_fetch() has already
@@ -407,7 +423,7 @@ static int sm_translate(struct walk *w, struct vtd_result *res, uint32_t hot)
         uint8_t reason = vtd_perm_check(w->need, lf.perm, lf.amiss);
         if (VTD_UNLIKELY(reason)) {
             w->qualified = true;
-            fault(w, res, sm_sl_code(reason, lf.perm));
+            fault(w, res, w->neg_cached ? sm_neg_code(w->need, lf.amiss) : sm_sl_code(reason, lf.perm));
             goto done;
         }
     }
