@@ -211,6 +211,9 @@ static int nested_sl(struct walk *w, const struct pasidinfo *pi, uint64_t gpa, i
             const bool leaf = l == 1 || (l <= 3 && (pte & VTD_SL_PS));
             if (pte & (leaf ? u->rsvd_leaf[l] : u->rsvd_nonleaf[l]))
                 return VTD_FR_SM_SL_RSVD;
+            /* an entry is validated (cumulative R or W) before its A is set */
+            if (!(perm & pte & (VTD_SL_R | VTD_SL_W)))
+                return VTD_FR_SM_SL_PERM;
             if (!ssade || (pte & VTD_SL_A))
                 break;
             if (!pi->pwsnp || !caps(u, VTD_ECAP_SMPWCS))
