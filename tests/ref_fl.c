@@ -73,14 +73,14 @@ static int sl(struct ctx *x, uint64_t gpa, bool top, struct slr *o)
         bool leaf = l == 1 || (l <= 3 && (e & BIT(7)));
         if (e & sl_rsvd(c, l, leaf))
             return 0x7A;
+        perm &= (unsigned)(e & 3);
+        if (!perm)
+            return 0x79; /* before A: only a validated entry gets A */
         if (c->ssade && !(e & BIT(8))) {
             if (!x->snoop)
                 return 0x7C;
             add(x, pa, BIT(8));
         }
-        perm &= (unsigned)(e & 3);
-        if (!perm)
-            return 0x79;
         if (leaf) {
             o->size = 1ULL << sh;
             o->hpa = (e & MASK(51, 12) & ~(o->size - 1)) | (gpa & (o->size - 1));

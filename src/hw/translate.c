@@ -238,7 +238,10 @@ static void sm_check_stale(struct walk *w, const struct vtd_result *res, const s
         return;
     int kind = vtd_sm_stale(w, sc, pi), code = VTD_DIAG_STALE_IOTLB;
     const char *what = "an IOTLB or paging-structure-cache entry";
-    if (kind == 1) {
+    if (w->neg_cached) {
+        code = VTD_DIAG_STALE_NEGATIVE;
+        what = "a cached not-present or invalid entry (CAP.CM=1)";
+    } else if (kind == 1) {
         code = VTD_DIAG_STALE_CONTEXT;
         what = "a scalable-mode context-cache entry";
     } else if (kind == 2) {
