@@ -210,13 +210,19 @@ static void test_cm_sl_negative_codes(void **state)
     pe_sl(&c, 1, q);
     uint64_t l2 = th_pte_addr(c.t, c.sl_root, 4, IOVA, 2), l1 = th_pte_addr(c.t, c.sl_root, 4, IOVA, 1);
     uint64_t l2v = th_r64(c.t, l2);
-    th_w64(c.t, l1, 0);
+    th_w64(c.t, l1, 0); /* every level above R/W: 79h for any access */
+    expect_fault(&c, rq(&c, 1, VTD_W), VTD_FR_SM_SL_PERM);
+    expect_fault(&c, rq(&c, 1, VTD_R), VTD_FR_SM_SL_PERM);
+    expect_fault(&c, rq(&c, 1, VTD_R | VTD_W), VTD_FR_SM_SL_PERM);
+    uint64_t d[4];
+    sm_desc_iotlb(d, 2, DID, 0, 0, false);
+    sm_qi_submit(c.t, d);
+    sm_qi_sync(c.t);
     th_w64(c.t, l2, l2v & ~VTD_SL_R); /* PDE write-only */
     expect_fault(&c, rq(&c, 1, VTD_W), VTD_FR_SM_SL_PERM); /* the leaf: cached */
     expect_fault(&c, rq(&c, 1, VTD_R), VTD_FR_SM_NO_READ);
     expect_fault(&c, rq(&c, 1, VTD_R | VTD_W), VTD_FR_SM_NO_READ);
     expect_fault(&c, rq(&c, 1, VTD_W), VTD_FR_SM_SL_PERM);
-    uint64_t d[4];
     sm_desc_iotlb(d, 2, DID, 0, 0, false);
     sm_qi_submit(c.t, d);
     sm_qi_sync(c.t);
