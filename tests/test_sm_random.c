@@ -770,12 +770,113 @@ static void stale_window(struct set *s, unsigned set_no, const struct ent *e, un
     }
 }
 
+/* ---- vtd_mappings_pasid against the reference ---- */
+
+struct mlist {
+    unsigned n;
+    struct { uint64_t iova, pa, size; uint8_t perm; } m[1024];
+};
+static unsigned nmaps, nmap_checks;
+
+static int collect(void *arg, uint64_t iova, uint64_t pa, uint64_t size, uint8_t perm)
+{
+    struct mlist *l = arg;
+    if (l->n < 1024) {
+        l->m[l->n].iova = iova;
+        l->m[l->n].pa = pa;
+        l->m[l->n].size = size;
+        l->m[l->n].perm = perm;
+        l->n++;
+    }
+    return 0;
+}
+
+static bool ad_or_intr(unsigned fr) { return fr == 0x7C || fr == 0x90 || fr == 0x77 || fr == 0x87; }
+
+static void check_mappings(struct set *s, unsigned set_no, struct mlist *l, unsigned dv, bool pv, uint32_t pasid,
+                           bool priv)
+{
+    struct vtd_request q = {.sid = dev_sid[dv], .at = VTD_AT_UNTRANSLATED, .pasid_valid = pv, .pasid = pasid,
+                            .priv = pv && priv};
+    l->n = 0;
+    int rc = vtd_mappings_pasid(s->t->u, q.sid, pv, pasid, priv, 0, ~0ULL, collect, l);
+    struct ref_sm_out o;
+    if (rc == VTD_ENOENT) {
+        q.access = VTD_R;
+        q.addr = 0x1000;
+        ref_sm_translate(&s->ref, s->t->mem, &q, &o);
+        nmap_checks++;
+        if (o.res.status != VTD_FAULT || (o.res.fault_reason >= 0x60 && o.res.fault_reason != 0x89)) {
+            report(set_no, "mappings: ENOENT but the reference translates", &q, &o.res, &o.res);
+        }
+        return;
+    }
+    if (rc) {
+        report(set_no, "mappings: error", &q, &o.res, &o.res);
+        return;
+    }
+    nmaps += l->n;
+    /* every mapping reported translates so (but for A/D and the interrupt range) */
+    for (unsigned i = 0; i < l->n; i++) {
+        for (unsigned k = 0; k < 2; k++) {
+            uint64_t off = below(&s->r, l->m[i].size) & ~7ULL;
+            q.addr = l->m[i].iova + off;
+            q.access = (l->m[i].perm & VTD_R) ? VTD_R : VTD_W;
+            ref_sm_translate(&s->ref, s->t->mem, &q, &o);
+            nmap_checks++;
+            struct vtd_result want = {.status = VTD_OK, .pa = l->m[i].pa + off, .perm = l->m[i].perm,
+                                      .page_size = o.res.page_size};
+            if (o.res.status == VTD_FAULT && ad_or_intr(o.res.fault_reason))
+                continue;
+            if (!same_res(&o.res, &want))
+                report(set_no, "mappings: reported, reference differs", &q, &want, &o.res);
+        }
+    }
+    /* every address of the pools that translates is reported */
+    int pi = pool_index(pv ? pasid : s->rid_pasid[dv]);
+    for (unsigned k = 0; k < 24; k++) {
+        uint64_t a = below(&s->r, 1ULL << 33);
+        if (pi >= 0 && (s->kind[pi] == K_FL || s->kind[pi] == K_NEST))
+            a = s->tree[pi].va[below(&s->r, NVA)] | (below(&s->r, 4096) & ~7ULL);
+        else if (pi >= 0 && s->kind[pi] == K_SL)
+            a = s->dom[s->pdom[pi]].iova[below(&s->r, s->dom[s->pdom[pi]].niova)];
+        q.addr = a & ~7ULL;
+        q.access = VTD_R;
+        ref_sm_translate(&s->ref, s->t->mem, &q, &o);
+        if (o.res.status == VTD_FAULT && o.res.fault_reason == 0x86) {
+            q.access = VTD_W;
+            ref_sm_translate(&s->ref, s->t->mem, &q, &o);
+        }
+        if (o.res.status != VTD_OK)
+            continue;
+        nmap_checks++;
+        bool found = false;
+        for (unsigned i = 0; i < l->n && !found; i++)
+            found = q.addr >= l->m[i].iova && q.addr - l->m[i].iova < l->m[i].size &&
+                    l->m[i].pa + (q.addr - l->m[i].iova) == o.res.pa && l->m[i].perm == o.res.perm;
+        if (!found && l->n < 1024)
+            report(set_no, "mappings: translates but not reported", &q, &o.res, &o.res);
+    }
+}
+
+static void all_mappings(struct set *s, unsigned set_no)
+{
+    struct mlist *l = malloc(sizeof(*l));
+    assert_non_null(l);
+    for (unsigned dv = 0; dv < NDEV; dv++) {
+        check_mappings(s, set_no, l, dv, false, 0, false);
+        for (unsigned pi = 0; pi < NPASID; pi++)
+            check_mappings(s, set_no, l, dv, true, pool[pi], pct(&s->r, 30));
+    }
+    free(l);
+}
+
 static void test_sm_random(void **state)
 {
     uint64_t seed = env_u64("VTD_SM_RANDOM_SEED", 0x5A5A);
     unsigned sets = (unsigned)env_u64("VTD_SM_RANDOM_SETS", 40);
     unsigned reqs = (unsigned)env_u64("VTD_SM_RANDOM_REQS", 60);
-    mismatches = stale_old = stale_new = nreq = 0;
+    mismatches = stale_old = stale_new = nreq = nmaps = nmap_checks = 0;
     memset(outcomes, 0, sizeof(outcomes));
     for (unsigned n = (unsigned)env_u64("VTD_SM_RANDOM_FIRST", 0); n < sets; n++) {
         struct set *s = calloc(1, sizeof(*s));
@@ -799,12 +900,15 @@ static void test_sm_random(void **state)
             invalidate(s, &e);
             for (unsigned i = 0; i < reqs / 4; i++)
                 one_req(s, n, req_for(s, &e));
+            if (phase == 0 || phase == 5)
+                all_mappings(s, n);
         }
         th_teardown(state);
         free(s);
     }
-    print_message("%u sets, %u requests, %u mismatches; stale windows: %u old, %u new results\n", sets, nreq,
-                  mismatches, stale_old, stale_new);
+    print_message("%u sets, %u requests, %u mismatches; stale windows: %u old, %u new results; "
+                  "vtd_mappings_pasid: %u mappings, %u checks\n",
+                  sets, nreq, mismatches, stale_old, stale_new, nmaps, nmap_checks);
     for (unsigned k = 0; k < 256; k++)
         if (outcomes[k])
             print_message("%s 0x%02x: %u\n", k == 0 ? "ok" : k == 1 ? "blocked" : "fault", k, outcomes[k]);
