@@ -874,7 +874,7 @@ static void all_mappings(struct set *s, unsigned set_no)
 static void test_sm_random(void **state)
 {
     uint64_t seed = env_u64("VTD_SM_RANDOM_SEED", 0x5A5A);
-    unsigned sets = (unsigned)env_u64("VTD_SM_RANDOM_SETS", 40);
+    unsigned sets = (unsigned)env_u64("VTD_SM_RANDOM_SETS", 100);
     unsigned reqs = (unsigned)env_u64("VTD_SM_RANDOM_REQS", 60);
     mismatches = stale_old = stale_new = nreq = nmaps = nmap_checks = 0;
     memset(outcomes, 0, sizeof(outcomes));
