@@ -30,26 +30,9 @@
 #include <string.h>
 
 #include "ref_sm.h"
+#include "rng.h"
 #include "sm_tables.h"
 
-struct rng {
-    uint64_t s;
-};
-static uint64_t rnd(struct rng *r)
-{
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-static uint64_t below(struct rng *r, uint64_t n) { return rnd(r) % n; }
-static bool pct(struct rng *r, unsigned p) { return below(r, 100) < p; }
-
-static uint64_t env_u64(const char *name, uint64_t def)
-{
-    const char *v = getenv(name);
-    return (v && *v) ? strtoull(v, NULL, 0) : def;
-}
 
 #define NDEV 5
 static const uint16_t dev_sid[NDEV] = {SID(0, 2, 0), SID(0, 2, 1), SID(0, 0x11, 0), SID(1, 3, 0), SID(0, 0x1F, 7)};
@@ -199,21 +182,9 @@ static void build_dom(struct set *s, int d)
 
 static uint64_t fl_bits(struct set *s, bool leaf)
 {
-    uint64_t b = VTD_FL_P;
-    if (pct(&s->r, 85))
-        b |= VTD_FL_RW;
-    if (pct(&s->r, 85))
-        b |= VTD_FL_US;
-    if (pct(&s->r, 40))
-        b |= VTD_FL_A;
-    if (leaf && pct(&s->r, 30))
-        b |= VTD_FL_D;
-    if (pct(&s->r, 20))
-        b |= VTD_FL_EA;
-    if (pct(&s->r, 3))
-        b &= ~VTD_FL_P;
+    uint64_t b = rng_fl_bits(&s->r, leaf);
     if (pct(&s->r, 2))
-        b |= VTD_BIT(51);
+        b |= VTD_BIT(51); /* reserved (haw 50) */
     return b;
 }
 
