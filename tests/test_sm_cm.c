@@ -40,6 +40,14 @@ static void pe_sl(struct cm *c, uint32_t pasid, uint64_t q[8])
     sm_set_pe(c->t, c->dir, pasid, q);
 }
 
+/* a unit, the device, and PASID 1's second-level entry: its address */
+static uint64_t cm_setup(void **state, struct cm *c, bool cm, uint64_t q[8])
+{
+    cm_init(state, c, cm);
+    pe_sl(c, 1, q);
+    return sm_pe_addr(c->t, c->dir, 1);
+}
+
 static struct vtd_result rq(struct cm *c, uint32_t pasid, uint8_t access)
 {
     struct vtd_request r = sm_req(DEV, true, pasid, IOVA | 0x10, access);
@@ -80,10 +88,7 @@ static void pc(struct cm *c, unsigned g, uint16_t did, uint32_t pasid)
 static void test_cm_pte_not_present_cached(void **state)
 {
     struct cm c;
-    cm_init(state, &c, true);
-    uint64_t q[8];
-    pe_sl(&c, 1, q);
-    uint64_t pa = sm_pe_addr(c.t, c.dir, 1);
+    uint64_t q[8], pa = cm_setup(state, &c, true, q);
     th_w64(c.t, pa, q[0] & ~VTD_PE_Q0_P);
     expect_fault(&c, rq(&c, 1, VTD_R), VTD_FR_SM_PTE_NOT_PRESENT);
     th_w64(c.t, pa, q[0]);
@@ -104,10 +109,7 @@ static void test_cm_pte_not_present_cached(void **state)
 static void test_no_cm_not_cached(void **state)
 {
     struct cm c;
-    cm_init(state, &c, false);
-    uint64_t q[8];
-    pe_sl(&c, 1, q);
-    uint64_t pa = sm_pe_addr(c.t, c.dir, 1);
+    uint64_t q[8], pa = cm_setup(state, &c, false, q);
     th_w64(c.t, pa, q[0] & ~VTD_PE_Q0_P);
     expect_fault(&c, rq(&c, 1, VTD_R), VTD_FR_SM_PTE_NOT_PRESENT);
     th_w64(c.t, pa, q[0]);
@@ -150,10 +152,7 @@ static void test_cm_pde_cached(void **state)
 static void test_cm_pte_rsvd_invalid_cached(void **state)
 {
     struct cm c;
-    cm_init(state, &c, true);
-    uint64_t q[8];
-    pe_sl(&c, 1, q);
-    uint64_t pa = sm_pe_addr(c.t, c.dir, 1);
+    uint64_t q[8], pa = cm_setup(state, &c, true, q);
     th_w64(c.t, pa + 8, q[1] | VTD_BIT(16)); /* 80: reserved */
     expect_fault(&c, rq(&c, 1, VTD_R), VTD_FR_SM_PTE_RSVD);
     th_w64(c.t, pa + 8, q[1]);
