@@ -117,9 +117,13 @@ static bool sl_map(struct set *s, int d, uint64_t gpa, uint64_t hpa, uint64_t si
     unsigned levels = D->aw + 2, leaf = size == (1ULL << 30) ? 3 : size == (2ULL << 20) ? 2 : 1;
     uint64_t table = D->root;
     for (unsigned l = levels; l > leaf; l--) {
-        uint64_t ea = table + sl_idx(gpa, l) * 8, e = th_r64(s->t, ea);
+        uint64_t ea = table + sl_idx(gpa, l) * 8, e;
+        if (vtd_mem_read(s->t->mem, ea, &e, 8))
+            return false; /* under an unreadable table */
         if (!e) {
             e = th_alloc_page(s->t) | VTD_SL_R | VTD_SL_W;
+            if (pct(&s->r, 1)) /* an unreadable table (78h) */
+                vtd_mem_add_hole(s->t->mem, e & VTD_SL_ADDR_MASK, 4096);
             if (pct(&s->r, 4))
                 e &= ~(uint64_t)(pct(&s->r, 50) ? VTD_SL_W : VTD_SL_R);
             if (pct(&s->r, 20))
@@ -134,8 +138,8 @@ static bool sl_map(struct set *s, int d, uint64_t gpa, uint64_t hpa, uint64_t si
         }
         table = e & VTD_SL_ADDR_MASK;
     }
-    uint64_t ea = table + sl_idx(gpa, leaf) * 8;
-    if (th_r64(s->t, ea))
+    uint64_t ea = table + sl_idx(gpa, leaf) * 8, old;
+    if (vtd_mem_read(s->t->mem, ea, &old, 8) || old)
         return false;
     th_w64(s->t, ea, hpa | f | (leaf > 1 ? VTD_SL_PS : 0));
     remember(s, (struct ent){.kind = E_SL, .level = (uint8_t)leaf, .dom = (int8_t)d, .pa = ea, .base = gpa});
@@ -192,6 +196,8 @@ static uint64_t fl_bits(struct set *s, bool leaf)
 static uint64_t fl_table(struct set *s, struct tree *T)
 {
     uint64_t h = th_alloc_page(s->t);
+    if (pct(&s->r, 1)) /* an unreadable table (70h / 73h) */
+        vtd_mem_add_hole(s->t->mem, h, 4096);
     if (T->nested) {
         uint64_t f = VTD_SL_R | VTD_SL_W;
         if (pct(&s->r, 4))
@@ -209,7 +215,9 @@ static void fl_map(struct set *s, int pi, uint64_t va)
     int leaf = pct(&s->r, 15) ? 2 : pct(&s->r, 6) ? 3 : 1;
     uint64_t table = T->root;
     for (int l = (int)T->levels; l > leaf; l--) {
-        uint64_t ea = table + sl_idx(va, (unsigned)l) * 8, e = th_r64(s->t, ea);
+        uint64_t ea = table + sl_idx(va, (unsigned)l) * 8, e;
+        if (vtd_mem_read(s->t->mem, ea, &e, 8))
+            return; /* under an unreadable table */
         if (!e) {
             uint64_t h = fl_table(s, T);
             e = (T->nested ? h + GOFF : h) | fl_bits(s, false);
@@ -223,8 +231,8 @@ static void fl_map(struct set *s, int pi, uint64_t va)
         }
         table = (e & VTD_FL_ADDR_MASK) - (T->nested ? GOFF : 0);
     }
-    uint64_t ea = table + sl_idx(va, (unsigned)leaf) * 8;
-    if (th_r64(s->t, ea))
+    uint64_t ea = table + sl_idx(va, (unsigned)leaf) * 8, old;
+    if (vtd_mem_read(s->t->mem, ea, &old, 8) || old)
         return;
     uint64_t size = 1ULL << (12 + 9 * (leaf - 1)), out;
     if (T->nested) {
@@ -385,8 +393,8 @@ static void setup_set(void **state, struct set *s, uint64_t seed)
             build_tree(s, (int)pi);
     for (unsigned dv = 0; dv < NDEV; dv++)
         build_dev(s, dv);
-    if (pct(&s->r, 20)) /* a root half with reserved bits */
-        th_w64(s->t, s->t->rta + 16 + 8, th_r64(s->t, s->t->rta + 16 + 8) | VTD_BIT(3));
+    if (pct(&s->r, 10)) /* bus 1's lower root half with reserved bits (3Ah) */
+        th_w64(s->t, s->t->rta + 16, th_r64(s->t, s->t->rta + 16) | VTD_BIT(3));
     sm_enable(s->t);
     s->ref = (struct ref_sm){.ver = (uint32_t)th_rd32(s->t, VTD_REG_VER), .cap = th_rd64(s->t, VTD_REG_CAP),
                              .ecap = th_rd64(s->t, VTD_REG_ECAP), .haw = c.haw, .rta = s->t->rta};
@@ -619,51 +627,65 @@ static void invalidate(struct set *s, const struct ent *e)
     sm_qi_sync(s->t);
 }
 
-static void mutate(struct set *s, const struct ent *e)
+/* the one change: XOR `mask` into the qword at `pa` (mask 0: none) */
+struct change {
+    uint64_t pa, mask;
+};
+
+static void toggle(struct set *s, const struct change *c)
 {
+    if (c->mask)
+        th_w64(s->t, c->pa, th_r64(s->t, c->pa) ^ c->mask);
+}
+
+static struct change mutate(struct set *s, const struct ent *e)
+{
+    struct change c = {.pa = e->pa};
     uint64_t v;
     if (vtd_mem_read(s->t->mem, e->pa, &v, 8))
-        return; /* in a page made unreadable on purpose */
+        return c; /* in a page made unreadable on purpose */
     switch (e->kind) {
     case E_CTX: {
         static const uint64_t f[] = {VTD_SMCTX_P, VTD_SMCTX_FPD, VTD_SMCTX_PASIDE, VTD_BIT(7)};
         unsigned k = (unsigned)below(&s->r, 5);
         if (k == 4) {
-            th_w64(s->t, e->pa + 8, th_r64(s->t, e->pa + 8) ^ VTD_SMCTX_Q1_RID_PRIV);
-            return;
+            c.pa = e->pa + 8;
+            c.mask = VTD_SMCTX_Q1_RID_PRIV;
+        } else {
+            c.mask = f[k];
         }
-        v ^= f[k];
         break;
     }
     case E_DIR: {
         static const uint64_t f[] = {VTD_PDE_P, VTD_PDE_FPD, VTD_BIT(2)};
-        v ^= f[below(&s->r, 3)];
+        c.mask = f[below(&s->r, 3)];
         break;
     }
     case E_PE: {
         unsigned k = (unsigned)below(&s->r, 6);
-        if (k >= 3) {
-            static const uint64_t q2[] = {VTD_PE_Q2_SRE, VTD_PE_Q2_WPE, VTD_PE_Q2_SRE};
-            uint64_t q = th_r64(s->t, e->pa + 16) ^ q2[k - 3];
-            th_w64(s->t, e->pa + 16, q);
-            return;
-        }
         static const uint64_t f[] = {VTD_PE_Q0_P, VTD_PE_Q0_FPD, VTD_BIT(8)};
-        v ^= f[k];
+        static const uint64_t q2[] = {VTD_PE_Q2_SRE, VTD_PE_Q2_WPE, VTD_PE_Q2_SRE};
+        if (k >= 3) {
+            c.pa = e->pa + 16;
+            c.mask = q2[k - 3];
+        } else {
+            c.mask = f[k];
+        }
         break;
     }
     case E_SL: {
         static const uint64_t f[] = {VTD_SL_R, VTD_SL_W, VTD_SL_A, VTD_SL_D, VTD_BIT(51), VTD_SL_R | VTD_SL_W};
-        v ^= f[below(&s->r, 6)];
+        c.mask = f[below(&s->r, 6)];
         break;
     }
     default: {
         static const uint64_t f[] = {VTD_FL_P, VTD_FL_RW, VTD_FL_US, VTD_FL_A, VTD_FL_D, VTD_FL_EA, VTD_BIT(51)};
-        v ^= f[below(&s->r, 7)];
+        c.mask = f[below(&s->r, 7)];
         break;
     }
     }
-    th_w64(s->t, e->pa, v);
+    toggle(s, &c);
+    return c;
 }
 
 static uint32_t eff_pasid(const struct set *s, const struct vtd_request *q)
@@ -711,26 +733,24 @@ static struct vtd_request req_for(struct set *s, const struct ent *e)
     return q;
 }
 
-/* requests between a change and its invalidation: the old or the new result */
+/* requests between a change and its invalidation: the old or the new
+ * result (the old one computed with the change undone for a moment, so that
+ * A/D bits set meanwhile count in both) */
 static void stale_window(struct set *s, unsigned set_no, const struct ent *e, unsigned n)
 {
-    struct vtd_request q[16];
-    struct ref_sm_out old[16];
-    if (n > 16)
-        n = 16;
+    const struct change c = mutate(s, e);
     for (unsigned i = 0; i < n; i++) {
-        q[i] = pct(&s->r, 70) ? req_for(s, e) : rnd_req(s);
-        ref_sm_translate(&s->ref, s->t->mem, &q[i], &old[i]);
-    }
-    mutate(s, e);
-    for (unsigned i = 0; i < n; i++) {
-        struct ref_sm_out now;
-        ref_sm_translate(&s->ref, s->t->mem, &q[i], &now);
-        struct vtd_result got = th_req(s->t, &q[i]);
+        struct vtd_request q = pct(&s->r, 70) ? req_for(s, e) : rnd_req(s);
+        struct ref_sm_out old, now;
+        toggle(s, &c);
+        ref_sm_translate(&s->ref, s->t->mem, &q, &old);
+        toggle(s, &c);
+        ref_sm_translate(&s->ref, s->t->mem, &q, &now);
+        struct vtd_result got = th_req(s->t, &q);
         nreq++;
-        bool o = same_res(&got, &old[i].res), w = same_res(&got, &now.res);
+        bool o = same_res(&got, &old.res), w = same_res(&got, &now.res);
         if (!o && !w)
-            report(set_no, "stale window: neither old nor new", &q[i], &got, &now.res);
+            report(set_no, "stale window: neither old nor new", &q, &got, &now.res);
         else if (o && !w)
             stale_old++;
         else if (w && !o)
@@ -867,7 +887,7 @@ static void test_sm_random(void **state)
             if (pct(&s->r, 60))
                 stale_window(s, n, &e, 12);
             else
-                mutate(s, &e);
+                (void)mutate(s, &e);
             invalidate(s, &e);
             for (unsigned i = 0; i < reqs / 4; i++)
                 one_req(s, n, req_for(s, &e));
