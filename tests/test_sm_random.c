@@ -375,6 +375,19 @@ static void setup_set(void **state, struct set *s, uint64_t seed)
     c.ecap |= VTD_ECAP_FLTS | VTD_ECAP_NEST | VTD_ECAP_EAFS;
     c.haw = 50;
     c.check_stale = false;
+    /* capabilities the structures' reserved bits depend on */
+    if (pct(&s->r, 10))
+        c.ecap &= ~(VTD_ECAP_SMPWCS | VTD_ECAP_SLADS | VTD_ECAP_EAFS);
+    if (pct(&s->r, 10))
+        c.ecap &= ~VTD_ECAP_SLADS;
+    if (pct(&s->r, 10))
+        c.ecap &= ~VTD_ECAP_RPS;
+    if (pct(&s->r, 10))
+        c.ecap &= ~VTD_ECAP_RPRIVS;
+    if (pct(&s->r, 10))
+        c.ecap &= ~VTD_ECAP_SRS;
+    if (pct(&s->r, 15))
+        c.ver = 0x80; /* execute requests with PASID: 34h before any table */
     static const uint32_t pcs[] = {0, 4, 256};
     c.pasid_cache_entries = pcs[below(&s->r, 3)];
     s->cm = pct(&s->r, 30);
