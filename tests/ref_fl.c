@@ -73,14 +73,14 @@ static int sl(struct ctx *x, uint64_t gpa, bool top, struct slr *o)
         bool leaf = l == 1 || (l <= 3 && (e & BIT(7)));
         if (e & sl_rsvd(c, l, leaf))
             return 0x7A;
+        perm &= (unsigned)(e & 3);
+        if (!perm)
+            return 0x79; /* before A: only a validated entry gets A */
         if (c->ssade && !(e & BIT(8))) {
             if (!x->snoop)
                 return 0x7C;
             add(x, pa, BIT(8));
         }
-        perm &= (unsigned)(e & 3);
-        if (!perm)
-            return 0x79;
         if (leaf) {
             o->size = 1ULL << sh;
             o->hpa = (e & MASK(51, 12) & ~(o->size - 1)) | (gpa & (o->size - 1));
@@ -202,8 +202,18 @@ void ref_fl_translate(const struct ref_fl *c, struct vtd_mem *mem, const struct 
                 add(&x, ts.leaf, BIT(8) | BIT(9));
         }
         if (leaf) {
-            if (c->nested && c->ssade && wr)
-                add(&x, fs.leaf, BIT(8) | BIT(9));
+            if (c->nested && c->ssade && wr) {
+                /* D on the second-level leaf of the page written (A was
+                 * listed by the walk); needed only when clear */
+                uint64_t sv;
+                if (!rd(&x, fs.leaf, &sv))
+                    return out(res, VTD_FAULT, 0x7D, 0, 0, 0);
+                if (!(sv & BIT(9))) {
+                    if (!x.snoop)
+                        return out(res, VTD_FAULT, 0x7C, 0, 0, 0);
+                    add(&x, fs.leaf, BIT(8) | BIT(9));
+                }
+            }
             uint64_t es = fs.size < size ? fs.size : size;
             uint64_t o = c->nested ? fs.hpa : next | (va & (size - 1));
             return out(res, VTD_OK, 0, o, es, perm);

@@ -815,6 +815,67 @@ static void test_nested_ssade(void **state)
     EXPECT_FAULT(&x, r, VTD_FR_SM_SL_AD_NOSNOOP, VA);
 }
 
+/* Regression (found by test_sm_random): with SSADE and walks not snooped, a
+ * write whose second-level leaf already has A and D needs no update and must
+ * not fault 7Ch. */
+static void test_nested_ssade_no_update_needed(void **state)
+{
+    struct flx x;
+    nested_init(state, &x, NULL);
+    x.q[0] |= VTD_PE_Q0_SSADE;
+    x.q[1] &= ~VTD_PE_Q1_PWSNP;
+    flx_update_pe(&x);
+    flx_map(&x, VA, GPA_DATA, 4096, LEAF | VTD_FL_A | VTD_FL_D);
+    nested_data(&x, GPA_DATA, PA, VTD_SL_R | VTD_SL_W);
+    /* every entry either walk uses: A (first level) and A/D (second level) set */
+    for (int l = 4; l >= 2; l--) {
+        uint64_t fe = flx_pte(&x, VA, l);
+        th_w64(x.t, fe, th_r64(x.t, fe) | VTD_FL_A);
+    }
+    for (uint64_t g = 0; g < 5; g++) {
+        uint64_t gpa = g < 4 ? 0 : GPA_DATA;
+        if (g < 4) {
+            gpa = x.fl_root + FLX_GOFF;
+            if (g > 0)
+                gpa = (th_r64(x.t, flx_pte(&x, VA, 5 - (int)g)) & VTD_FL_ADDR_MASK);
+        }
+        for (int l = 4; l >= 1; l--) {
+            uint64_t se = flx_sl_pte(&x, gpa, l);
+            th_w64(x.t, se, th_r64(x.t, se) | VTD_SL_A | (l == 1 ? VTD_SL_D : 0));
+        }
+    }
+    struct vtd_result r = dma(&x, VA, VTD_W, false);
+    EXPECT_OK(r, PA, 4096);
+    /* D clear on the data page's leaf: now an update is needed, 7Ch */
+    uint64_t dle = flx_sl_pte(&x, GPA_DATA, 1);
+    th_w64(x.t, dle, th_r64(x.t, dle) & ~VTD_SL_D);
+    flx_update_pe(&x);
+    r = dma(&x, VA, VTD_W, false);
+    EXPECT_FAULT(&x, r, VTD_FR_SM_SL_AD_NOSNOOP, VA);
+}
+
+/* A second-level entry of a nested walk is validated before its A is set:
+ * a path whose cumulative R and W are both 0 is 79h and the entry that
+ * emptied it keeps A clear (it was set before the check). */
+static void test_nested_sl_perm_before_ad(void **state)
+{
+    struct flx x;
+    nested_init(state, &x, NULL);
+    x.q[0] |= VTD_PE_Q0_SSADE;
+    flx_update_pe(&x);
+    flx_map(&x, VA, GPA_DATA, 4096, LEAF | VTD_FL_A | VTD_FL_D);
+    nested_data(&x, GPA_DATA, PA, VTD_SL_R | VTD_SL_W);
+    /* the data page's second-level path: PML4E R only, PDPE W only */
+    uint64_t l4 = flx_sl_pte(&x, GPA_DATA, 4), l3 = flx_sl_pte(&x, GPA_DATA, 3);
+    th_w64(x.t, l4, th_r64(x.t, l4) & ~VTD_SL_W);
+    th_w64(x.t, l3, th_r64(x.t, l3) & ~(VTD_SL_R | VTD_SL_A));
+    flx_update_pe(&x);
+    struct vtd_result r = dma(&x, VA, VTD_R, false);
+    EXPECT_FAULT(&x, r, VTD_FR_SM_SL_PERM, VA);
+    assert_true(th_r64(x.t, l4) & VTD_SL_A);
+    assert_false(th_r64(x.t, l3) & VTD_SL_A);
+}
+
 static void test_nested_fault7d_sl_ad_failed(void **state)
 {
     struct th *t = setup(state, NULL);
@@ -967,6 +1028,8 @@ int main(void)
         T(test_nested_fault74_address_width),
         T(test_nested_sl_faults),
         T(test_nested_ssade),
+        T(test_nested_ssade_no_update_needed),
+        T(test_nested_sl_perm_before_ad),
         T(test_nested_fault7d_sl_ad_failed),
         T(test_nested_walk_steps),
         T(test_nested_caches),

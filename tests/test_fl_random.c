@@ -20,26 +20,9 @@
 #include <string.h>
 
 #include "fl_tables.h"
+#include "rng.h"
 #include "ref_fl.h"
 
-struct rng {
-    uint64_t s;
-};
-static uint64_t rnd(struct rng *r)
-{
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-static uint64_t below(struct rng *r, uint64_t n) { return rnd(r) % n; }
-static bool pct(struct rng *r, unsigned p) { return below(r, 100) < p; }
-
-static uint64_t env_u64(const char *name, uint64_t def)
-{
-    const char *v = getenv(name);
-    return (v && *v) ? strtoull(v, NULL, 0) : def;
-}
 
 #define NVA 12
 struct set {
@@ -64,26 +47,7 @@ static uint64_t rnd_va(struct set *s)
     return va;
 }
 
-/* random extra bits for an FL entry */
-static uint64_t fl_bits(struct set *s, bool leaf)
-{
-    uint64_t b = VTD_FL_P;
-    if (pct(&s->r, 85))
-        b |= VTD_FL_RW;
-    if (pct(&s->r, 85))
-        b |= VTD_FL_US;
-    if (pct(&s->r, 40))
-        b |= VTD_FL_A;
-    if (leaf && pct(&s->r, 30))
-        b |= VTD_FL_D;
-    if (pct(&s->r, 20))
-        b |= VTD_FL_EA;
-    if (pct(&s->r, 3))
-        b &= ~VTD_FL_P;
-    if (pct(&s->r, 10))
-        b |= VTD_BIT(9) | (below(&s->r, 0x7FF) << 52); /* ignored */
-    return b;
-}
+static uint64_t fl_bits(struct set *s, bool leaf) { return rng_fl_bits(&s->r, leaf); }
 
 static unsigned fl_index(uint64_t va, int level) { return (unsigned)(va >> (12 + 9 * (level - 1))) & 511; }
 

@@ -274,6 +274,13 @@ static void test_mappings_api(void **state)
     assert_int_equal(vtd_mappings(t.u, DEV, 0, 0, add_mapping, s), VTD_EINVAL);
     assert_int_equal(vtd_mappings(t.u, DEV, ~0ULL, 2, add_mapping, s), VTD_EINVAL);
     assert_int_equal(vtd_mappings(t.u, DEV, 0, WINDOW, NULL, s), VTD_EINVAL);
+    /* vtd_mappings_pasid in legacy mode: without PASID it is vtd_mappings,
+     * a request with PASID has no mappings (it would fault 31h) */
+    memset(s->sh, 0, sizeof(s->sh));
+    assert_int_equal(vtd_mappings_pasid(t.u, DEV, false, 0, false, 0, WINDOW, add_mapping, s), 0);
+    assert_int_equal(s->sh[5], 0x50000000 | VTD_W);
+    assert_int_equal(vtd_mappings_pasid(t.u, DEV, true, 1, false, 0, WINDOW, add_mapping, s), VTD_ENOENT);
+    assert_int_equal(vtd_mappings_pasid(t.u, DEV, true, 1, false, 0, 0, add_mapping, s), VTD_EINVAL);
     th_fini(&t);
     free(s);
 }

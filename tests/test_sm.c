@@ -693,7 +693,6 @@ static void test_walk_steps(void **state)
     assert_int_equal(st.kinds[3], VTD_STEP_PASID_ENTRY);
     assert_int_equal(st.v0[3], th_r64(s->t, s->pe));
     assert_int_equal(st.kinds[4], VTD_STEP_SL_PTE);
-    /* vtd_mappings is not done for scalable mode */
     assert_int_equal(vtd_mappings(s->t->u, DEV, 0, 4096, NULL, NULL), VTD_EINVAL);
 }
 
@@ -703,10 +702,14 @@ static int map_cb(void *arg, uint64_t iova, uint64_t pa, uint64_t size, uint8_t 
     return 0;
 }
 
-static void test_mappings_not_done(void **state)
+/* vtd_mappings in scalable mode walks the RID_PASID entry (test_sm_random
+ * compares vtd_mappings_pasid with the reference for every PGTT) */
+static void test_mappings_rid_pasid(void **state)
 {
     struct smt *s = smt_new(state, NULL);
-    assert_int_equal(vtd_mappings(s->t->u, DEV, 0, 4096, map_cb, NULL), VTD_ENOTSUP);
+    assert_int_equal(vtd_mappings(s->t->u, DEV, 0, 4096, map_cb, NULL), 0);
+    /* a PASID the context does not enable has none */
+    assert_int_equal(vtd_mappings_pasid(s->t->u, DEV, true, 0x7FFFF, false, 0, 4096, map_cb, NULL), VTD_ENOENT);
 }
 
 static void test_ats_sl(void **state)
@@ -756,7 +759,7 @@ int main(void)
         cmocka_unit_test_teardown(test_128bit_descriptor_in_sm, teardown),
         cmocka_unit_test_teardown(test_legacy_pasid_desc_invalid, teardown),
         cmocka_unit_test_teardown(test_walk_steps, teardown),
-        cmocka_unit_test_teardown(test_mappings_not_done, teardown),
+        cmocka_unit_test_teardown(test_mappings_rid_pasid, teardown),
         cmocka_unit_test_teardown(test_ats_sl, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -391,6 +391,23 @@ typedef int (*vtd_mapping_fn)(void *arg, uint64_t iova, uint64_t pa, uint64_t si
  * VMM keeping a shadow of a guest's tables calls from inval_notify. */
 VTD_API int vtd_mappings(struct vtd *u, uint16_t sid, uint64_t start, uint64_t len, vtd_mapping_fn fn, void *arg);
 
+/* Scalable mode (RTADDR.TTM = 01): the mappings of the PASID-table entry a
+ * request from `sid` with PASID `pasid` (pasid_valid) and privilege `priv`
+ * would use; without PASID, the context's RID_PASID entry and RID_PRIV
+ * (vtd_mappings does that).  PGTT 010: second-level leaves as above; 001:
+ * first-level leaves, iova the (canonical, sign-extended) input, pa the
+ * host-physical page, perm from R/W, U/S, WPE and priv (§3.6.1); 011: each
+ * first-level leaf through the second level, in pieces of the smaller of
+ * the two leaves, perm ANDed; 100: the range itself, identity, RW, without
+ * 0xFEE00000-0xFEEFFFFF and cut at the host address width.  Entries a
+ * translation would fault on are skipped, and A/D updates are taken as
+ * succeeding (a translation may still fault 7Ch/90h/77h).  First-level
+ * mappings come in table order (the lower canonical half first).  In legacy
+ * mode a request with PASID has no mappings (VTD_ENOENT), one without is
+ * vtd_mappings.  Returns as vtd_mappings. */
+VTD_API int vtd_mappings_pasid(struct vtd *u, uint16_t sid, bool pasid_valid, uint32_t pasid, bool priv,
+                               uint64_t start, uint64_t len, vtd_mapping_fn fn, void *arg);
+
 /* With vtd_config.qi_async: fetch and carry out the queued descriptors (up
  * to IQT, or until an error or a wait held by pending device-TLB
  * invalidations stops the queue).  Returns 1 when IQH moved, 0 when there was

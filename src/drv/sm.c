@@ -168,7 +168,9 @@ int vdrv_sm_attach(struct vtd_drv_domain *dom, uint16_t sid, uint32_t pasid, int
     if (d->cm) {
         if (new_ctx)
             vdrv_inv_cc(d, VTD_CC_DEVICE, 0, sid, 0);
-        vdrv_inv_pc(d, VDRV_PC_G_PASID, dom->did, pasid);
+        /* §6.2.3: a cached entry that faulted (P=0) is tagged with the
+         * reserved domain id 0, not the domain the entry now names */
+        vdrv_inv_pc(d, VDRV_PC_G_PASID, 0, pasid);
         inv_pasid_iotlb(d, pgtt, dom->did, pasid);
         return vdrv_sync(d);
     }

@@ -138,11 +138,14 @@ static int set_bits(struct walk *w, uint64_t pa, uint64_t *v, uint64_t bits)
 static int sl_set_dirty(struct walk *w, const struct pasidinfo *pi, uint64_t pa)
 {
     struct vtd *u = w->u;
-    if (!pi->pwsnp || !caps(u, VTD_ECAP_SMPWCS))
-        return VTD_FR_SM_SL_AD_NOSNOOP;
     uint64_t v;
     if (read_entry(w, pa, &v))
         return VTD_FR_SM_SL_AD_FAILED;
+    /* an update is needed only when a bit is clear (no 7Ch otherwise) */
+    if ((v & (VTD_SL_A | VTD_SL_D)) == (VTD_SL_A | VTD_SL_D))
+        return 0;
+    if (!pi->pwsnp || !caps(u, VTD_ECAP_SMPWCS))
+        return VTD_FR_SM_SL_AD_NOSNOOP;
     if (!walk_diags(w))
         return 0;
     for (unsigned i = 0; i < AD_RETRIES; i++) {
@@ -208,6 +211,9 @@ static int nested_sl(struct walk *w, const struct pasidinfo *pi, uint64_t gpa, i
             const bool leaf = l == 1 || (l <= 3 && (pte & VTD_SL_PS));
             if (pte & (leaf ? u->rsvd_leaf[l] : u->rsvd_nonleaf[l]))
                 return VTD_FR_SM_SL_RSVD;
+            /* an entry is validated (cumulative R or W) before its A is set */
+            if (!(perm & pte & (VTD_SL_R | VTD_SL_W)))
+                return VTD_FR_SM_SL_PERM;
             if (!ssade || (pte & VTD_SL_A))
                 break;
             if (!pi->pwsnp || !caps(u, VTD_ECAP_SMPWCS))
@@ -238,7 +244,7 @@ static int nested_sl(struct walk *w, const struct pasidinfo *pi, uint64_t gpa, i
 }
 
 /* First-level permission from the cumulative R/W and U/S bits (§3.6.1). */
-static uint8_t fl_perm(bool rw, bool us, bool priv, bool wpe)
+uint8_t vtd_fl_perm(bool rw, bool us, bool priv, bool wpe)
 {
     if (!priv)
         return us ? (uint8_t)(VTD_R | (rw ? VTD_W : 0)) : 0;
@@ -246,7 +252,7 @@ static uint8_t fl_perm(bool rw, bool us, bool priv, bool wpe)
 }
 
 /* Reserved bits of a present first-level entry at level l (§3.6, §9.7). */
-static uint64_t fl_rsvd(const struct vtd *u, unsigned l, uint64_t pte)
+uint64_t vtd_fl_rsvd(const struct vtd *u, unsigned l, uint64_t pte)
 {
     uint64_t r = VTD_GENMASK(51, 0) & u->haw_mask;
     if (l >= 4)
@@ -263,7 +269,7 @@ static uint64_t fl_rsvd(const struct vtd *u, unsigned l, uint64_t pte)
 static int perm_result(const struct walk *w, bool priv, bool wpe, bool rw, bool us, uint8_t slperm, uint8_t *perm)
 {
     const uint8_t need = w->need;
-    const uint8_t flp = fl_perm(rw, us, priv, wpe);
+    const uint8_t flp = vtd_fl_perm(rw, us, priv, wpe);
     *perm = flp & slperm;
     if (w->ats)
         return 0;
@@ -449,7 +455,7 @@ int vtd_fl_walk(struct walk *w, const struct pasidinfo *pi, struct leaf *lf)
         for (unsigned tries = 0;; tries++) {
             if (!(pte & VTD_FL_P))
                 return fl_fault(w, VTD_FR_SM_FL_NOT_PRESENT);
-            if (pte & fl_rsvd(u, l, pte))
+            if (pte & vtd_fl_rsvd(u, l, pte))
                 return fl_fault(w, VTD_FR_SM_FL_RSVD);
             const bool leaf = l == 1 || (l <= 3 && (pte & VTD_FL_PS));
             const uint64_t size = 1ULL << shift;

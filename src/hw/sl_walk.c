@@ -176,6 +176,10 @@ int vtd_sl_walk(struct walk *w, const struct ctxinfo *ci, struct leaf *lf)
                     table = h.d0 & SL_ADDR;
                     perm = (uint8_t)(h.d0 & (VTD_R | VTD_W));
                     amiss = amiss_of(h.d0);
+                    /* entries filled by nested walks carry no amiss: with
+                     * one permission left, the other is the one missing */
+                    if (!amiss && perm && perm != (VTD_R | VTD_W))
+                        amiss = (perm & VTD_R) ? VTD_FR_NO_WRITE : VTD_FR_NO_READ;
                     l = pl - 1;
                     w->used_cache = true;
                     /* the cached levels' permission is checked before the
@@ -243,11 +247,12 @@ int vtd_sl_walk(struct walk *w, const struct ctxinfo *ci, struct leaf *lf)
             COUNT_READS();
             if (!(pte & (VTD_SL_R | VTD_SL_W))) {
                 /* not present; with CAP.CM the unit caches that (as a 4 KiB
-                 * entry granting nothing) and software must invalidate after
-                 * making it present */
+                 * entry granting nothing, keeping in amiss which permission
+                 * the levels above lack, 0 for none) and software must
+                 * invalidate after making it present */
                 if (use && u->cm && u->iotlb.nsets)
                     fill(w, ci, pf, npf, 0, addr >> VTD_PAGE_SHIFT,
-                         TLB_NEG | amiss_bits(amiss ? amiss : VTD_FR_NO_READ), gen, true);
+                         TLB_NEG | amiss_bits(amiss), gen, true);
                 else if (use && npf)
                     fill(w, ci, pf, npf, 0, 0, 0, gen, false);
                 w->perm_fault = true;

@@ -160,6 +160,23 @@ static inline uint16_t pc_tag_sid(uint64_t tag) { return (uint16_t)(tag >> 1); }
 static inline uint32_t pc_tag_pasid(uint64_t tag) { return (uint32_t)(tag >> 17) & 0xFFFFF; }
 static inline uint16_t pc_did(uint64_t d0, uint64_t d1) { return (uint16_t)((d0 >> 52) | (d1 >> 60) << 12); }
 
+/* With CAP.CM (§6.2.3) the PASID cache also holds entries that would
+ * fault: a not-present or reserved PASID-directory entry (51h, 52h) or
+ * PASID-table entry (59h, 5Ah, 5Bh), tagged with the reserved domain id 0,
+ * so software must invalidate (PASID-cache with DID 0, or globally) after
+ * making such an entry valid.  d0 = P 0 (clear) | FPD 1 | reason 15:8,
+ * d1 = 0.  Read errors (50h, 58h) are not cached: no entry was fetched. */
+static inline uint8_t pc_neg_reason(uint64_t d0) { return (uint8_t)(d0 >> 8); }
+
+static int pc_neg_fill(struct walk *w, uint64_t tag, uint32_t epoch, bool fpd, int reason)
+{
+    struct vtd *u = w->u;
+    if (u->cm && walk_caches(w) && u->pc.nsets)
+        cache_insert(&u->pc, cache_set(&u->pc, tag), tag, (uint64_t)fpd << 1 | (uint64_t)(reason & 0xFF) << 8, 0,
+                     atomic_load_explicit(&u->pc_ggen, memory_order_acquire), &u->pc_epoch, epoch);
+    return sm_fault(w, reason, true);
+}
+
 static void pi_from_cache(uint64_t d0, uint64_t d1, struct pasidinfo *pi)
 {
     memset(pi, 0, sizeof(*pi));
@@ -266,6 +283,13 @@ static int pe_fetch(struct walk *w, const struct smctx *sc, uint32_t pasid, stru
         struct chit h;
         const uint32_t set = cache_set(&u->pc, tag);
         if (cache_lookup(&u->pc, set, tag, &h) && h.gen == atomic_load_explicit(&u->pc_ggen, memory_order_acquire)) {
+            w->used_cache = w->pc_hit = true;
+            if (!(h.d0 & 1)) {
+                /* CAP.CM: an entry that faulted, cached with its fault */
+                w->fpd |= (h.d0 >> 1) & 1;
+                w->neg_cached = true;
+                return sm_fault(w, (int)pc_neg_reason(h.d0), true);
+            }
             pi_from_cache(h.d0, h.d1, pi);
             pi->pasid = pasid;
             w->fpd |= pi->fpd;
@@ -286,13 +310,13 @@ static int pe_fetch(struct walk *w, const struct smctx *sc, uint32_t pasid, stru
     const bool dfpd = de & VTD_PDE_FPD;
     w->fpd |= dfpd;
     if (!(de & VTD_PDE_P))
-        return sm_fault(w, VTD_FR_SM_PDE_NOT_PRESENT, true);
+        return pc_neg_fill(w, tag, epoch, dfpd, VTD_FR_SM_PDE_NOT_PRESENT);
     if ((de & VTD_PDE_RSVD) || (de & VTD_PDE_PTP_MASK & u->haw_mask)) {
         if (walk_diags(w))
             vtd_diagf(u, VTD_DIAG_PASID_RSVD, sid, da,
                       "PASID directory entry for PASID %u at 0x%llx = 0x%016llx sets reserved bits", pasid,
                       (unsigned long long)da, (unsigned long long)de);
-        return sm_fault(w, VTD_FR_SM_PDE_RSVD, true);
+        return pc_neg_fill(w, tag, epoch, dfpd, VTD_FR_SM_PDE_RSVD);
     }
     /* PASID-table entry, indexed by PASID[5:0] */
     const uint64_t pt = de & VTD_PDE_PTP_MASK, pa = pt + (uint64_t)(pasid & 63) * VTD_PE_SIZE;
@@ -304,8 +328,9 @@ static int pe_fetch(struct walk *w, const struct smctx *sc, uint32_t pasid, stru
     }
     walk_step(w, VTD_STEP_PASID_ENTRY, 0, pasid & 63, pt, pa, pe, 8, false);
     w->fpd |= (pe[0] & VTD_PE_Q0_FPD) != 0;
+    const bool efpd = dfpd || (pe[0] & VTD_PE_Q0_FPD);
     if (!(pe[0] & VTD_PE_Q0_P))
-        return sm_fault(w, VTD_FR_SM_PTE_NOT_PRESENT, true);
+        return pc_neg_fill(w, tag, epoch, efpd, VTD_FR_SM_PTE_NOT_PRESENT);
     uint64_t rsvd = 0;
     unsigned rq = 0;
     for (unsigned i = 0; i < 8 && !rsvd; i++)
@@ -316,7 +341,7 @@ static int pe_fetch(struct walk *w, const struct smctx *sc, uint32_t pasid, stru
             vtd_diagf(u, VTD_DIAG_PASID_RSVD, sid, pa,
                       "PASID-table entry for PASID %u at 0x%llx sets reserved bits 0x%llx in qword %u", pasid,
                       (unsigned long long)pa, (unsigned long long)rsvd, rq);
-        return sm_fault(w, VTD_FR_SM_PTE_RSVD, true);
+        return pc_neg_fill(w, tag, epoch, efpd, VTD_FR_SM_PTE_RSVD);
     }
     pi_decode(pe, pasid, pi);
     const char *why = pe_invalid(u, pi, (unsigned)VTD_FIELD_GET(pe[2], 3, 2));
@@ -324,7 +349,7 @@ static int pe_fetch(struct walk *w, const struct smctx *sc, uint32_t pasid, stru
         if (walk_diags(w))
             vtd_diagf(u, VTD_DIAG_PASID_INVALID, sid, pa, "PASID-table entry for PASID %u at 0x%llx: %s", pasid,
                       (unsigned long long)pa, why);
-        return sm_fault(w, VTD_FR_SM_PTE_INVALID, true);
+        return pc_neg_fill(w, tag, epoch, efpd, VTD_FR_SM_PTE_INVALID);
     }
     pi->fpd = dfpd || pi->fpd; /* as cached: both FPDs below the context */
     if (use) {
@@ -397,6 +422,8 @@ int vtd_sm_stale(struct walk *w, const struct smctx *sc, const struct pasidinfo 
                        now.fpd != sc->fpd || now.dte != sc->dte || now.paside != sc->paside ||
                        now.rid_pasid != sc->rid_pasid || now.rid_priv != sc->rid_priv))
         return 1;
+    if (w->pc_hit && w->neg_cached)
+        return 2; /* called only when the fresh result differs */
     if (w->pc_hit) {
         struct pasidinfo p;
         cw.fpd = false;

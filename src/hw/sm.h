@@ -77,5 +77,10 @@ int vtd_sm_stale(struct walk *w, const struct smctx *sc, const struct pasidinfo 
  * IOTLB and paging-structure caches (tagged with pi->did and the PASID) when
  * w allows caching. */
 int vtd_fl_walk(struct walk *w, const struct pasidinfo *pi, struct leaf *lf);
+/* First-level permission (VTD_R / VTD_W, 0 = none) from the cumulative R/W
+ * and U/S bits of a leaf (§3.6.1), and the reserved bits of a present
+ * first-level entry at level l; shared with vtd_mappings (shadow.c). */
+uint8_t vtd_fl_perm(bool rw, bool us, bool priv, bool wpe);
+uint64_t vtd_fl_rsvd(const struct vtd *u, unsigned l, uint64_t pte);
 
 #endif

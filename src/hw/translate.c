@@ -201,6 +201,22 @@ static uint8_t sm_sl_code(uint8_t r, uint8_t perm)
     }
 }
 
+/* A hit on a cached not-present second-level leaf (CAP.CM): the walk it
+ * stands for faults at the first level whose cumulative permission lacks
+ * what the request needs (85h / 86h), else at the leaf (79h).  amiss says
+ * which permission the levels above lack (0: none). */
+static uint8_t sm_neg_code(uint8_t need, uint8_t amiss)
+{
+    const uint8_t above = amiss == VTD_FR_NO_WRITE ? VTD_R : amiss == VTD_FR_NO_READ ? VTD_W : VTD_R | VTD_W;
+    if (!(need & NEED_ANY)) {
+        if ((need & VTD_R) && !(above & VTD_R))
+            return VTD_FR_SM_NO_READ;
+        if ((need & VTD_W) && !(above & VTD_W))
+            return VTD_FR_SM_NO_WRITE;
+    }
+    return VTD_FR_SM_SL_PERM;
+}
+
 /*
  * First-level (PGTT 001) and nested (PGTT 011) translation (src/hw/fl.c).
  * On a unit without ECAP.FLTS / ECAP.NEST vtd_sm_fetch() has already
@@ -222,7 +238,10 @@ static void sm_check_stale(struct walk *w, const struct vtd_result *res, const s
         return;
     int kind = vtd_sm_stale(w, sc, pi), code = VTD_DIAG_STALE_IOTLB;
     const char *what = "an IOTLB or paging-structure-cache entry";
-    if (kind == 1) {
+    if (w->neg_cached) {
+        code = VTD_DIAG_STALE_NEGATIVE;
+        what = "a cached not-present or invalid entry (CAP.CM=1)";
+    } else if (kind == 1) {
         code = VTD_DIAG_STALE_CONTEXT;
         what = "a scalable-mode context-cache entry";
     } else if (kind == 2) {
@@ -407,7 +426,7 @@ static int sm_translate(struct walk *w, struct vtd_result *res, uint32_t hot)
         uint8_t reason = vtd_perm_check(w->need, lf.perm, lf.amiss);
         if (VTD_UNLIKELY(reason)) {
             w->qualified = true;
-            fault(w, res, sm_sl_code(reason, lf.perm));
+            fault(w, res, w->neg_cached ? sm_neg_code(w->need, lf.amiss) : sm_sl_code(reason, lf.perm));
             goto done;
         }
     }
