@@ -26,18 +26,72 @@
 #define PAGE 4096ULL
 #define DEV_A SID(0, 2, 0)
 #define DEV_B SID(0, 3, 0)
+/* PASID-table entry PGTT values (Rev 5.10 §9.6) */
+#define PGTT_SL 2u
+#define PGTT_NESTED 3u
 
 static const struct vtd_assign_dev two_devs[] = {{DEV_A, true}, {DEV_B, true}};
 static const struct vtd_assign_topology two_topo = {.devs = two_devs, .ndevs = 2};
 
-static struct mach *new_mach(const struct vtd_config *cfg, const struct vtd_assign_topology *t)
+static struct mach *new_mach_flags(const struct vtd_config *cfg, unsigned drv_flags,
+                                   const struct vtd_assign_topology *t)
 {
     struct mach *m;
     char err[256];
-    int r = mach_create(&m, cfg, 0, t, err, sizeof err);
+    int r = mach_create(&m, cfg, drv_flags, t, err, sizeof err);
     if (r)
         fail_msg("mach_create: %s", err);
     return m;
+}
+
+static struct mach *new_mach(const struct vtd_config *cfg, const struct vtd_assign_topology *t)
+{
+    return new_mach_flags(cfg, 0, t);
+}
+
+/* A vtd_config_scalable() unit with the driver in scalable mode (never the
+ * legacy fallback). */
+static struct mach *new_sm_mach(const struct vtd_assign_topology *t)
+{
+    struct vtd_config cfg;
+    vtd_config_scalable(&cfg);
+    struct mach *m = new_mach_flags(&cfg, VTD_DRV_CFG_SCALABLE | VTD_DRV_CFG_FORCE_SCALABLE, t);
+    struct vtd_drv_info in;
+    assert_int_equal(vtd_drv_info(m->drv, &in), 0);
+    assert_true(in.scalable);
+    assert_true(in.nested);
+    /* the unit runs scalable mode: RTADDR.TTM = 01 */
+    assert_int_equal((vtd_mmio_read(m->u, VTD_REG_RTADDR, 8) & VTD_RTADDR_TTM_MASK) >> VTD_RTADDR_TTM_SHIFT,
+                     VTD_TTM_SCALABLE);
+    return m;
+}
+
+/* The PASID-table entry the unit finds for (sid, pasid) (pasid 0: a request
+ * without PASID, i.e. RID_PASID), read by a walk of the tables in memory. */
+struct pe_catch {
+    bool found;
+    uint64_t q[8];
+};
+static void catch_pe(void *arg, const struct vtd_walk_step *st)
+{
+    struct pe_catch *c = arg;
+    if (st->kind == VTD_STEP_PASID_ENTRY && !st->read_error) {
+        c->found = true;
+        memcpy(c->q, st->val, sizeof c->q);
+    }
+}
+static struct pe_catch pasid_entry_of(struct mach *m, uint16_t sid, uint32_t pasid)
+{
+    struct vtd_request req = {.sid = sid, .at = VTD_AT_UNTRANSLATED, .access = VTD_R, .pasid_valid = pasid != 0,
+                              .pasid = pasid};
+    struct vtd_result res;
+    struct pe_catch c = {0};
+    assert_int_equal(vtd_walk(m->u, &req, &res, catch_pe, &c), 0);
+    return c;
+}
+static unsigned pgtt_of(const struct pe_catch *c)
+{
+    return (unsigned)((c->q[0] & VTD_PE_Q0_PGTT_MASK) >> VTD_PE_Q0_PGTT_SHIFT);
 }
 
 static int teardown(void **state)
@@ -91,6 +145,27 @@ static int count_run(void *arg, uint64_t gpa, uint64_t hpa, uint64_t size)
 static const uint64_t vm1_mem[][2] = {{0x0, 0x40000}, {0x100000, 0x20000}, {0x7fff0000, 0x10000}};
 static const uint64_t vm2_mem[][2] = {{0x0, 0x20000}, {0x200000, 0x40000}};
 
+/* DMA by `sid` to every GPA page of vm's ranges reaches exactly the host
+ * page behind it, and the guest's CPU reads what the device wrote. */
+static void check_every_page(struct mach *m, struct vtd_vm *vm, uint16_t sid, const uint64_t (*mem)[2], unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        for (uint64_t g = mem[i][0]; g < mem[i][0] + mem[i][1]; g += PAGE) {
+            uint64_t hpa, word = 0xD0000000ULL + g + sid, back = 0;
+            assert_int_equal(vtd_vm_gpa_to_hpa(vm, g + 0x18, &hpa), 0);
+            struct vtd_result res;
+            assert_int_equal(mach_dma(m, sid, g + 0x18, VTD_W, &word, 8, &res), 0);
+            assert_int_equal(res.status, VTD_OK);
+            assert_int_equal(res.pa, hpa);
+            assert_true(hpa >= MACH_POOL_BASE);
+            /* the guest's CPU sees it at the same GPA */
+            assert_int_equal(vtd_vm_read(vm, g + 0x18, &back, 8), 0);
+            assert_int_equal(back, word);
+            assert_int_equal(mach_dma(m, sid, g + 0x18, VTD_R, &back, 8, &res), 0);
+            assert_int_equal(res.status, VTD_OK);
+        }
+}
+
 /* Two VMs, each with a device: every GPA page of each VM reaches exactly
  * its host page, through scattered host memory. */
 static void test_two_vms_dma(void **state)
@@ -112,24 +187,8 @@ static void test_two_vms_dma(void **state)
     assert_int_equal(c.bytes, 0x40000 + 0x20000 + 0x10000);
     assert_true(c.runs > 20);
 
-    const struct { struct vtd_vm *vm; uint16_t sid; const uint64_t (*mem)[2]; unsigned n; } cases[] = {
-        {v1, DEV_A, vm1_mem, 3}, {v2, DEV_B, vm2_mem, 2}};
-    for (unsigned k = 0; k < 2; k++)
-        for (unsigned i = 0; i < cases[k].n; i++)
-            for (uint64_t g = cases[k].mem[i][0]; g < cases[k].mem[i][0] + cases[k].mem[i][1]; g += PAGE) {
-                uint64_t hpa, word = 0xD0000000ULL + g + k, back = 0;
-                assert_int_equal(vtd_vm_gpa_to_hpa(cases[k].vm, g + 0x18, &hpa), 0);
-                struct vtd_result res;
-                assert_int_equal(mach_dma(m, cases[k].sid, g + 0x18, VTD_W, &word, 8, &res), 0);
-                assert_int_equal(res.status, VTD_OK);
-                assert_int_equal(res.pa, hpa);
-                assert_true(hpa >= MACH_POOL_BASE);
-                /* the guest's CPU sees it at the same GPA */
-                assert_int_equal(vtd_vm_read(cases[k].vm, g + 0x18, &back, 8), 0);
-                assert_int_equal(back, word);
-                assert_int_equal(mach_dma(m, cases[k].sid, g + 0x18, VTD_R, &back, 8, &res), 0);
-                assert_int_equal(res.status, VTD_OK);
-            }
+    check_every_page(m, v1, DEV_A, vm1_mem, 3);
+    check_every_page(m, v2, DEV_B, vm2_mem, 2);
     assert_int_equal(m->nmsi, 0);
     assert_int_equal(m->ndiag, 0);
 }
@@ -187,6 +246,95 @@ static void test_cross_vm_faults(void **state)
     assert_int_equal(res.status, VTD_FAULT);
     assert_true(frcd_of(m, DEV_B, &fr, &fi, NULL));
     assert_int_equal(fi, 0x100000);
+}
+
+/* The same on a scalable-mode unit: each device's RID_PASID entry is a
+ * second-level (PGTT 010) entry over its VM's GPA -> HPA tables; another
+ * VM's memory faults with the scalable-mode reasons; interrupts are posted
+ * as in legacy mode; unassigning removes the entries. */
+static void test_scalable_assign(void **state)
+{
+    struct mach *m = *state = new_sm_mach(&two_topo);
+    struct vtd_vm *v1 = vm_with(m, vm1_mem, 3), *v2 = vm_with(m, vm2_mem, 2);
+    assert_int_equal(vtd_vm_assign(v1, (uint16_t[]){DEV_A}, 1), 0);
+    assert_int_equal(vtd_vm_assign(v2, (uint16_t[]){DEV_B}, 1), 0);
+    assert_int_not_equal(vtd_vm_domain_id(v1), vtd_vm_domain_id(v2));
+    const struct { struct vtd_vm *vm; uint16_t sid; } devs[] = {{v1, DEV_A}, {v2, DEV_B}};
+    for (unsigned k = 0; k < 2; k++) {
+        struct pe_catch pe = pasid_entry_of(m, devs[k].sid, 0);
+        assert_true(pe.found);
+        assert_true(pe.q[0] & VTD_PE_Q0_P);
+        assert_int_equal(pgtt_of(&pe), PGTT_SL);
+        assert_int_equal(pe.q[1] & VTD_PE_Q1_DID_MASK, (uint64_t)vtd_vm_domain_id(devs[k].vm));
+        assert_int_equal(pe.q[0] & VTD_PE_Q0_SSPTPTR_MASK,
+                         vtd_drv_domain_root(vtd_drv_domain_of(m->drv, devs[k].sid)));
+    }
+    check_every_page(m, v1, DEV_A, vm1_mem, 3);
+    check_every_page(m, v2, DEV_B, vm2_mem, 2);
+    assert_int_equal(m->ndiag, 0);
+
+    /* GPA 0x200000 is VM 2's only: for device A's second level nothing is
+     * there (SS entry R = W = 0: SSS.2, 79h), for a write and for a read */
+    uint64_t word = 0x1111, before, after;
+    assert_int_equal(vtd_vm_read(v2, 0x200000, &before, 8), 0);
+    struct vtd_result res;
+    uint8_t fr;
+    uint64_t fi;
+    bool rd;
+    for (int w = 1; w >= 0; w--) {
+        assert_int_equal(mach_dma(m, DEV_A, 0x200000, w ? VTD_W : VTD_R, &word, 8, &res), 0);
+        assert_int_equal(res.status, VTD_FAULT);
+        assert_int_equal(res.fault_reason, VTD_FR_SM_SL_PERM);
+        assert_true(frcd_of(m, DEV_A, &fr, &fi, &rd));
+        assert_int_equal(fr, VTD_FR_SM_SL_PERM);
+        assert_int_equal(fi, 0x200000);
+        assert_int_equal(rd, !w);
+        assert_int_equal(mach_poll_faults(m), 1);
+        assert_int_equal(m->fault[m->nfault - 1].reason, VTD_FR_SM_SL_PERM);
+        assert_false(m->fault[m->nfault - 1].pasid_present);
+    }
+    assert_int_equal(vtd_vm_read(v2, 0x200000, &after, 8), 0);
+    assert_int_equal(before, after);
+    /* an address beyond the domain's 48 bits: SGN.5, 84h */
+    assert_int_equal(mach_dma(m, DEV_A, 1ULL << 48, VTD_R, &word, 8, &res), 0);
+    assert_int_equal(res.status, VTD_FAULT);
+    assert_int_equal(res.fault_reason, VTD_FR_SM_ADDR_BEYOND_AW);
+    assert_int_equal(mach_poll_faults(m), 1);
+
+    /* interrupts: posted to the vCPU as in legacy mode */
+    unsigned c;
+    assert_int_equal(vtd_vm_add_vcpu(v1, 4, 0xF2, &c), 0);
+    struct vtd_vm_irq irq;
+    assert_int_equal(vtd_vm_route_irq(v1, DEV_A, c, 0x51, 0x80, &irq), 0);
+    assert_true(irq.posted);
+    struct vtd_irq out;
+    int msis = m->nmsi;
+    assert_int_equal(vtd_remap_msi(m->u, &irq.msi, &out), 0);
+    assert_int_equal(out.status, VTD_OK);
+    assert_int_equal(out.kind, VTD_IRQ_POSTED);
+    assert_int_equal(out.vector, 0x51);
+    struct vtd_vcpu_state vs;
+    assert_int_equal(vtd_vm_vcpu_state(v1, c, &vs), 0);
+    assert_int_equal(vs.pir[1], 1ULL << (0x51 - 64));
+    assert_int_equal(m->nmsi, msis + 1);
+    assert_int_equal(m->msi[msis].addr, 0xFEE00000ULL | 4 << 12);
+    assert_int_equal(m->msi[msis].data, 0xF2);
+
+    /* unassigned: the RID_PASID entry and the context entry are gone, DMA
+     * faults at the context (SCT.2, 41h), the interrupt entry too (22h) */
+    assert_int_equal(vtd_vm_unassign(v1, (uint16_t[]){DEV_A}, 1), 0);
+    assert_false(pasid_entry_of(m, DEV_A, 0).found);
+    assert_int_equal(mach_dma(m, DEV_A, 0x1000, VTD_R, &word, 8, &res), 0);
+    assert_int_equal(res.status, VTD_FAULT);
+    assert_int_equal(res.fault_reason, VTD_FR_SM_CTX_NOT_PRESENT);
+    assert_true(frcd_of(m, DEV_A, &fr, &fi, &rd));
+    assert_int_equal(fr, VTD_FR_SM_CTX_NOT_PRESENT);
+    assert_int_equal(vtd_remap_msi(m->u, &irq.msi, &out), 0);
+    assert_int_equal(out.status, VTD_FAULT);
+    assert_int_equal(out.fault_reason, VTD_FR_IR_NOT_PRESENT);
+    /* device B and its VM are untouched */
+    check_every_page(m, v2, DEV_B, vm2_mem, 2);
+    assert_int_equal(m->ndiag, 0);
 }
 
 /* Topology: a PCIe-to-PCI bridge to buses 05-06, a multi-function device
@@ -739,6 +887,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_two_vms_dma, teardown),
         cmocka_unit_test_teardown(test_cross_vm_faults, teardown),
+        cmocka_unit_test_teardown(test_scalable_assign, teardown),
         cmocka_unit_test_teardown(test_groups, teardown),
         cmocka_unit_test(test_bad_topology),
         cmocka_unit_test_teardown(test_switch_ports, teardown),

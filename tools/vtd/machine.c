@@ -245,18 +245,31 @@ void mach_destroy(struct mach *m)
     free(m);
 }
 
+int mach_dma_req(struct mach *m, const struct vtd_request *req, void *buf, size_t len, struct vtd_result *res)
+{
+    if ((req->addr & (PAGE - 1)) + len > PAGE)
+        return VTD_EINVAL;
+    int r = vtd_translate(m->u, req, res);
+    if (r || res->status != VTD_OK || !len)
+        return r;
+    if (req->access & VTD_W)
+        return vtd_mem_write(m->mem, res->pa, buf, len) ? VTD_EINVAL : 0;
+    return vtd_mem_read(m->mem, res->pa, buf, len) ? VTD_EINVAL : 0;
+}
+
 int mach_dma(struct mach *m, uint16_t sid, uint64_t addr, uint8_t access, void *buf, size_t len,
              struct vtd_result *res)
 {
-    if ((addr & (PAGE - 1)) + len > PAGE)
-        return VTD_EINVAL;
     struct vtd_request req = {.sid = sid, .at = VTD_AT_UNTRANSLATED, .access = access, .addr = addr};
-    int r = vtd_translate(m->u, &req, res);
-    if (r || res->status != VTD_OK || !len)
-        return r;
-    if (access & VTD_W)
-        return vtd_mem_write(m->mem, res->pa, buf, len) ? VTD_EINVAL : 0;
-    return vtd_mem_read(m->mem, res->pa, buf, len) ? VTD_EINVAL : 0;
+    return mach_dma_req(m, &req, buf, len, res);
+}
+
+int mach_dma_pasid(struct mach *m, uint16_t sid, uint32_t pasid, uint64_t addr, uint8_t access, void *buf,
+                   size_t len, struct vtd_result *res)
+{
+    struct vtd_request req = {.sid = sid, .at = VTD_AT_UNTRANSLATED, .access = access, .pasid_valid = true,
+                              .pasid = pasid, .addr = addr};
+    return mach_dma_req(m, &req, buf, len, res);
 }
 
 int mach_poll_faults(struct mach *m)

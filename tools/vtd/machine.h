@@ -70,6 +70,11 @@ void mach_destroy(struct mach *m);
  * translated address.  Returns 0 with *res filled, or a negative code. */
 int mach_dma(struct mach *m, uint16_t sid, uint64_t addr, uint8_t access, void *buf, size_t len,
              struct vtd_result *res);
+/* The same with a PASID (a user request, untranslated). */
+int mach_dma_pasid(struct mach *m, uint16_t sid, uint32_t pasid, uint64_t addr, uint8_t access, void *buf,
+                   size_t len, struct vtd_result *res);
+/* The same for any request (req->addr, req->access as issued). */
+int mach_dma_req(struct mach *m, const struct vtd_request *req, void *buf, size_t len, struct vtd_result *res);
 /* Let the driver collect pending faults (vtd_drv_fault_poll) into m->fault;
  * returns how many were added. */
 int mach_poll_faults(struct mach *m);
