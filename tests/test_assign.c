@@ -337,6 +337,267 @@ static void test_scalable_assign(void **state)
     assert_int_equal(m->ndiag, 0);
 }
 
+/* ---- A guest with its own virtual IOMMU (nested) ---- */
+
+/* The guest's OS building IA-32e first-level tables (4 levels, 4 KiB
+ * leaves) in its own memory, as it would for its virtual IOMMU: every table
+ * and every entry is a guest-physical address, written with the guest's CPU
+ * (vtd_vm_write).  Table pages come from [next, end) of guest memory. */
+#define GFL_TABLE (VTD_FL_P | VTD_FL_RW | VTD_FL_US)
+struct guest_fl {
+    struct vtd_vm *vm;
+    uint64_t cr3, next, end;
+};
+static uint64_t gfl_alloc(struct guest_fl *g)
+{
+    assert_true(g->next < g->end);
+    uint64_t t = g->next; /* guest memory starts zeroed */
+    g->next += PAGE;
+    return t;
+}
+/* GPA of the entry for va at `level` (1 = PTE), allocating tables above it. */
+static uint64_t gfl_entry(struct guest_fl *g, uint64_t va, int level)
+{
+    uint64_t table = g->cr3;
+    for (int l = 4;; l--) {
+        uint64_t at = table + ((va >> (12 + 9 * (l - 1))) & 511) * 8, e;
+        if (l == level)
+            return at;
+        assert_int_equal(vtd_vm_read(g->vm, at, &e, 8), 0);
+        if (!(e & VTD_FL_P)) {
+            e = gfl_alloc(g) | GFL_TABLE;
+            assert_int_equal(vtd_vm_write(g->vm, at, &e, 8), 0);
+        }
+        table = e & VTD_FL_ADDR_MASK;
+    }
+}
+static void gfl_set(struct guest_fl *g, uint64_t va, int level, uint64_t val)
+{
+    assert_int_equal(vtd_vm_write(g->vm, gfl_entry(g, va, level), &val, 8), 0);
+}
+static uint64_t gfl_get(struct guest_fl *g, uint64_t va, int level)
+{
+    uint64_t v;
+    assert_int_equal(vtd_vm_read(g->vm, gfl_entry(g, va, level), &v, 8), 0);
+    return v;
+}
+
+/* A DMA write with PASID by sid to guest IOVA iova lands on the host page
+ * behind guest-physical gpa; the guest's CPU reads it there. */
+static void expect_pasid_dma(struct mach *m, struct vtd_vm *vm, uint16_t sid, uint32_t pasid, uint64_t iova,
+                             uint64_t gpa)
+{
+    uint64_t hpa, word = 0xC0DE000000000000ULL ^ iova ^ gpa, back = 0;
+    struct vtd_result res;
+    assert_int_equal(vtd_vm_gpa_to_hpa(vm, gpa, &hpa), 0);
+    assert_int_equal(mach_dma_pasid(m, sid, pasid, iova, VTD_W, &word, 8, &res), 0);
+    assert_int_equal(res.status, VTD_OK);
+    assert_int_equal(res.pa, hpa);
+    assert_int_equal(vtd_vm_read(vm, gpa, &back, 8), 0);
+    assert_int_equal(back, word);
+}
+
+/* A DMA with PASID that must fault with reason fr: recorded with the guest
+ * IOVA and the PASID (FRCD read through MMIO), then collected by the driver. */
+static void expect_pasid_fault(struct mach *m, uint16_t sid, uint32_t pasid, uint64_t iova, uint8_t access, uint8_t fr)
+{
+    uint64_t w = 0x5A5A, fi;
+    uint8_t got;
+    struct vtd_result res;
+    assert_int_equal(mach_dma_pasid(m, sid, pasid, iova, access, &w, 8, &res), 0);
+    assert_int_equal(res.status, VTD_FAULT);
+    assert_int_equal(res.fault_reason, fr);
+    assert_true(frcd_of(m, sid, &got, &fi, NULL));
+    assert_int_equal(got, fr);
+    assert_int_equal(fi, iova & ~(PAGE - 1));
+    assert_int_equal(mach_poll_faults(m), 1);
+    const struct vtd_drv_fault *f = &m->fault[m->nfault - 1];
+    assert_int_equal(f->reason, fr);
+    assert_true(f->pasid_present);
+    assert_int_equal(f->pasid, pasid);
+}
+
+/* The guest's PASID-based IOTLB invalidation descriptor (type 6) with its
+ * own DID: G = 11b page-selective (2^am pages at addr), or 10b for the PASID. */
+#define GUEST_DID 0x2Au
+static void guest_piotlb(uint64_t desc[2], uint32_t pasid, bool page, uint64_t addr, unsigned am, bool ih)
+{
+    const uint64_t g = page ? VTD_DESC_PIOTLB_G_PAGE : VTD_DESC_PIOTLB_G_PASID;
+    desc[0] = VTD_DESC_PIOTLB | g << VTD_DESC_G_SHIFT | (uint64_t)GUEST_DID << VTD_DESC_DID_SHIFT | (uint64_t)pasid << VTD_DESC_PASID_SHIFT;
+    desc[1] = page ? addr | am | (ih ? VTD_DESC_IOTLB_IH : 0) : 0;
+}
+
+#define GPASID 5u
+static const uint64_t nest_plain[][2] = {{0x8000, 0x38000}}; /* VM 1 memory the test leaves alone */
+#define GIOVA 0x40001000ULL  /* guest IOVA -> GPA 0x3000 */
+
+/* Nested translation end to end: the guest's first-level tables (guest
+ * IOVA -> GPA) over the VM's second level (GPA -> HPA). */
+static void test_nested_guest_iommu(void **state)
+{
+    struct mach *m = *state = new_sm_mach(&two_topo);
+    struct vtd_vm *v1 = vm_with(m, vm1_mem, 3), *v2 = vm_with(m, vm2_mem, 2);
+    assert_int_equal(vtd_vm_assign(v1, (uint16_t[]){DEV_A}, 1), 0);
+    assert_int_equal(vtd_vm_assign(v2, (uint16_t[]){DEV_B}, 1), 0);
+    /* the guest's tables live in its range 0x100000-0x120000 */
+    struct guest_fl g = {.vm = v1, .next = 0x100000, .end = 0x120000};
+    g.cr3 = gfl_alloc(&g);
+    gfl_set(&g, GIOVA, 1, 0x3000 | GFL_TABLE);
+    gfl_set(&g, GIOVA + PAGE, 1, 0x7fff5000 | GFL_TABLE); /* another range of the VM */
+    assert_int_equal(vtd_vm_nest(v1, DEV_A, GPASID, g.cr3, 4), 0);
+
+    /* the PASID entry: nested, the guest's CR3 (a GPA), the VM's second
+     * level and DID */
+    struct pe_catch pe = pasid_entry_of(m, DEV_A, GPASID);
+    assert_true(pe.found);
+    assert_int_equal(pgtt_of(&pe), PGTT_NESTED);
+    assert_int_equal(pe.q[2] & VTD_PE_Q2_FSPTPTR_MASK, g.cr3);
+    assert_int_equal(pe.q[0] & VTD_PE_Q0_SSPTPTR_MASK, vtd_drv_domain_root(vtd_drv_domain_of(m->drv, DEV_A)));
+    assert_int_equal(pe.q[1] & VTD_PE_Q1_DID_MASK, (uint64_t)vtd_vm_domain_id(v1));
+
+    /* guest IOVA -> GPA (guest tables) -> HPA (host tables) */
+    expect_pasid_dma(m, v1, DEV_A, GPASID, GIOVA + 0x10, 0x3010);
+    expect_pasid_dma(m, v1, DEV_A, GPASID, GIOVA + PAGE + 0x20, 0x7fff5020);
+    /* the unit set A and D in the guest's leaf, in guest memory */
+    assert_int_equal(gfl_get(&g, GIOVA, 1) & (VTD_FL_A | VTD_FL_D), VTD_FL_A | VTD_FL_D);
+    /* without PASID the same device still sees plain GPAs (RID_PASID) */
+    check_every_page(m, v1, DEV_A, nest_plain, 1);
+    /* a guest IOVA the guest did not map: first-level P = 0 (SFS.2, 71h) */
+    expect_pasid_fault(m, DEV_A, GPASID, GIOVA + 2 * PAGE, VTD_R, VTD_FR_SM_FL_NOT_PRESENT);
+
+    /* a guest table pointer (PDPTE) to GPA 0x500000, which is not the VM's:
+     * the second-level walk of that table's address finds R = W = 0 --
+     * Table 30 SFS.1 treats a nested second-level fault on the way to a
+     * first-level entry as SSS.1-5: SSS.2, 79h */
+    gfl_set(&g, 0x80000000ULL, 3, 0x500000 | GFL_TABLE);
+    expect_pasid_fault(m, DEV_A, GPASID, 0x80000000ULL, VTD_R, VTD_FR_SM_SL_PERM);
+    /* a guest leaf pointing at GPA 0x200000 (VM 2's memory, not VM 1's):
+     * the final address through the second level, R = W = 0 (79h); VM 2's
+     * page untouched */
+    uint64_t before, after;
+    assert_int_equal(vtd_vm_read(v2, 0x200000, &before, 8), 0);
+    gfl_set(&g, GIOVA + 3 * PAGE, 1, 0x200000 | GFL_TABLE);
+    expect_pasid_fault(m, DEV_A, GPASID, GIOVA + 3 * PAGE, VTD_W, VTD_FR_SM_SL_PERM);
+    assert_int_equal(vtd_vm_read(v2, 0x200000, &after, 8), 0);
+    assert_int_equal(before, after);
+    /* a guest leaf beyond the second level's 48 bits: SFS.5, 74h */
+    gfl_set(&g, GIOVA + 4 * PAGE, 1, (1ULL << 50) | GFL_TABLE);
+    expect_pasid_fault(m, DEV_A, GPASID, GIOVA + 4 * PAGE, VTD_R, VTD_FR_SM_FL_NESTED_ADDR);
+    /* device B (VM 2) has no such PASID: its PASID table (the one holding
+     * its RID_PASID) has P = 0 there (SPT.2, 59h) */
+    expect_pasid_fault(m, DEV_B, GPASID, GIOVA, VTD_R, VTD_FR_SM_PTE_NOT_PRESENT);
+    assert_int_equal(m->ndiag, 0);
+
+    /* the guest remaps GIOVA to GPA 0x4000 in place: until it invalidates,
+     * the unit keeps using its cached translation (the model flags the
+     * stale use) */
+    uint64_t old_hpa;
+    assert_int_equal(vtd_vm_gpa_to_hpa(v1, 0x3000, &old_hpa), 0);
+    gfl_set(&g, GIOVA, 1, 0x4000 | GFL_TABLE);
+    struct vtd_result res;
+    uint64_t w = 1;
+    assert_int_equal(mach_dma_pasid(m, DEV_A, GPASID, GIOVA, VTD_R, &w, 8, &res), 0);
+    assert_int_equal(res.status, VTD_OK);
+    assert_int_equal(res.pa, old_hpa);
+    assert_int_equal(m->ndiag, 1);
+    assert_int_equal(m->diag[0].code, VTD_DIAG_STALE_IOTLB);
+    /* the guest's page-selective invalidation, forwarded by the VMM */
+    uint64_t desc[2];
+    guest_piotlb(desc, GPASID, true, GIOVA, 0, false);
+    assert_int_equal(vtd_vm_nest_inval(v1, DEV_A, desc), 0);
+    expect_pasid_dma(m, v1, DEV_A, GPASID, GIOVA + 0x30, 0x4030);
+    assert_int_equal(m->ndiag, 1); /* no stale use since */
+    /* again, and a PASID-selective one (G = 10b) */
+    gfl_set(&g, GIOVA, 1, 0x5000 | GFL_TABLE);
+    guest_piotlb(desc, GPASID, false, 0, 0, false);
+    assert_int_equal(vtd_vm_nest_inval(v1, DEV_A, desc), 0);
+    expect_pasid_dma(m, v1, DEV_A, GPASID, GIOVA + 0x38, 0x5038);
+    /* a leaf-only change (IH = 1) of GIOVA + PAGE, which is cached: the
+     * guest invalidating another page leaves it stale, invalidating the
+     * 2-page block (AM = 1) holding it does not */
+    uint64_t hpa7;
+    assert_int_equal(vtd_vm_gpa_to_hpa(v1, 0x7fff5008, &hpa7), 0);
+    expect_pasid_dma(m, v1, DEV_A, GPASID, GIOVA + PAGE + 8, 0x7fff5008);
+    gfl_set(&g, GIOVA + PAGE, 1, 0x6000 | GFL_TABLE);
+    guest_piotlb(desc, GPASID, true, GIOVA, 0, true);
+    assert_int_equal(vtd_vm_nest_inval(v1, DEV_A, desc), 0);
+    assert_int_equal(mach_dma_pasid(m, DEV_A, GPASID, GIOVA + PAGE + 8, VTD_R, &w, 8, &res), 0);
+    assert_int_equal(res.pa, hpa7);
+    assert_int_equal(m->ndiag, 2);
+    assert_int_equal(m->diag[1].code, VTD_DIAG_STALE_IOTLB);
+    guest_piotlb(desc, GPASID, true, GIOVA + PAGE, 1, true);
+    assert_int_equal(vtd_vm_nest_inval(v1, DEV_A, desc), 0);
+    expect_pasid_dma(m, v1, DEV_A, GPASID, GIOVA + PAGE + 8, 0x6008);
+    assert_int_equal(m->ndiag, 2);
+
+    /* descriptors the layer refuses, and PASIDs not bound */
+    uint64_t bad[2] = {VTD_DESC_IOTLB | 1u << VTD_DESC_G_SHIFT, 0};
+    assert_int_equal(vtd_vm_nest_inval(v1, DEV_A, bad), VTD_EINVAL);
+    assert_non_null(strstr(vtd_assign_error(m->as), "not 6"));
+    guest_piotlb(bad, GPASID, true, GIOVA, 0, false);
+    bad[0] &= ~VTD_DESC_G_MASK; /* G = 00b */
+    assert_int_equal(vtd_vm_nest_inval(v1, DEV_A, bad), VTD_EINVAL);
+    assert_non_null(strstr(vtd_assign_error(m->as), "granularity"));
+    guest_piotlb(bad, GPASID, true, GIOVA, 0, false);
+    bad[0] |= 1ULL << 60;
+    assert_int_equal(vtd_vm_nest_inval(v1, DEV_A, bad), VTD_EINVAL);
+    assert_non_null(strstr(vtd_assign_error(m->as), "reserved"));
+    guest_piotlb(desc, GPASID + 1, true, GIOVA, 0, false);
+    assert_int_equal(vtd_vm_nest_inval(v1, DEV_A, desc), VTD_AS_ENODEV);
+    guest_piotlb(desc, GPASID, true, GIOVA, 0, false);
+    assert_int_equal(vtd_vm_nest_inval(v2, DEV_B, desc), VTD_AS_ENODEV);
+    assert_int_equal(vtd_vm_nest_inval(v1, DEV_B, desc), VTD_AS_ENODEV);
+    /* binding refusals */
+    assert_int_equal(vtd_vm_nest(v1, DEV_A, GPASID, g.cr3, 4), VTD_AS_EBUSY);
+    assert_int_equal(vtd_vm_nest(v1, DEV_A, 0, g.cr3, 4), VTD_EINVAL);
+    assert_non_null(strstr(vtd_assign_error(m->as), "RID_PASID"));
+    assert_int_equal(vtd_vm_nest(v1, DEV_A, GPASID + 1, 0x500000, 4), VTD_AS_ENODEV);
+    assert_int_equal(vtd_vm_nest(v1, DEV_A, GPASID + 1, g.cr3, 3), VTD_EINVAL);
+    assert_int_equal(vtd_vm_nest(v1, DEV_A, 1u << 20, g.cr3, 4), VTD_AS_EDRV);
+
+    /* the host takes back the page GIOVA + PAGE maps (GPA 0x6000): the
+     * host's unmap invalidates the nested translations built on it too */
+    assert_int_equal(vtd_vm_remove_memory(v1, 0x6000, PAGE), 0);
+    expect_pasid_fault(m, DEV_A, GPASID, GIOVA + PAGE, VTD_R, VTD_FR_SM_SL_PERM);
+    assert_int_equal(m->ndiag, 2);
+
+    /* a second PASID whose CR3 page the host takes back: the walk of the
+     * table pointer itself faults in the second level (79h) */
+    struct guest_fl g2 = {.vm = v1, .next = 0x110000, .end = 0x120000};
+    g2.cr3 = gfl_alloc(&g2);
+    gfl_set(&g2, GIOVA, 1, 0x3000 | GFL_TABLE);
+    assert_int_equal(vtd_vm_nest(v1, DEV_A, GPASID + 1, g2.cr3, 4), 0);
+    expect_pasid_dma(m, v1, DEV_A, GPASID + 1, GIOVA, 0x3000);
+    assert_int_equal(vtd_vm_remove_memory(v1, g2.cr3, PAGE), 0);
+    expect_pasid_fault(m, DEV_A, GPASID + 1, GIOVA, VTD_R, VTD_FR_SM_SL_PERM);
+    assert_int_equal(m->ndiag, 2);
+
+    /* unbinding restores second level only: the PASID faults at its entry
+     * (SPT.2, 59h), requests without PASID still reach the VM's memory */
+    assert_int_equal(vtd_vm_unnest(v1, DEV_A, GPASID), 0);
+    assert_int_equal(vtd_vm_unnest(v1, DEV_A, GPASID), VTD_AS_ENODEV);
+    expect_pasid_fault(m, DEV_A, GPASID, GIOVA, VTD_R, VTD_FR_SM_PTE_NOT_PRESENT);
+    check_every_page(m, v1, DEV_A, nest_plain, 1);
+    assert_int_equal(pgtt_of((struct pe_catch[]){pasid_entry_of(m, DEV_A, 0)}), PGTT_SL);
+
+    /* unassigning with PASID 6 still bound unbinds it too: the context
+     * entry goes (41h for either kind of request), the domain is freed */
+    assert_int_equal(vtd_vm_unassign(v1, (uint16_t[]){DEV_A}, 1), 0);
+    expect_pasid_fault(m, DEV_A, GPASID + 1, GIOVA, VTD_R, VTD_FR_SM_CTX_NOT_PRESENT);
+    assert_int_equal(mach_dma(m, DEV_A, 0x3000, VTD_R, &w, 8, &res), 0);
+    assert_int_equal(res.fault_reason, VTD_FR_SM_CTX_NOT_PRESENT);
+    assert_int_equal(mach_poll_faults(m), 1);
+    struct vtd_drv_info info;
+    assert_int_equal(vtd_drv_info(m->drv, &info), 0);
+    assert_int_equal(info.domains_used, 1); /* VM 2's */
+    /* and the device can be assigned and nested again */
+    assert_int_equal(vtd_vm_assign(v1, (uint16_t[]){DEV_A}, 1), 0);
+    gfl_set(&g, GIOVA, 1, 0x3000 | GFL_TABLE);
+    assert_int_equal(vtd_vm_nest(v1, DEV_A, GPASID, g.cr3, 4), 0);
+    expect_pasid_dma(m, v1, DEV_A, GPASID, GIOVA + 0x40, 0x3040);
+    assert_int_equal(m->ndiag, 2);
+}
+
 /* Topology: a PCIe-to-PCI bridge to buses 05-06, a multi-function device
  * without ACS (00:04.x), one with ACS (00:05.x), one mixed (00:06.x). */
 static const struct vtd_assign_dev grp_devs[] = {
@@ -858,7 +1119,7 @@ static void test_refusals(void **state)
     assert_int_equal(vtd_vm_nest(vm, DEV_B, 1, 0x0, 4), VTD_AS_ENODEV);
     assert_int_equal(vtd_vm_nest(other, DEV_A, 1, 0x0, 4), VTD_AS_ENODEV);
     assert_int_equal(vtd_vm_unnest(other, DEV_A, 1), VTD_AS_ENODEV);
-    assert_int_equal(vtd_vm_unnest(vm, DEV_A, 1), VTD_AS_EDRV);
+    assert_int_equal(vtd_vm_unnest(vm, DEV_A, 1), VTD_AS_ENODEV);
     assert_string_equal(vtd_assign_strerror(VTD_AS_EGROUP),
                         "the request splits a group: its devices must be assigned together");
     assert_string_equal(vtd_assign_strerror(VTD_ENOMEM), "out of memory");
@@ -888,6 +1149,7 @@ int main(void)
         cmocka_unit_test_teardown(test_two_vms_dma, teardown),
         cmocka_unit_test_teardown(test_cross_vm_faults, teardown),
         cmocka_unit_test_teardown(test_scalable_assign, teardown),
+        cmocka_unit_test_teardown(test_nested_guest_iommu, teardown),
         cmocka_unit_test_teardown(test_groups, teardown),
         cmocka_unit_test(test_bad_topology),
         cmocka_unit_test_teardown(test_switch_ports, teardown),
