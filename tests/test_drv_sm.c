@@ -192,6 +192,25 @@ static void nested(void **state)
     assert_true(th_r64(&h->t, HTAB) & VTD_FL_A);
     assert_int_equal(th_r64(&h->t, HTAB + 12 * KiB) & (VTD_FL_A | VTD_FL_D), VTD_FL_A | VTD_FL_D);
     expect_fault(h, true, 4, 0x401000, VTD_R, VTD_FR_SM_FL_NOT_PRESENT);
+    /* the guest's tables change behind the driver: the cached translation
+     * stays (stale) until vtd_drv_invalidate_pasid, page-selective or whole */
+    assert_int_equal(vtd_drv_map(sl, 0x301000, 0xb001000, 4 * KiB, RW), 0);
+    th_w64(&h->t, HTAB + 12 * KiB, 0x301000 | tb);
+    struct vtd_result r = req(h, true, 4, 0x400123, VTD_R);
+    assert_int_equal(r.pa, 0xb000123);
+    assert_true(th_has_diag(&h->t, VTD_DIAG_STALE_IOTLB));
+    h->t.ndiag = 0;
+    assert_int_equal(vtd_drv_invalidate_pasid(h->drv, DEV, 4, 0x400000, 4 * KiB, VTD_DRV_INV_LEAF), 0);
+    expect_pa(h, true, 4, 0x400123, VTD_R, 0xb001123);
+    th_w64(&h->t, HTAB + 12 * KiB, 0x300000 | tb);
+    assert_int_equal(vtd_drv_invalidate_pasid(h->drv, DEV, 4, 0, 0, 0), 0);
+    expect_pa(h, true, 4, 0x400123, VTD_R, 0xb000123);
+    assert_int_equal(vtd_drv_unmap(sl, 0x301000, 4 * KiB, NULL), 0);
+    /* refusals: no such PASID entry, unaligned, unknown flag */
+    assert_int_equal(vtd_drv_invalidate_pasid(h->drv, DEV, 5, 0, 0, 0), VTD_DRV_ENOENT);
+    assert_int_equal(vtd_drv_invalidate_pasid(h->drv, SID(0, 9, 0), 4, 0, 0, 0), VTD_DRV_ENOENT);
+    assert_int_equal(vtd_drv_invalidate_pasid(h->drv, DEV, 4, 0x400100, 4 * KiB, 0), VTD_DRV_EINVAL);
+    assert_int_equal(vtd_drv_invalidate_pasid(h->drv, DEV, 4, 0, 0, 2), VTD_DRV_EINVAL);
     /* the output's second-level mapping goes: the nested walk faults in the SL */
     assert_int_equal(vtd_drv_unmap(sl, 0x300000, 4 * KiB, NULL), 0);
     expect_fault(h, true, 4, 0x400123, VTD_R, VTD_FR_SM_SL_PERM);
