@@ -339,46 +339,17 @@ static void test_scalable_assign(void **state)
 
 /* ---- A guest with its own virtual IOMMU (nested) ---- */
 
-/* The guest's OS building IA-32e first-level tables (4 levels, 4 KiB
- * leaves) in its own memory, as it would for its virtual IOMMU: every table
- * and every entry is a guest-physical address, written with the guest's CPU
- * (vtd_vm_write).  Table pages come from [next, end) of guest memory. */
-#define GFL_TABLE (VTD_FL_P | VTD_FL_RW | VTD_FL_US)
-struct guest_fl {
-    struct vtd_vm *vm;
-    uint64_t cr3, next, end;
-};
-static uint64_t gfl_alloc(struct guest_fl *g)
+/* The guest's OS writes its first-level tables with machine.c's mach_gfl_*
+ * (in its own memory, through its CPU); these fail the test on error. */
+#define GFL_TABLE MACH_GFL_TABLE
+static void gfl_set(struct mach_gfl *g, uint64_t va, int level, uint64_t val)
 {
-    assert_true(g->next < g->end);
-    uint64_t t = g->next; /* guest memory starts zeroed */
-    g->next += PAGE;
-    return t;
+    assert_int_equal(mach_gfl_set(g, va, level, val), 0);
 }
-/* GPA of the entry for va at `level` (1 = PTE), allocating tables above it. */
-static uint64_t gfl_entry(struct guest_fl *g, uint64_t va, int level)
+static uint64_t gfl_get(struct mach_gfl *g, uint64_t va, int level)
 {
-    uint64_t table = g->cr3;
-    for (int l = 4;; l--) {
-        uint64_t at = table + ((va >> (12 + 9 * (l - 1))) & 511) * 8, e;
-        if (l == level)
-            return at;
-        assert_int_equal(vtd_vm_read(g->vm, at, &e, 8), 0);
-        if (!(e & VTD_FL_P)) {
-            e = gfl_alloc(g) | GFL_TABLE;
-            assert_int_equal(vtd_vm_write(g->vm, at, &e, 8), 0);
-        }
-        table = e & VTD_FL_ADDR_MASK;
-    }
-}
-static void gfl_set(struct guest_fl *g, uint64_t va, int level, uint64_t val)
-{
-    assert_int_equal(vtd_vm_write(g->vm, gfl_entry(g, va, level), &val, 8), 0);
-}
-static uint64_t gfl_get(struct guest_fl *g, uint64_t va, int level)
-{
-    uint64_t v;
-    assert_int_equal(vtd_vm_read(g->vm, gfl_entry(g, va, level), &v, 8), 0);
+    uint64_t v = 0;
+    assert_int_equal(mach_gfl_get(g, va, level, &v), 0);
     return v;
 }
 
@@ -417,14 +388,10 @@ static void expect_pasid_fault(struct mach *m, uint16_t sid, uint32_t pasid, uin
     assert_int_equal(f->pasid, pasid);
 }
 
-/* The guest's PASID-based IOTLB invalidation descriptor (type 6) with its
- * own DID: G = 11b page-selective (2^am pages at addr), or 10b for the PASID. */
 #define GUEST_DID 0x2Au
 static void guest_piotlb(uint64_t desc[2], uint32_t pasid, bool page, uint64_t addr, unsigned am, bool ih)
 {
-    const uint64_t g = page ? VTD_DESC_PIOTLB_G_PAGE : VTD_DESC_PIOTLB_G_PASID;
-    desc[0] = VTD_DESC_PIOTLB | g << VTD_DESC_G_SHIFT | (uint64_t)GUEST_DID << VTD_DESC_DID_SHIFT | (uint64_t)pasid << VTD_DESC_PASID_SHIFT;
-    desc[1] = page ? addr | am | (ih ? VTD_DESC_IOTLB_IH : 0) : 0;
+    mach_guest_piotlb(desc, GUEST_DID, pasid, page, addr, am, ih);
 }
 
 #define GPASID 5u
@@ -440,8 +407,8 @@ static void test_nested_guest_iommu(void **state)
     assert_int_equal(vtd_vm_assign(v1, (uint16_t[]){DEV_A}, 1), 0);
     assert_int_equal(vtd_vm_assign(v2, (uint16_t[]){DEV_B}, 1), 0);
     /* the guest's tables live in its range 0x100000-0x120000 */
-    struct guest_fl g = {.vm = v1, .next = 0x100000, .end = 0x120000};
-    g.cr3 = gfl_alloc(&g);
+    struct mach_gfl g;
+    assert_int_equal(mach_gfl_init(&g, v1, 0x100000, 0x110000), 0);
     gfl_set(&g, GIOVA, 1, 0x3000 | GFL_TABLE);
     gfl_set(&g, GIOVA + PAGE, 1, 0x7fff5000 | GFL_TABLE); /* another range of the VM */
     assert_int_equal(vtd_vm_nest(v1, DEV_A, GPASID, g.cr3, 4), 0);
@@ -563,8 +530,8 @@ static void test_nested_guest_iommu(void **state)
 
     /* a second PASID whose CR3 page the host takes back: the walk of the
      * table pointer itself faults in the second level (79h) */
-    struct guest_fl g2 = {.vm = v1, .next = 0x110000, .end = 0x120000};
-    g2.cr3 = gfl_alloc(&g2);
+    struct mach_gfl g2;
+    assert_int_equal(mach_gfl_init(&g2, v1, 0x110000, 0x120000), 0);
     gfl_set(&g2, GIOVA, 1, 0x3000 | GFL_TABLE);
     assert_int_equal(vtd_vm_nest(v1, DEV_A, GPASID + 1, g2.cr3, 4), 0);
     expect_pasid_dma(m, v1, DEV_A, GPASID + 1, GIOVA, 0x3000);
