@@ -333,6 +333,7 @@ static inline uint64_t ctx_gen(struct vtd *u, uint16_t did)
  *     and TT 00/01, so an untranslated request may take the fast path */
 #define CTX_FAST (1ULL << 24)
 #define CTX_SM (1ULL << 25) /* a scalable-mode context entry (sm.c); never CTX_FAST */
+#define CTX_SMNEG (1ULL << 26) /* with CTX_SM: a faulting entry cached under CAP.CM; d0 = FPD 1 | reason 15:8 */
 static inline uint64_t ctx_tag(uint16_t sid) { return 1 | (uint64_t)sid << 1; }
 static inline uint32_t ctx_set(const struct cache *c, uint16_t sid) { return sid & c->setmask; }
 static inline void front_bump(struct vtd *u)
