@@ -341,6 +341,79 @@ static void ats_device(void **state)
     dh_fini(h);
 }
 
+/* FPD from the attach flag.  vtd_drv_attach_pasid puts it in that PASID's
+ * entry only; vtd_drv_attach puts it in the context entry too, which
+ * suppresses the qualified faults of every request of the device. */
+static void expect_suppressed(struct dh *h, bool pv, uint32_t pasid, bool suppressed)
+{
+    struct vtd_result r = req(h, pv, pasid, 0x1000, VTD_R);
+    assert_int_equal(r.status, VTD_FAULT);
+    assert_int_equal(r.fault_reason, VTD_FR_SM_SL_PERM);
+    assert_int_equal(r.fault_recorded, !suppressed);
+    assert_int_equal(th_rd32(&h->t, VTD_REG_FSTS) & VTD_FSTS_PPF, suppressed ? 0 : VTD_FSTS_PPF);
+    assert_int_equal(vtd_drv_fault_poll(h->drv), suppressed ? 0 : 1);
+    dh_no_diag(h);
+}
+
+static void fault_processing_disable(void **state)
+{
+    struct dh *h = sm_host(state);
+    struct vtd_drv_domain *sl = domain(h, VTD_DRV_DOM_PAGING);
+    assert_int_equal(vtd_drv_attach(sl, DEV, 0), 0);
+    assert_int_equal(vtd_drv_attach_pasid(sl, DEV, 4, 0), 0);
+    assert_int_equal(vtd_drv_attach_pasid(sl, DEV, 8, VTD_DRV_ATTACH_FPD), 0);
+    expect_suppressed(h, false, 0, false);
+    expect_suppressed(h, true, 4, false);
+    expect_suppressed(h, true, 8, true);
+    assert_int_equal(vtd_drv_detach_pasid(h->drv, DEV, 4), 0);
+    assert_int_equal(vtd_drv_detach_pasid(h->drv, DEV, 8), 0);
+    assert_int_equal(vtd_drv_detach(h->drv, DEV), 0);
+    assert_int_equal(vtd_drv_attach(sl, DEV, VTD_DRV_ATTACH_FPD), 0);
+    assert_int_equal(vtd_drv_attach_pasid(sl, DEV, 4, 0), 0);
+    expect_suppressed(h, false, 0, true);
+    expect_suppressed(h, true, 4, true);
+    assert_int_equal(vtd_drv_detach_pasid(h->drv, DEV, 4), 0);
+    assert_int_equal(vtd_drv_detach(h->drv, DEV), 0);
+    assert_int_equal(vtd_drv_domain_destroy(sl), 0);
+    dh_fini(h);
+}
+
+static void count_fl_step(void *arg, const struct vtd_walk_step *st)
+{
+    *(unsigned *)arg += st->kind == VTD_STEP_FL_PTE;
+}
+
+/* A 5-level first-level domain (CAP.FL5LP): addresses above 2^48 map and
+ * translate; the walk reads five levels. */
+static void first_level_five_level(void **state)
+{
+    struct dh *h = sm_host(state);
+    struct vtd_drv_domain_config c;
+    vtd_drv_domain_config_default(&c);
+    c.type = VTD_DRV_DOM_FIRST_LEVEL;
+    c.levels = 5;
+    struct vtd_drv_domain *fl;
+    assert_int_equal(vtd_drv_domain_create(h->drv, &c, &fl), 0);
+    assert_int_equal(vtd_drv_domain_levels(fl), 5);
+    assert_int_equal(vtd_drv_attach_pasid(fl, DEV, 3, 0), 0);
+    const uint64_t hi = 1ULL << 52;
+    assert_int_equal(vtd_drv_map(fl, hi + 0x10000, 0x7000000, 4 * KiB, RW), 0);
+    expect_pa(h, true, 3, hi + 0x10010, VTD_W, 0x7000010);
+    expect_fault(h, true, 3, hi + 0x11000, VTD_R, VTD_FR_SM_FL_NOT_PRESENT);
+    struct vtd_request rq = {.sid = DEV, .access = VTD_R, .pasid_valid = true, .pasid = 3, .addr = hi + 0x10000};
+    struct vtd_result wr;
+    unsigned fl_reads = 0;
+    assert_int_equal(vtd_walk(h->t.u, &rq, &wr, count_fl_step, &fl_reads), 0);
+    assert_int_equal(wr.status, VTD_OK);
+    assert_int_equal(fl_reads, 5);
+    assert_int_equal(vtd_drv_unmap(fl, hi + 0x10000, 4 * KiB, NULL), 0);
+    expect_fault(h, true, 3, hi + 0x10010, VTD_R, VTD_FR_SM_FL_NOT_PRESENT);
+    vtd_drv_fault_poll(h->drv);
+    assert_int_equal(vtd_drv_detach_pasid(h->drv, DEV, 3), 0);
+    assert_int_equal(vtd_drv_domain_destroy(fl), 0);
+    dh_fini(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -352,6 +425,8 @@ int main(void)
         cmocka_unit_test_teardown(non_coherent, dh_teardown),
         cmocka_unit_test_teardown(table_freeing, dh_teardown),
         cmocka_unit_test_teardown(ats_device, dh_teardown),
+        cmocka_unit_test_teardown(fault_processing_disable, dh_teardown),
+        cmocka_unit_test_teardown(first_level_five_level, dh_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
