@@ -98,6 +98,14 @@ static struct vtd_drv_domain *domain(struct ph *p, int type)
     return dom;
 }
 
+/* a second-level domain with DEV attached (RID_PASID) with ATS and PRI */
+static struct vtd_drv_domain *pri_device(struct ph *p)
+{
+    struct vtd_drv_domain *sl = domain(p, VTD_DRV_DOM_PAGING);
+    assert_int_equal(vtd_drv_attach(sl, DEV, VTD_DRV_ATTACH_ATS | VTD_DRV_ATTACH_PRI), 0);
+    return sl;
+}
+
 /* the device's Device-TLB asks for a translation (ATS) */
 static struct vtd_result xlate(struct ph *p, uint16_t sid, bool pv, uint32_t pasid, uint64_t addr, uint8_t acc)
 {
@@ -222,8 +230,7 @@ static void sl_polled(void **state)
 {
     struct ph *p = prq_host(state, 0, false, true);
     assert_int_equal(th_rd32(&p->h.t, VTD_REG_PECTL), VTD_ECTL_IM);
-    struct vtd_drv_domain *sl = domain(p, VTD_DRV_DOM_PAGING);
-    assert_int_equal(vtd_drv_attach(sl, DEV, VTD_DRV_ATTACH_ATS | VTD_DRV_ATTACH_PRI), 0);
+    struct vtd_drv_domain *sl = pri_device(p);
     struct vtd_result r = xlate(p, DEV, false, 0, 0x40000, VTD_R);
     assert_int_equal(r.status, VTD_OK);
     assert_int_equal(r.perm, 0);
@@ -249,8 +256,7 @@ static void groups(void **state)
 {
     struct ph *p = prq_host(state, 0, true, true);
     struct vtd_drv_domain *fl = domain(p, VTD_DRV_DOM_FIRST_LEVEL);
-    struct vtd_drv_domain *sl = domain(p, VTD_DRV_DOM_PAGING);
-    assert_int_equal(vtd_drv_attach(sl, DEV, VTD_DRV_ATTACH_ATS | VTD_DRV_ATTACH_PRI), 0);
+    pri_device(p);
     assert_int_equal(vtd_drv_attach_pasid(fl, DEV, 3, 0), 0);
     /* group 7: ok, refused (Invalid Request) | drain | ok (last) */
     page_req(p, DEV, true, 3, 0x10000, true, false, 7);
@@ -307,8 +313,7 @@ static void groups(void **state)
 static void invalid_requests(void **state)
 {
     struct ph *p = prq_host(state, 0, true, true);
-    struct vtd_drv_domain *sl = domain(p, VTD_DRV_DOM_PAGING);
-    assert_int_equal(vtd_drv_attach(sl, DEV, VTD_DRV_ATTACH_ATS | VTD_DRV_ATTACH_PRI), 0);
+    struct vtd_drv_domain *sl = pri_device(p);
     assert_int_equal(vtd_drv_attach(sl, DEV2, VTD_DRV_ATTACH_ATS), 0);
     page_req(p, DEV, false, 0, FORBIDDEN, true, true, 3);
     assert_int_equal(vtd_drv_prq_drain(p->h.drv), 1);
@@ -350,21 +355,29 @@ static void invalid_requests(void **state)
     dh_fini(&p->h);
 }
 
+/* An order-0 queue filled (127 of 128 entries) by DEV without PASID, the
+ * OS answering without mapping; group i/16, with an LPIG at every 16th
+ * request when lpig (groups 0..6 closed, 7 open). */
+static struct ph *full_queue(void **state, bool msi, bool lpig)
+{
+    struct ph *p = prq_host(state, 0, msi, true);
+    p->no_map = true;
+    pri_device(p);
+    for (int i = 0; i < 127; i++)
+        assert_int_equal(page_req(p, DEV, false, 0, 0x100000 + (uint64_t)i * 4096, true, lpig && i % 16 == 15,
+                                  (uint16_t)(i / 16))
+                             .status,
+                         VTD_PRQ_QUEUED);
+    return p;
+}
+
 /* PRS.PRO: a full queue (N-1 entries) discards the next requests (the unit
  * answers Success); the driver services the N-1, clears PRO only once the
  * queue is empty, reports it, and the next request is queued again. */
 static void overflow(void **state)
 {
-    struct ph *p = prq_host(state, 0, true, true);
-    p->no_map = true;
-    struct vtd_drv_domain *sl = domain(p, VTD_DRV_DOM_PAGING);
-    assert_int_equal(vtd_drv_attach(sl, DEV, VTD_DRV_ATTACH_ATS | VTD_DRV_ATTACH_PRI), 0);
-    int msi0 = p->h.t.nmsi;
-    for (int i = 0; i < 127; i++)
-        assert_int_equal(page_req(p, DEV, false, 0, 0x100000 + (uint64_t)i * 4096, true, i % 16 == 15,
-                                  (uint16_t)(i / 16))
-                             .status,
-                         VTD_PRQ_QUEUED);
+    struct ph *p = full_queue(state, true, true);
+    const int msi0 = 0;
     assert_int_equal(p->h.t.nmsi, msi0 + 1); /* one event: PPR stayed set */
     assert_int_equal(page_req(p, DEV, false, 0, 0x900000, true, true, 100).status, VTD_PRQ_OVERFLOW);
     assert_int_equal(page_req(p, DEV, false, 0, 0x901000, true, true, 101).status, VTD_PRQ_OVERFLOW);
@@ -401,12 +414,8 @@ static void overflow(void **state)
  * unreadable descriptor leaves it, the next one clears it. */
 static void overflow_kept_until_empty(void **state)
 {
-    struct ph *p = prq_host(state, 0, false, true);
-    p->no_map = true;
-    struct vtd_drv_domain *sl = domain(p, VTD_DRV_DOM_PAGING);
-    assert_int_equal(vtd_drv_attach(sl, DEV, VTD_DRV_ATTACH_ATS | VTD_DRV_ATTACH_PRI), 0);
-    for (int i = 0; i < 128; i++)
-        page_req(p, DEV, false, 0, 0x100000 + (uint64_t)i * 4096, true, false, 1);
+    struct ph *p = full_queue(state, false, false);
+    assert_int_equal(page_req(p, DEV, false, 0, 0x200000, true, false, 1).status, VTD_PRQ_OVERFLOW);
     assert_int_equal(th_rd32(&p->h.t, VTD_REG_PRS), VTD_PRS_PPR | VTD_PRS_PRO);
     /* PQH moved by hand beyond the queue (a bug elsewhere): EIO, PRO kept */
     th_wr64(&p->h.t, VTD_REG_PQH, 4096 + 32);
@@ -481,8 +490,7 @@ static void api(void **state)
 static void reenable(void **state)
 {
     struct ph *p = prq_host(state, 0, true, true);
-    struct vtd_drv_domain *sl = domain(p, VTD_DRV_DOM_PAGING);
-    assert_int_equal(vtd_drv_attach(sl, DEV, VTD_DRV_ATTACH_ATS | VTD_DRV_ATTACH_PRI), 0);
+    pri_device(p);
     page_req(p, DEV, false, 0, 0x1000, true, true, 1);
     assert_int_equal(vtd_drv_prq_drain(p->h.drv), 1);
     assert_int_equal(th_rd64(&p->h.t, VTD_REG_PQH), 32);
