@@ -271,7 +271,9 @@ VTD_DRV_API void vtd_drv_destroy(struct vtd_drv *d);
  * IQA, GCMD.QIE); interrupt remapping (IRTA, SIRTP, global IEC invalidation,
  * CFI, IRE); root table (RTADDR with TTM, SRTP, global context-cache, PASID-
  * cache (scalable) and IOTLB invalidation); write-buffer flush (CAP.RWBF);
- * fault event registers; GCMD.TE.  Devices attached before enable are live
+ * fault event registers; page request queue and event (ops->page_request
+ * with ECAP.PRS in scalable mode: PQH = PQT = 0, PQA, PRS cleared, PECTL);
+ * GCMD.TE.  Devices attached before enable are live
  * once TE is set.  EBUSY when already enabled. */
 VTD_DRV_API int vtd_drv_enable(struct vtd_drv *d);
 /* Clean shutdown: drain the flush queues, TE off, global invalidations,

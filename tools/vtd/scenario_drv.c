@@ -159,7 +159,7 @@ static int op_page_request(void *o, const struct vtd_drv_page_req *r)
     char b[16], cb[8];
     /* a stop marker's answer is not sent (it has no group) */
     const char *answer = r->read || r->write ? sw_prc_name((uint8_t)code, cb, sizeof cb) : "stop marker, no answer";
-    const char *acc = r->read ? (r->write ? "rw" : "read") : (r->write ? "write" : "none");
+    const char *acc = sw_prq_access(r->read, r->write);
     if (out && sw_json(w)) {
         sw_json_begin(w, "drv_page_request", w->cur);
         sw_jstrkey(out, "sid", wf_bdf(r->sid, b, sizeof b));

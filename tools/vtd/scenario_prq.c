@@ -26,7 +26,7 @@ const char *sw_prc_name(uint8_t code, char *buf, size_t len)
     }
 }
 
-static const char *access_name(bool r, bool w)
+const char *sw_prq_access(bool r, bool w)
 {
     return r ? (w ? "rw" : "read") : (w ? "write" : "none");
 }
@@ -83,7 +83,7 @@ static void print_request(struct sc_world *w, const struct vtd_page_req *r, cons
         sw_json_begin(w, "page_request", w->cur);
         sw_jstrkey(f, "sid", wf_bdf(r->sid, b, sizeof b));
         sw_jhex(f, "addr", r->addr);
-        sw_jstrkey(f, "access", access_name(r->read, r->write));
+        sw_jstrkey(f, "access", sw_prq_access(r->read, r->write));
         if (r->pasid_valid)
             fprintf(f, ",\"pasid\":%" PRIu32 ",\"priv\":%s,\"exec\":%s", r->pasid, r->priv ? "true" : "false",
                     r->exe ? "true" : "false");
@@ -102,7 +102,7 @@ static void print_request(struct sc_world *w, const struct vtd_page_req *r, cons
         return;
     }
     sw_text_prefix(w, w->cur);
-    fprintf(f, "page-request %s %s addr=0x%" PRIx64, access_name(r->read, r->write), wf_bdf(r->sid, b, sizeof b),
+    fprintf(f, "page-request %s %s addr=0x%" PRIx64, sw_prq_access(r->read, r->write), wf_bdf(r->sid, b, sizeof b),
             r->addr);
     if (r->pasid_valid)
         fprintf(f, " pasid=0x%" PRIx32 "%s%s", r->pasid, r->priv ? " priv" : "", r->exe ? " exec" : "");

@@ -115,6 +115,7 @@ void sw_h_page_response(void *opaque, const struct vtd_page_resp *r);
 void sw_print_presp(struct sc_world *w, const struct presprec *p);
 void sw_expect_prq(struct sc_world *w, const struct sc_cmd *c);
 const char *sw_prc_name(uint8_t code, char *buf, size_t len);
+const char *sw_prq_access(bool read, bool write); /* "read", "write", "rw", "none" */
 
 /* expectations (scenario_expect.c): run one expect command */
 void sw_expect(struct sc_world *w, const struct sc_cmd *c);
