@@ -288,20 +288,28 @@ static void groups(void **state)
     page_req(p, DEV, true, 3, FORBIDDEN, true, true, 2);
     assert_int_equal(vtd_drv_prq_drain(p->h.drv), 1);
     expect_resp(p, 5, DEV, true, 3, 2, VTD_PRC_FAILURE);
-    /* a stop marker: passed to the OS, never answered */
+    /* a stop marker: passed to the OS, never answered; it ends the PASID's
+     * open groups (group 9 of PASID 3), not those of another PASID (4) */
+    page_req(p, DEV, true, 3, FORBIDDEN, true, false, 9);
+    page_req(p, DEV, true, 4, FORBIDDEN, true, false, 9);
     struct vtd_page_req stop = {.sid = DEV, .pasid_valid = true, .pasid = 3, .lpig = true};
     struct vtd_page_req_result res;
     assert_int_equal(vtd_page_request(p->h.t.u, &stop, &res), 0);
     assert_int_equal(res.status, VTD_PRQ_QUEUED);
     int n = p->nreq;
-    assert_int_equal(vtd_drv_prq_drain(p->h.drv), 1);
-    assert_int_equal(p->nreq, n + 1);
-    assert_false(p->req[n].read || p->req[n].write);
+    assert_int_equal(vtd_drv_prq_drain(p->h.drv), 3);
+    assert_int_equal(p->nreq, n + 3);
+    assert_false(p->req[n + 2].read || p->req[n + 2].write);
     assert_int_equal(p->h.t.npresp, 6);
+    page_req(p, DEV, true, 3, 0x14000, true, true, 9);
+    page_req(p, DEV, true, 4, 0x14000, true, true, 9);
+    assert_int_equal(vtd_drv_prq_drain(p->h.drv), 2);
+    expect_resp(p, 6, DEV, true, 3, 9, VTD_PRC_SUCCESS);
+    expect_resp(p, 7, DEV, true, 4, 9, VTD_PRC_INVALID_REQUEST);
     expect_queue_empty(p);
     struct vtd_drv_stats st;
     vtd_drv_stats(p->h.drv, &st);
-    assert_int_equal(st.prq_responses, 6);
+    assert_int_equal(st.prq_responses, 8);
     assert_int_equal(st.prq_lost_groups, 0);
     dh_no_diag(&p->h);
     dh_fini(&p->h);

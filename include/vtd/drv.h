@@ -186,7 +186,8 @@ struct vtd_drv_ops {
      * return a VTD_DRV_PRC_* code.  Giving it makes the driver set up the
      * page request queue.  It runs WITHOUT the driver lock (it may call
      * vtd_drv_map and the other public calls).  Stop markers (lpig with
-     * neither read nor write) are passed too; their answer is not sent. */
+     * neither read nor write) are passed too; their answer is not sent, and
+     * they end the open groups of their sid and PASID. */
     int (*page_request)(void *opaque, const struct vtd_drv_page_req *r);
 
     /* Optional: serialise every public call on this unit. */

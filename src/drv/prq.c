@@ -119,6 +119,19 @@ static uint8_t group_note(struct vtd_drv *d, const struct vtd_drv_page_req *r, u
     return code;
 }
 
+/* A stop marker (PCIe: the device stopped using the PASID) ends every open
+ * group of that PASID: none of them will see its last request. */
+static void groups_stop(struct vtd_drv *d, const struct vtd_drv_page_req *r)
+{
+    for (uint32_t i = 0; i < d->ngroups;) {
+        const struct vdrv_prq_group *g = &d->groups[i];
+        if (g->sid == r->sid && g->pp == r->pasid_present && g->pasid == r->pasid)
+            d->groups[i] = d->groups[--d->ngroups];
+        else
+            i++;
+    }
+}
+
 /* ---- the queue ---- */
 
 static void decode(const uint64_t q[4], struct vtd_drv_page_req *r)
@@ -179,6 +192,8 @@ static int service_one(struct vtd_drv *d, uint64_t *head)
         uint8_t c = group_note(d, &r, (uint8_t)code);
         if (r.lpig)
             vdrv_qi_page_response(d, r.sid, r.pasid_present, r.pasid, r.prgi, c);
+    } else if (r.lpig) {
+        groups_stop(d, &r);
     }
     vdrv_wr64(d, VTD_REG_PQH, *head);
     return 0;
