@@ -333,11 +333,15 @@ static int drv_call(struct sc_world *w, const struct sc_cmd *c)
             return 1;
         }
         return drv_domain(w, c, d);
-    case OP_DRV_ATTACH:
-        return vtd_drv_attach(dr->dom, (uint16_t)v[DA_SID],
-                              (v[DA_ATS] ? VTD_DRV_ATTACH_ATS : 0) | (v[DA_FPD] ? VTD_DRV_ATTACH_FPD : 0) |
-                                  (v[DA_PRI] ? VTD_DRV_ATTACH_PRI : 0));
-    case OP_DRV_DETACH: return vtd_drv_detach(d, (uint16_t)v[DA_SID]);
+    case OP_DRV_ATTACH: {
+        unsigned fl = (v[DA_ATS] ? VTD_DRV_ATTACH_ATS : 0) | (v[DA_FPD] ? VTD_DRV_ATTACH_FPD : 0) |
+                      (v[DA_PRI] ? VTD_DRV_ATTACH_PRI : 0);
+        return SC_HAS(c, DA_PASID) ? vtd_drv_attach_pasid(dr->dom, (uint16_t)v[DA_SID], (uint32_t)v[DA_PASID], fl)
+                                   : vtd_drv_attach(dr->dom, (uint16_t)v[DA_SID], fl);
+    }
+    case OP_DRV_DETACH:
+        return SC_HAS(c, DA_PASID) ? vtd_drv_detach_pasid(d, (uint16_t)v[DA_SID], (uint32_t)v[DA_PASID])
+                                   : vtd_drv_detach(d, (uint16_t)v[DA_SID]);
     case OP_DRV_MAP: {
         unsigned prot = (v[DM_PERM] & VTD_R ? VTD_DRV_PROT_READ : 0) | (v[DM_PERM] & VTD_W ? VTD_DRV_PROT_WRITE : 0) |
                         (v[DM_PERM] & VTD_X ? VTD_DRV_PROT_EXEC : 0) | (v[DM_SNOOP] ? VTD_DRV_PROT_SNOOP : 0);

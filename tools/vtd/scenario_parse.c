@@ -463,8 +463,10 @@ static const struct keydef drv_plain_keys[] = {KX, KEND};
 static const struct keydef drv_domain_keys[] = {KDOM, {"type", K_ENUM, DD_TYPE, 0, dom_types, false},
                                                 KM("levels", DD_LEVELS, 5), KF("deferred", DD_DEFERRED), KX, KEND};
 static const struct keydef drv_attach_keys[] = {KDOM, {"sid", K_BDF, DA_SID, 0xFFFF, NULL, false}, KF("ats", DA_ATS),
-                                                KF("fpd", DA_FPD), KF("pri", DA_PRI), KX, KEND};
-static const struct keydef drv_detach_keys[] = {{"sid", K_BDF, DA_SID, 0xFFFF, NULL, false}, KX, KEND};
+                                                KF("fpd", DA_FPD), KF("pri", DA_PRI),
+                                                KM("pasid", DA_PASID, 0xFFFFF), KX, KEND};
+static const struct keydef drv_detach_keys[] = {{"sid", K_BDF, DA_SID, 0xFFFF, NULL, false},
+                                                KM("pasid", DA_PASID, 0xFFFFF), KX, KEND};
 static const struct keydef drv_map_keys[] = {KDOM, KE("iova", DM_IOVA), KE("pa", DM_PA), KE("size", DM_SIZE),
                                              {"perm", K_PERM, DM_PERM, 0, NULL, false}, KF("snoop", DM_SNOOP), KX,
                                              KEND};
