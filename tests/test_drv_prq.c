@@ -5,8 +5,10 @@
  * vtd_host.page_response) and the OS (the page_request callback maps on
  * demand with vtd_drv_map); the driver is in between: page request queue,
  * event, PQH, PRS, group responses.  Every test fails on any unit diag. */
+#define _POSIX_C_SOURCE 200809L
 #include "drv_host.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,7 +33,26 @@ struct ph {
     int drain_in_callback;  /* what a nested vtd_drv_prq_drain returned */
     bool nested_drain;
     bool no_map;            /* answer without mapping */
+    /* ops->lock: an error-checking mutex, so that a callback run with the
+     * driver lock held and calling back into the driver fails the test
+     * instead of hanging */
+    pthread_mutex_t mu;
+    int lock_errors;
 };
+
+static void os_lock(void *opaque)
+{
+    struct ph *p = opaque;
+    if (pthread_mutex_lock(&p->mu))
+        p->lock_errors++;
+}
+
+static void os_unlock(void *opaque)
+{
+    struct ph *p = opaque;
+    if (pthread_mutex_unlock(&p->mu))
+        p->lock_errors++;
+}
 
 static int os_page_request(void *opaque, const struct vtd_drv_page_req *r)
 {
@@ -71,6 +92,13 @@ static struct ph *prq_host(void **state, unsigned prq_order, bool msi, bool call
     p->next_pa = BACKING;
     if (callback)
         p->h.ops.page_request = os_page_request;
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
+    pthread_mutex_init(&p->mu, &a);
+    pthread_mutexattr_destroy(&a);
+    p->h.ops.lock = os_lock;
+    p->h.ops.unlock = os_unlock;
     p->h.dcfg.flags = VTD_DRV_CFG_SCALABLE | VTD_DRV_CFG_FORCE_SCALABLE;
     p->h.dcfg.prq_order = prq_order;
     if (msi) {
@@ -137,6 +165,7 @@ static void expect_resp(struct ph *p, int i, uint16_t sid, bool pv, uint32_t pas
 
 static void expect_queue_empty(struct ph *p)
 {
+    assert_int_equal(p->lock_errors, 0);
     assert_int_equal(th_rd64(&p->h.t, VTD_REG_PQH), th_rd64(&p->h.t, VTD_REG_PQT));
     assert_int_equal(th_rd32(&p->h.t, VTD_REG_PRS), 0);
 }
