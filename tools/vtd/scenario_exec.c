@@ -837,7 +837,9 @@ int sc_run(const struct sc_script *s, const struct sc_run_opts *opts, struct sc_
         exec_one(w, c);
     }
     if (w->log_full && w->o->err)
-        fprintf(w->o->err, "%s: note: more than %d MSIs, diagnostics or page responses; later ones were not kept for expectations\n",
+        fprintf(w->o->err,
+                "%s: note: more than %d MSIs, diagnostics or page responses; later ones were not kept for "
+                "expectations\n",
                 s->file, LOG_MAX);
     FILE *f = sw_out(w);
     if (f && w->status == 0) {
