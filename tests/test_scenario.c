@@ -92,15 +92,12 @@ static const char legacy[] =
     "mmio write 0x3 0\n"                            /* 18: unaligned: a diag */
     "expect diag MMIO_UNALIGNED\n";
 
-static void test_json_events(void **state)
+/* Every line of out is a flat JSON object; returns how many. */
+static int json_lines(const char *out)
 {
-    (void)state;
-    char *out = NULL, *err = NULL;
-    assert_int_equal(run_text(legacy, true, 0, &out, &err), 0);
-    assert_string_equal(err, "");
     int lines = 0;
-    for (char *p = out; *p;) {
-        char *nl = strchr(p, '\n');
+    for (const char *p = out; *p;) {
+        const char *nl = strchr(p, '\n');
         assert_non_null(nl);
         if (!json_flat_object(p, nl)) {
             fprintf(stderr, "not a flat JSON object: %.*s\n", (int)(nl - p), p);
@@ -109,7 +106,16 @@ static void test_json_events(void **state)
         lines++;
         p = nl + 1;
     }
-    assert_true(lines > 15);
+    return lines;
+}
+
+static void test_json_events(void **state)
+{
+    (void)state;
+    char *out = NULL, *err = NULL;
+    assert_int_equal(run_text(legacy, true, 0, &out, &err), 0);
+    assert_string_equal(err, "");
+    assert_true(json_lines(out) > 15);
     assert_non_null(strstr(out, "{\"event\":\"unit\",\"line\":1,\"unit\":\"unit0\""));
     assert_non_null(strstr(out, "{\"event\":\"mmio_write\",\"line\":12,\"unit\":\"unit0\",\"reg\":\"GCMD\","
                                 "\"offset\":\"0x18\",\"size\":4,\"value\":\"0x80000000\"}"));
@@ -128,6 +134,57 @@ static void test_json_events(void **state)
                                 "\"name\":\"MMIO_UNALIGNED\""));
     assert_non_null(strstr(out, "{\"event\":\"expect\",\"line\":17,\"unit\":\"unit0\",\"ok\":true}"));
     assert_non_null(strstr(out, "{\"event\":\"summary\",\"passed\":4,\"failed\":0}\n"));
+    free(out);
+    free(err);
+}
+
+static const char prq[] =
+    "unit scalable\n"                                                          /* 1 */
+    "drv init scalable prq prq_msi=0xfee00000 prq_data=0x41\n"                /* 2 */
+    "drv domain a type=first-level\n"                                         /* 3 */
+    "drv attach a sid=00:05.0 ats pri\n"                                      /* 4 */
+    "drv attach a sid=00:05.0 pasid=3\n"                                      /* 5 */
+    "page-request rw sid=00:05.0 pasid=3 addr=0x40_0000 lpig prgi=9\n"        /* 6 */
+    "drv prq\n"                                                               /* 7 */
+    "expect page-response sid=00:05.0 pasid=3 prgi=9 code=success\n"          /* 8 */
+    "drv detach sid=00:05.0 pasid=3\n"                                        /* 9 */
+    "page-request read sid=00:05.0 pasid=3 addr=0x40_0000 lpig prgi=10\n"     /* 10: 59h */
+    "expect page-request fault reason=0x59 response=invalid\n";               /* 11 */
+
+static void test_page_request_events(void **state)
+{
+    (void)state;
+    char *out = NULL, *err = NULL;
+    assert_int_equal(run_text(prq, true, 0, &out, &err), 0);
+    assert_string_equal(err, "");
+    assert_true(json_lines(out) > 20);
+    const char *pr = strstr(out, "{\"event\":\"page_request\",\"line\":6,\"unit\":\"unit0\",\"sid\":\"00:05.0\","
+                                 "\"addr\":\"0x400000\",\"access\":\"rw\",\"pasid\":3,\"priv\":false,"
+                                 "\"exec\":false,\"lpig\":true,\"prgi\":9,\"status\":\"queued\",\"desc\":\"0x");
+    assert_non_null(pr);
+    /* the page request event's MSI after the request */
+    const char *msi = strstr(out, "{\"event\":\"msi\",\"line\":6,\"unit\":\"unit0\",\"addr\":\"0xfee00000\","
+                                  "\"data\":\"0x41\"}");
+    assert_non_null(msi);
+    assert_true(pr < msi);
+    const char *dp = strstr(out, "{\"event\":\"drv_page_request\",\"line\":7,\"unit\":\"unit0\",\"sid\":\"00:05.0\","
+                                 "\"pasid\":3,\"addr\":\"0x400000\",\"access\":\"rw\",\"lpig\":true,\"prgi\":9,"
+                                 "\"domain\":\"a\",\"answer\":\"success\",\"pa\":\"0x");
+    const char *resp = strstr(out, "{\"event\":\"page_response\",\"line\":7,\"unit\":\"unit0\",\"sid\":\"00:05.0\","
+                                   "\"pasid\":3,\"prgi\":9,\"code\":\"success\"}");
+    assert_non_null(dp);
+    assert_non_null(resp);
+    assert_true(dp < resp);
+    /* a fault: the request, then the unit's own answer */
+    const char *f = strstr(out, "{\"event\":\"page_request\",\"line\":10,");
+    assert_non_null(f);
+    assert_non_null(strstr(f, "\"status\":\"fault\",\"reason\":\"0x59\","));
+    assert_non_null(strstr(f, "\"recorded\":true,\"response\":\"invalid\"}"));
+    const char *r2 = strstr(out, "{\"event\":\"page_response\",\"line\":10,\"unit\":\"unit0\",\"sid\":\"00:05.0\","
+                                 "\"pasid\":3,\"prgi\":10,\"code\":\"invalid\"}");
+    assert_non_null(r2);
+    assert_true(f < r2);
+    assert_non_null(strstr(out, "{\"event\":\"summary\",\"passed\":2,\"failed\":0}\n"));
     free(out);
     free(err);
 }
@@ -237,6 +294,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_events),
+        cmocka_unit_test(test_page_request_events),
         cmocka_unit_test(test_stop_line_and_status),
         cmocka_unit_test(test_parse_errors_and_limits),
         cmocka_unit_test(test_names),

@@ -82,6 +82,11 @@ enum {
     VTD_DRV_FAULT_ITE = 4, /* invalidation time-out error (FSTS.ITE; sid = IQERCD.ITESID) */
     VTD_DRV_FAULT_ICE = 5, /* invalidation completion error (FSTS.ICE; sid = IQERCD.ICESID) */
     VTD_DRV_FAULT_OVERFLOW = 6, /* FSTS.PFO: faults were dropped */
+    VTD_DRV_FAULT_PRQ_OVERFLOW = 7, /* PRS.PRO: the page request queue was full and
+                                       page requests were discarded (the unit answered
+                                       those that needed it Success, so the devices
+                                       retry); reported by vtd_drv_prq_drain when it
+                                       clears PRO */
 };
 enum { VTD_DRV_ACC_WRITE = 0, VTD_DRV_ACC_READ = 1, VTD_DRV_ACC_PAGE_REQ = 2, VTD_DRV_ACC_ATOMIC = 3 };
 struct vtd_drv_fault {
@@ -98,6 +103,32 @@ struct vtd_drv_fault {
     unsigned record;     /* index of the fault recording register it came from */
     uint8_t iqei;        /* IQE: IQERCD.IQEI */
     uint64_t iqh;        /* IQE: IQH at the error (the offending descriptor's offset) */
+};
+
+/* A page request the unit queued (page request descriptor, Rev 5.10
+ * §7.4.1.1), decoded for the page_request callback (vtd_drv_prq_drain). */
+struct vtd_drv_page_req {
+    uint16_t sid;          /* requester (RID) */
+    bool pasid_present;    /* PP: a request with PASID ... */
+    uint32_t pasid;        /* ... this one (0 when !pasid_present) */
+    uint64_t addr;         /* the page (4 KiB aligned) */
+    bool read, write;      /* RDR, WRR: the access the device needs */
+    bool exec;             /* EXR (only with a PASID and read) */
+    bool priv;             /* PMR: supervisor privilege (only with a PASID) */
+    bool lpig;             /* last request of its page group (PRGI) */
+    uint16_t prgi;         /* page request group index, 9 bits */
+    /* the domain the request's (sid, pasid) is attached to (without PASID:
+     * the RID_PASID attach), or NULL */
+    struct vtd_drv_domain *dom;
+};
+/* The answer to one page (the page_request callback's return value); the
+ * driver answers a group with the worst of its pages' answers (Success <
+ * Invalid Request < Response Failure, PCIe / Rev 5.10 Table 32). */
+enum {
+    VTD_DRV_PRC_SUCCESS = 0x0,         /* the page is there: the device retries */
+    VTD_DRV_PRC_INVALID_REQUEST = 0x1, /* not serviced: the device's request fails */
+    VTD_DRV_PRC_FAILURE = 0xF,         /* non-recoverable: the device disables its
+                                          page request interface */
 };
 
 struct vtd_drv_ops {
@@ -150,6 +181,15 @@ struct vtd_drv_ops {
      * value (register contents, address) it concerns. */
     void (*log)(void *opaque, int level, const char *msg, uint64_t value);
 
+    /* Optional (ECAP.PRS, scalable mode): service one page request found by
+     * vtd_drv_prq_drain, e.g. map r->addr in r->dom with vtd_drv_map, and
+     * return a VTD_DRV_PRC_* code.  Giving it makes the driver set up the
+     * page request queue.  It runs WITHOUT the driver lock (it may call
+     * vtd_drv_map and the other public calls).  Stop markers (lpig with
+     * neither read nor write) are passed too; their answer is not sent, and
+     * they end the open groups of their sid and PASID. */
+    int (*page_request)(void *opaque, const struct vtd_drv_page_req *r);
+
     /* Optional: serialise every public call on this unit. */
     void (*lock)(void *opaque);
     void (*unlock)(void *opaque);
@@ -180,6 +220,13 @@ struct vtd_drv_config {
     uint64_t fault_msi_addr; /* fault event MSI (FEADDR/FEUADDR, FEDATA) unmasked at
                                 enable when fault_msi_addr != 0; else FECTL.IM stays 1 */
     uint32_t fault_msi_data;
+    /* page request queue (with ops->page_request and ECAP.PRS in scalable
+     * mode): 2^prq_order pages (PQA.PQS, 0..7), 2^(prq_order + 7) entries */
+    unsigned prq_order;
+    uint64_t prq_msi_addr;   /* page request event MSI (PEADDR/PEUADDR, PEDATA)
+                                unmasked at enable when != 0; else PECTL.IM stays 1
+                                (poll with vtd_drv_prq_drain) */
+    uint32_t prq_msi_data;
 };
 VTD_DRV_API void vtd_drv_config_default(struct vtd_drv_config *cfg);
 
@@ -203,6 +250,9 @@ struct vtd_drv_info {
     unsigned mgaw;            /* maximum guest address width in bits (CAP.MGAW + 1) */
     uint32_t ir_entries;      /* IRTE count (0 without IR) */
     unsigned fault_records;   /* CAP.NFR + 1 */
+    bool prq;                 /* page request queue in use (ECAP.PRS, scalable,
+                                 ops->page_request) */
+    uint32_t prq_entries;     /* its size in descriptors (0 without) */
 };
 VTD_DRV_API int vtd_drv_info(struct vtd_drv *d, struct vtd_drv_info *out);
 
@@ -222,7 +272,9 @@ VTD_DRV_API void vtd_drv_destroy(struct vtd_drv *d);
  * IQA, GCMD.QIE); interrupt remapping (IRTA, SIRTP, global IEC invalidation,
  * CFI, IRE); root table (RTADDR with TTM, SRTP, global context-cache, PASID-
  * cache (scalable) and IOTLB invalidation); write-buffer flush (CAP.RWBF);
- * fault event registers; GCMD.TE.  Devices attached before enable are live
+ * fault event registers; page request queue and event (ops->page_request
+ * with ECAP.PRS in scalable mode: PQH = PQT = 0, PQA, PRS cleared, PECTL);
+ * GCMD.TE.  Devices attached before enable are live
  * once TE is set.  EBUSY when already enabled. */
 VTD_DRV_API int vtd_drv_enable(struct vtd_drv *d);
 /* Clean shutdown: drain the flush queues, TE off, global invalidations,
@@ -277,6 +329,10 @@ enum {
     VTD_DRV_ATTACH_ATS = 1u << 0, /* the device has a device-TLB: legacy TT=01 (ECAP.DT),
                                      scalable DTE=1; unmaps invalidate its device-TLB */
     VTD_DRV_ATTACH_FPD = 1u << 1, /* fault processing disable in the entry */
+    VTD_DRV_ATTACH_PRI = 1u << 2, /* page requests: PRE = 1 in the scalable-mode context
+                                     entry (needs ATS too, else EINVAL; ENOTSUP without
+                                     the page request queue, vtd_drv_info.prq).
+                                     vtd_drv_attach only: it covers every PASID of sid */
 };
 /* Point requester `sid` at the domain: legacy mode writes its context entry;
  * scalable mode writes its scalable-mode context entry and the RID_PASID (0)
@@ -422,6 +478,21 @@ VTD_DRV_API int vtd_drv_pid_free(struct vtd_drv *d, uint64_t pid_pa);
  * a no-op wait descriptor.  Returns the number of events reported (>= 0). */
 VTD_DRV_API int vtd_drv_fault_poll(struct vtd_drv *d);
 
+/* ---- Page requests (ECAP.PRS; docs/driver.md, docs/page-requests.md) ---- */
+
+/* Service the page request queue: clear PRS.PPR, then for each descriptor
+ * from PQH to PQT decode it, look up its domain, hand it to
+ * ops->page_request (without the driver lock), move PQH past it; a group's
+ * last request (LPIG with read or write) gets a page group response (QI type
+ * 9) with the worst answer of the group's pages, also of pages handled by an
+ * earlier call.  At most one queue's worth of descriptors per call.  Then,
+ * when PRS.PRO is set and the queue is empty, PRO is cleared and reported
+ * (VTD_DRV_FAULT_PRQ_OVERFLOW).  Returns the number of descriptors handled
+ * (>= 0); ENOTSUP without a page request queue, EBUSY when called from the
+ * callback or while another drain runs, EIO when PQH/PQT are out of the queue
+ * or a descriptor cannot be read (the rest stays queued). */
+VTD_DRV_API int vtd_drv_prq_drain(struct vtd_drv *d);
+
 /* ---- Statistics (for tests and benchmarks) ---- */
 struct vtd_drv_stats {
     uint64_t qi_submits, qi_descs;     /* queue batches and descriptors submitted */
@@ -434,6 +505,12 @@ struct vtd_drv_stats {
     uint64_t fq_flushes;               /* flush-queue drains */
     uint64_t tables_allocated, tables_freed;
     uint64_t superpage_splits;
+    uint64_t prq_requests;             /* page request descriptors handled */
+    uint64_t prq_responses;            /* page group responses sent */
+    uint64_t prq_overflows;            /* PRS.PRO conditions cleared */
+    uint64_t prq_lost_groups;          /* a page failed but its group could not be
+                                          remembered (table full): answered as the
+                                          last page alone */
 };
 VTD_DRV_API void vtd_drv_stats(struct vtd_drv *d, struct vtd_drv_stats *out);
 

@@ -384,11 +384,15 @@ static int attach_pgtt(const struct vtd_drv_domain *dom)
 
 int vtd_drv_attach(struct vtd_drv_domain *dom, uint16_t sid, unsigned flags)
 {
-    if (!dom || (flags & ~(unsigned)(VTD_DRV_ATTACH_ATS | VTD_DRV_ATTACH_FPD)))
+    if (!dom || (flags & ~(unsigned)VDRV_ATTACH_FLAGS))
         return VTD_DRV_EINVAL;
     struct vtd_drv *d = dom->d;
     vdrv_lock(d);
-    int rc = d->sm ? vdrv_sm_attach(dom, sid, 0, attach_pgtt(dom), 0, 0, flags) : legacy_attach(dom, sid, flags);
+    int rc;
+    if (d->sm)
+        rc = vdrv_sm_attach(dom, sid, 0, attach_pgtt(dom), 0, 0, flags);
+    else /* page requests need scalable mode (Table 30 RTA.3) */
+        rc = (flags & VTD_DRV_ATTACH_PRI) ? VTD_DRV_ENOTSUP : legacy_attach(dom, sid, flags);
     vdrv_unlock(d);
     return rc;
 }
@@ -416,7 +420,7 @@ struct vtd_drv_domain *vtd_drv_domain_of(struct vtd_drv *d, uint16_t sid)
 
 int vtd_drv_attach_pasid(struct vtd_drv_domain *dom, uint16_t sid, uint32_t pasid, unsigned flags)
 {
-    if (!dom || pasid == 0 || (flags & ~(unsigned)(VTD_DRV_ATTACH_ATS | VTD_DRV_ATTACH_FPD)))
+    if (!dom || pasid == 0 || (flags & ~(unsigned)VDRV_ATTACH_FLAGS))
         return VTD_DRV_EINVAL;
     struct vtd_drv *d = dom->d;
     vdrv_lock(d);
@@ -429,7 +433,7 @@ int vtd_drv_attach_nested(struct vtd_drv_domain *dom, uint16_t sid, uint32_t pas
                           unsigned fl_levels, unsigned flags)
 {
     if (!dom || (fl_root & 0xFFF) || (fl_levels != 4 && fl_levels != 5) ||
-        (flags & ~(unsigned)(VTD_DRV_ATTACH_ATS | VTD_DRV_ATTACH_FPD)))
+        (flags & ~(unsigned)VDRV_ATTACH_FLAGS))
         return VTD_DRV_EINVAL;
     struct vtd_drv *d = dom->d;
     vdrv_lock(d);
@@ -451,6 +455,14 @@ int vtd_drv_detach_pasid(struct vtd_drv *d, uint16_t sid, uint32_t pasid)
     int rc = d->sm ? vdrv_sm_detach(d, sid, pasid) : VTD_DRV_ENOTSUP;
     vdrv_unlock(d);
     return rc;
+}
+
+struct vtd_drv_domain *vdrv_domain_by_did(struct vtd_drv *d, uint16_t did)
+{
+    for (struct vtd_drv_domain *x = d->domains; x; x = x->next)
+        if (x->did == did)
+            return x;
+    return NULL;
 }
 
 int vtd_drv_invalidate_pasid(struct vtd_drv *d, uint16_t sid, uint32_t pasid, uint64_t iova, uint64_t size,

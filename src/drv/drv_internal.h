@@ -29,6 +29,7 @@
 #define VDRV_SMCTX_FPD VTD_BIT(1)
 #define VDRV_SMCTX_DTE VTD_BIT(2)
 #define VDRV_SMCTX_PASIDE VTD_BIT(3)
+#define VDRV_SMCTX_PRE VTD_BIT(4)
 #define VDRV_SMCTX_PDTS_SHIFT 9
 #define VDRV_PDE_P VTD_BIT(0)
 #define VDRV_PE_SIZE 64
@@ -57,6 +58,25 @@
 #define VDRV_PC_G_DOMAIN 0  /* PASID-cache: all PASIDs of a domain */
 #define VDRV_PC_G_PASID 1   /* PASID-cache: one PASID of a domain */
 #define VDRV_PC_G_GLOBAL 3
+/* Page group response (type 9, §7.6.1; 256-bit): q0 PP 4, RC 15:12, RID
+ * 31:16, PASID 51:32; q1 PRGI 11:3 */
+#define VDRV_PGRP_PP VTD_BIT(4)
+#define VDRV_PGRP_RC_SHIFT 12
+#define VDRV_PGRP_RID_SHIFT 16
+#define VDRV_PGRP_PASID_SHIFT 32
+#define VDRV_PGRP_PRGI_SHIFT 3
+
+/* the flags every attach call accepts */
+#define VDRV_ATTACH_FLAGS (VTD_DRV_ATTACH_ATS | VTD_DRV_ATTACH_FPD | VTD_DRV_ATTACH_PRI)
+
+/* A page group (sid, PASID, PRGI) one of whose pages was answered worse than
+ * Success, waiting for its last request (LPIG). */
+struct vdrv_prq_group {
+    uint16_t sid, prgi;
+    bool pp;
+    uint32_t pasid;
+    uint8_t code; /* VTD_DRV_PRC_* */
+};
 
 /* Software state of one requester id. */
 struct vdrv_dev {
@@ -177,6 +197,14 @@ struct vtd_drv {
     uint32_t ir_n;
     uint64_t *ir_map;
     struct vdrv_pid_page *pids;
+    /* page request queue (ECAP.PRS) */
+    bool prq;          /* set up (ops->page_request, scalable, PRS) */
+    bool prq_busy;     /* a drain is running (its callback runs unlocked) */
+    uint64_t prq_pa;
+    void *prq_va;
+    uint32_t prq_n;    /* descriptors in the queue */
+    struct vdrv_prq_group *groups; /* prq_n slots, ngroups used */
+    uint32_t ngroups;
     /* pa -> va map */
     struct vdrv_pmap_ent *pmap;
     uint32_t pmap_cap, pmap_n;
@@ -247,6 +275,14 @@ void vdrv_inv_domain_range(struct vtd_drv_domain *dom, uint64_t iova, uint64_t s
 int vdrv_qi_errors(struct vtd_drv *d, int *events);
 void vdrv_report(struct vtd_drv *d, const struct vtd_drv_fault *f);
 
+/* a page group response (type 9) into the batch; vdrv_sync submits it */
+void vdrv_qi_page_response(struct vtd_drv *d, uint16_t sid, bool pp, uint32_t pasid, uint16_t prgi, uint8_t code);
+
+/* ---- prq.c ---- */
+int vdrv_prq_alloc(struct vtd_drv *d);   /* at create: queue pages and group table */
+void vdrv_prq_setup(struct vtd_drv *d);  /* at enable: PQH, PQT, PQA, PRS, event */
+void vdrv_prq_free(struct vtd_drv *d);
+
 /* ---- pgtable.c ---- */
 int vdrv_pt_destroy(struct vtd_drv_domain *dom);
 int vdrv_fq_flush(struct vtd_drv_domain *dom);
@@ -266,9 +302,12 @@ int vdrv_sm_detach(struct vtd_drv *d, uint16_t sid, uint32_t pasid);
 int vdrv_sm_inval_pasid(struct vtd_drv *d, uint16_t sid, uint32_t pasid, uint64_t iova, uint64_t size, bool leaf);
 void vdrv_sm_free_dev(struct vtd_drv *d, struct vdrv_dev *dev);
 void vdrv_sm_detach_all(struct vtd_drv *d, uint16_t sid);
+/* the domain (sid, pasid) is attached to, or NULL */
+struct vtd_drv_domain *vdrv_sm_domain_of(struct vtd_drv *d, uint16_t sid, uint32_t pasid);
 
 /* ---- domain.c helpers shared with sm.c ---- */
 int vdrv_bus_get(struct vtd_drv *d, uint8_t bus, struct vdrv_bus **out);
+struct vtd_drv_domain *vdrv_domain_by_did(struct vtd_drv *d, uint16_t did);
 int vdrv_ref_add(struct vtd_drv_domain *dom, uint16_t sid, uint32_t pasid, bool ats);
 void vdrv_ref_del(struct vtd_drv_domain *dom, uint16_t sid, uint32_t pasid);
 

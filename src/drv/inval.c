@@ -359,6 +359,18 @@ void vdrv_inv_pc(struct vtd_drv *d, int gran, uint16_t did, uint32_t pasid)
             0);
 }
 
+void vdrv_qi_page_response(struct vtd_drv *d, uint16_t sid, bool pp, uint32_t pasid, uint16_t prgi, uint8_t code)
+{
+    if (!d->live || !d->qi)
+        return;
+    d->st.prq_responses++;
+    uint64_t lo = VTD_DESC_PGRP_RESP | (uint64_t)(code & 0xF) << VDRV_PGRP_RC_SHIFT |
+                  (uint64_t)sid << VDRV_PGRP_RID_SHIFT;
+    if (pp)
+        lo |= VDRV_PGRP_PP | (uint64_t)(pasid & 0xFFFFF) << VDRV_PGRP_PASID_SHIFT;
+    qi_push(d, lo, (uint64_t)(prgi & 0x1FF) << VDRV_PGRP_PRGI_SHIFT);
+}
+
 void vdrv_inv_domain_range(struct vtd_drv_domain *dom, uint64_t iova, uint64_t size, bool devtlb)
 {
     struct vtd_drv *d = dom->d;

@@ -86,6 +86,11 @@ int vdrv_sm_attach(struct vtd_drv_domain *dom, uint16_t sid, uint32_t pasid, int
         return VTD_DRV_ENOTSUP;
     if (ats && (!(d->ecap & VTD_ECAP_DT) || pasid))
         return VTD_DRV_ENOTSUP; /* device-TLB: RID_PASID attach only */
+    bool pri = flags & VTD_DRV_ATTACH_PRI;
+    if (pri && (!ats || pasid))
+        return VTD_DRV_EINVAL; /* PRE=1 needs DTE=1 (43h); it is a context-entry bit */
+    if (pri && !d->prq)
+        return VTD_DRV_ENOTSUP;
     if ((pgtt == VDRV_PGTT_SL && !(d->ecap & VTD_ECAP_SLTS)) || (pgtt == VDRV_PGTT_FL && !(d->ecap & VTD_ECAP_FLTS)) ||
         (pgtt == VDRV_PGTT_PT && !(d->ecap & VTD_ECAP_PT)) ||
         (pgtt == VDRV_PGTT_NESTED && !(d->ecap & VTD_ECAP_NEST)))
@@ -97,6 +102,15 @@ int vdrv_sm_attach(struct vtd_drv_domain *dom, uint16_t sid, uint32_t pasid, int
     struct vdrv_dev *dev = &bs->dev[devfn];
     if (pasid == 0 && dev->dom)
         return VTD_DRV_EEXIST;
+    /* DTE and PRE live in the context entry, written by the first attach of
+     * sid: one a PASID attach made without them is not changed here */
+    if (dev->pdir_pa && (ats || pri)) {
+        uint64_t cq0, want = (ats ? VDRV_SMCTX_DTE : 0) | (pri ? VDRV_SMCTX_PRE : 0);
+        if ((rc = vdrv_mrd64(d, bs->ctx_pa[devfn >> 7] + (uint64_t)(devfn & 0x7F) * VDRV_SMCTX_SIZE, &cq0)))
+            return rc;
+        if ((cq0 & want) != want)
+            return VTD_DRV_EBUSY;
+    }
     bool new_ctx = false, new_tbl = false;
     uint64_t ce = 0;
     if (!dev->pdir_pa) {
@@ -142,7 +156,8 @@ int vdrv_sm_attach(struct vtd_drv_domain *dom, uint16_t sid, uint32_t pasid, int
         /* §9.4 scalable-mode context entry: q1 (RID_PASID = 0) then q0 */
         uint64_t c[4] = { 0 };
         c[0] = VDRV_SMCTX_P | (flags & VTD_DRV_ATTACH_FPD ? VDRV_SMCTX_FPD : 0) | (ats ? VDRV_SMCTX_DTE : 0) |
-               (d->ecap & VTD_ECAP_PASID ? VDRV_SMCTX_PASIDE : 0) | (uint64_t)PDIR_PDTS << VDRV_SMCTX_PDTS_SHIFT |
+               (pri ? VDRV_SMCTX_PRE : 0) | (d->ecap & VTD_ECAP_PASID ? VDRV_SMCTX_PASIDE : 0) |
+               (uint64_t)PDIR_PDTS << VDRV_SMCTX_PDTS_SHIFT |
                dev->pdir_pa;
         rc = vdrv_mwr(d, ce + 8, &c[1], 24);
         if (!rc)
@@ -194,10 +209,7 @@ int vdrv_sm_detach(struct vtd_drv *d, uint16_t sid, uint32_t pasid)
         return VTD_DRV_ENOENT;
     uint16_t did = (uint16_t)q[1];
     int pgtt = (int)VTD_FIELD_GET(q[0], 8, 6);
-    struct vtd_drv_domain *dom = NULL;
-    for (struct vtd_drv_domain *x = d->domains; x; x = x->next)
-        if (x->did == did)
-            dom = x;
+    struct vtd_drv_domain *dom = vdrv_domain_by_did(d, did);
     /* §6.5.3.3 / Linux's PASID teardown: clear P, PASID-cache, IOTLB (or
      * P_IOTLB), device-TLB */
     rc = vdrv_mwr64(d, pe, 0);
@@ -292,4 +304,18 @@ void vdrv_sm_free_dev(struct vtd_drv *d, struct vdrv_dev *dev)
     vdrv_table_free(d, dev->pdir_pa);
     dev->pdir_pa = 0;
     dev->npasid = 0;
+}
+
+struct vtd_drv_domain *vdrv_sm_domain_of(struct vtd_drv *d, uint16_t sid, uint32_t pasid)
+{
+    struct vdrv_bus *bs = d->bus[sid >> 8];
+    struct vdrv_dev *dev = bs ? &bs->dev[sid & 0xFF] : NULL;
+    uint64_t pe, q[2];
+    if (!dev || !dev->pdir_pa || pasid >= PASID_LIMIT)
+        return NULL;
+    if (pasid == 0)
+        return dev->dom;
+    if (pasid_entry(d, dev, pasid, false, &pe) || vdrv_mrd(d, pe, q, sizeof(q)) || !(q[0] & VDRV_PE_P))
+        return NULL;
+    return vdrv_domain_by_did(d, (uint16_t)q[1]);
 }

@@ -154,7 +154,7 @@ int vtd_drv_create(const struct vtd_drv_ops *ops, const struct vtd_drv_config *c
         vtd_drv_config_default(&c);
     if (c.ir_order == 0)
         c.ir_order = 8;
-    if (c.qi_order > 7 || c.ir_order > 16 ||
+    if (c.qi_order > 7 || c.ir_order > 16 || c.prq_order > 7 ||
         (c.flags & ~(unsigned)(VTD_DRV_CFG_SCALABLE | VTD_DRV_CFG_NO_QI | VTD_DRV_CFG_NO_IR |
                                VTD_DRV_CFG_X2APIC | VTD_DRV_CFG_COMPAT_IRQ |
                                VTD_DRV_CFG_FORCE_SCALABLE)))
@@ -177,6 +177,10 @@ int vtd_drv_create(const struct vtd_drv_ops *ops, const struct vtd_drv_config *c
     rc = vdrv_page_alloc(d, 0, &d->root_pa, &d->root_va);
     if (rc)
         goto fail;
+    if ((rc = vdrv_prq_alloc(d))) {
+        vdrv_page_free(d, 0, d->root_pa, d->root_va);
+        goto fail;
+    }
     /* what firmware (or an earlier user) left enabled */
     d->gcmd = vdrv_rd32(d, VTD_REG_GSTS) & (uint32_t)VTD_GCMD_PERSISTENT;
     *out = d;
@@ -198,6 +202,7 @@ void vtd_drv_destroy(struct vtd_drv *d)
     vdrv_bus_free(d);
     vdrv_ir_free(d);
     vdrv_qi_teardown(d);
+    vdrv_prq_free(d);
     if (d->root_pa || d->root_va)
         vdrv_page_free(d, 0, d->root_pa, d->root_va);
     vdrv_free(d, d->did_map, (d->ndid + 63) / 64 * 8);
@@ -220,6 +225,17 @@ static void clear_faults(struct vtd_drv *d)
     uint32_t w1c = fsts & (uint32_t)(VTD_FSTS_PFO | VTD_FSTS_IQE | VTD_FSTS_ICE | VTD_FSTS_ITE);
     if (w1c)
         vdrv_wr32(d, VTD_REG_FSTS, w1c);
+}
+
+/* An event's data and address registers follow its control register
+ * (FECTL 038h: FEDATA, FEADDR, FEUADDR; PECTL 0E0h: PEDATA, PEADDR, PEUADDR):
+ * program them and unmask. */
+static void event_setup(struct vtd_drv *d, uint32_t ctl, uint64_t addr, uint32_t data)
+{
+    vdrv_wr32(d, ctl + 4, data & (uint32_t)VTD_FEDATA_MASK);
+    vdrv_wr32(d, ctl + 8, (uint32_t)addr & (uint32_t)VTD_FEADDR_MASK);
+    vdrv_wr32(d, ctl + 12, (uint32_t)(addr >> 32));
+    vdrv_wr32(d, ctl, 0);
 }
 
 static int enable_locked(struct vtd_drv *d)
@@ -268,13 +284,12 @@ static int enable_locked(struct vtd_drv *d)
     /* 5. tables written before now must reach memory */
     if ((rc = vdrv_wbf(d)))
         goto fail;
-    /* 6. fault events */
-    if (d->cfg.fault_msi_addr) {
-        vdrv_wr32(d, VTD_REG_FEDATA, d->cfg.fault_msi_data & (uint32_t)VTD_FEDATA_MASK);
-        vdrv_wr32(d, VTD_REG_FEADDR, (uint32_t)d->cfg.fault_msi_addr & (uint32_t)VTD_FEADDR_MASK);
-        vdrv_wr32(d, VTD_REG_FEUADDR, (uint32_t)(d->cfg.fault_msi_addr >> 32));
-        vdrv_wr32(d, VTD_REG_FECTL, 0);
-    }
+    /* 6. fault events; the page request queue and its event */
+    if (d->cfg.fault_msi_addr)
+        event_setup(d, VTD_REG_FECTL, d->cfg.fault_msi_addr, d->cfg.fault_msi_data);
+    vdrv_prq_setup(d);
+    if (d->prq && d->cfg.prq_msi_addr)
+        event_setup(d, VTD_REG_PECTL, d->cfg.prq_msi_addr, d->cfg.prq_msi_data);
     /* 7. translation */
     if ((rc = vdrv_gcmd_persist(d, VTD_GCMD_TE, true)))
         goto fail;
@@ -328,6 +343,8 @@ static int disable_locked(struct vtd_drv *d)
             rc = r;
     }
     vdrv_wr32(d, VTD_REG_FECTL, (uint32_t)VTD_ECTL_IM);
+    if (d->prq)
+        vdrv_wr32(d, VTD_REG_PECTL, (uint32_t)VTD_ECTL_IM);
     d->live = false;
     d->enabled = false;
     return rc;
@@ -368,6 +385,8 @@ int vtd_drv_info(struct vtd_drv *d, struct vtd_drv_info *o)
     o->mgaw = d->mgaw;
     o->ir_entries = d->ir ? 1u << d->cfg.ir_order : 0;
     o->fault_records = d->nfr;
+    o->prq = d->prq;
+    o->prq_entries = d->prq ? d->prq_n : 0;
     vdrv_unlock(d);
     return 0;
 }

@@ -111,8 +111,8 @@ static void op_fault(void *o, const struct vtd_drv_fault *f)
     FILE *out = sw_out(w);
     char b[16];
     const char *words = wf_fault_words(f->reason);
-    static const char *const kinds[] = {"?", "dma", "irq", "iqe", "ite", "ice", "overflow"};
-    const char *kind = f->kind >= 1 && f->kind <= 6 ? kinds[f->kind] : "?";
+    static const char *const kinds[] = {"?", "dma", "irq", "iqe", "ite", "ice", "overflow", "prq-overflow"};
+    const char *kind = f->kind >= 1 && f->kind <= 7 ? kinds[f->kind] : "?";
     if (out && sw_json(w)) {
         sw_json_begin(w, "drv_fault", w->cur);
         sw_jstrkey(out, "kind", kind);
@@ -125,6 +125,66 @@ static void op_fault(void *o, const struct vtd_drv_fault *f)
         fprintf(out, "  driver found a fault: %s reason 0x%x (%s) sid %s addr 0x%" PRIx64 " in record %u\n", kind,
                 f->reason, words ? words : "-", wf_bdf(f->sid, b, sizeof b), f->addr, f->record);
     }
+}
+
+/* The OS's page request service (drv prq): every request is an event; with
+ * answer=success a page of the pool is mapped (read/write, and execute when
+ * asked) at the requested address of the request's domain.  The answer is
+ * the drv prq command's (cmd->v[DP_ANSWER]); a request without a domain, or
+ * whose map fails, is answered Invalid Request. */
+static int op_page_request(void *o, const struct vtd_drv_page_req *r)
+{
+    struct unitrec *ur = o;
+    struct sc_world *w = ur->w;
+    int code = w->c && w->c->op == OP_DRV_PRQ ? (int)w->c->v[DP_ANSWER] : VTD_DRV_PRC_INVALID_REQUEST;
+    const char *dom = NULL;
+    for (unsigned i = 0; i < w->ndoms; i++)
+        if (w->doms[i].dom == r->dom)
+            dom = w->doms[i].name;
+    uint64_t pa = 0;
+    if (code == VTD_DRV_PRC_SUCCESS && (r->read || r->write)) {
+        void *va;
+        if (!r->dom || op_page_alloc(o, 0, &pa, &va))
+            code = VTD_DRV_PRC_INVALID_REQUEST;
+        else {
+            int rc = vtd_drv_map(r->dom, r->addr, pa, VTD_PAGE_SIZE,
+                                 VTD_DRV_PROT_READ | VTD_DRV_PROT_WRITE | (r->exec ? VTD_DRV_PROT_EXEC : 0));
+            if (rc == VTD_DRV_EEXIST)
+                pa = 0; /* spurious: another page of the group mapped it */
+            else if (rc)
+                code = VTD_DRV_PRC_INVALID_REQUEST;
+        }
+    }
+    FILE *out = sw_out(w);
+    char b[16], cb[8];
+    /* a stop marker's answer is not sent (it has no group) */
+    const char *answer = r->read || r->write ? sw_prc_name((uint8_t)code, cb, sizeof cb) : "stop marker, no answer";
+    const char *acc = sw_prq_access(r->read, r->write);
+    if (out && sw_json(w)) {
+        sw_json_begin(w, "drv_page_request", w->cur);
+        sw_jstrkey(out, "sid", wf_bdf(r->sid, b, sizeof b));
+        if (r->pasid_present)
+            fprintf(out, ",\"pasid\":%" PRIu32, r->pasid);
+        sw_jhex(out, "addr", r->addr);
+        sw_jstrkey(out, "access", acc);
+        fprintf(out, ",\"lpig\":%s,\"prgi\":%u", r->lpig ? "true" : "false", r->prgi);
+        sw_jstrkey(out, "domain", dom ? dom : "");
+        sw_jstrkey(out, "answer", answer);
+        if (pa)
+            sw_jhex(out, "pa", pa);
+        fprintf(out, "}\n");
+    } else if (out) {
+        sw_text_prefix(w, w->cur);
+        fprintf(out, "  driver page request: %s %s", acc, wf_bdf(r->sid, b, sizeof b));
+        if (r->pasid_present)
+            fprintf(out, " pasid=0x%" PRIx32, r->pasid);
+        fprintf(out, " addr=0x%" PRIx64 "%s prgi=0x%x (domain %s) -> %s", r->addr, r->lpig ? " lpig" : "", r->prgi,
+                dom ? dom : "none", answer);
+        if (pa)
+            fprintf(out, ", mapped to 0x%" PRIx64, pa);
+        fprintf(out, "\n");
+    }
+    return code;
 }
 
 static void op_log(void *o, int level, const char *msg, uint64_t value)
@@ -164,6 +224,7 @@ static const char *op_name(int op)
     case OP_DRV_MAP: return "drv map";
     case OP_DRV_UNMAP: return "drv unmap";
     case OP_DRV_FLUSH: return "drv flush";
+    case OP_DRV_PRQ: return "drv prq";
     case OP_DRV_NESTED: return "drv nested";
     case OP_DRV_IRTE_ALLOC: return "drv irte-alloc";
     case OP_DRV_IRTE_FREE: return "drv irte-free";
@@ -183,14 +244,14 @@ static int drv_init(struct sc_world *w, const struct sc_cmd *c)
         sw_run_error(w, "drv init: unit %s has a driver already", ur->name);
         return 1;
     }
+    const uint64_t *v = c->v;
     struct vtd_drv_ops ops = {.opaque = ur, .read32 = op_read32, .read64 = op_read64, .write32 = op_write32,
                               .write64 = op_write64, .mem_read = op_mem_read, .mem_write = op_mem_write,
                               .page_alloc = op_page_alloc, .page_free = op_page_free, .zalloc = op_zalloc,
                               .free = op_free, .flush = op_flush, .relax = op_relax, .fault = op_fault,
-                              .log = op_log};
+                              .log = op_log, .page_request = v[DI_PRQ] ? op_page_request : NULL};
     struct vtd_drv_config cfg;
     vtd_drv_config_default(&cfg);
-    const uint64_t *v = c->v;
     cfg.flags |= (v[DI_SCALABLE] ? VTD_DRV_CFG_SCALABLE : 0) | (v[DI_NOQI] ? VTD_DRV_CFG_NO_QI : 0) |
                  (v[DI_NOIR] ? VTD_DRV_CFG_NO_IR : 0) | (v[DI_X2APIC] ? VTD_DRV_CFG_X2APIC : 0) |
                  (v[DI_COMPAT] ? VTD_DRV_CFG_COMPAT_IRQ : 0);
@@ -202,6 +263,11 @@ static int drv_init(struct sc_world *w, const struct sc_cmd *c)
     if (SC_HAS(c, DI_FMSI)) {
         cfg.fault_msi_addr = v[DI_FMSI];
         cfg.fault_msi_data = (uint32_t)v[DI_FDATA];
+    }
+    cfg.prq_order = (unsigned)v[DI_PRQORDER];
+    if (SC_HAS(c, DI_PMSI)) {
+        cfg.prq_msi_addr = v[DI_PMSI];
+        cfg.prq_msi_data = (uint32_t)v[DI_PDATA];
     }
     struct vtd_drv *d = NULL;
     int r = vtd_drv_create(&ops, &cfg, &d);
@@ -335,7 +401,8 @@ static int drv_call(struct sc_world *w, const struct sc_cmd *c)
         }
         return drv_domain(w, c, d);
     case OP_DRV_ATTACH: {
-        const unsigned fl = (v[DA_ATS] ? VTD_DRV_ATTACH_ATS : 0) | (v[DA_FPD] ? VTD_DRV_ATTACH_FPD : 0);
+        const unsigned fl = (v[DA_ATS] ? VTD_DRV_ATTACH_ATS : 0) | (v[DA_FPD] ? VTD_DRV_ATTACH_FPD : 0) |
+                            (v[DA_PRI] ? VTD_DRV_ATTACH_PRI : 0);
         if (SC_HAS(c, DA_PASID))
             return vtd_drv_attach_pasid(dr->dom, (uint16_t)v[DA_SID], (uint32_t)v[DA_PASID], fl);
         return vtd_drv_attach(dr->dom, (uint16_t)v[DA_SID], fl);
@@ -355,6 +422,10 @@ static int drv_call(struct sc_world *w, const struct sc_cmd *c)
     }
     case OP_DRV_UNMAP: return vtd_drv_unmap(dr->dom, v[DM_IOVA], v[DM_SIZE], NULL);
     case OP_DRV_FLUSH: return vtd_drv_flush(dr->dom);
+    case OP_DRV_PRQ: {
+        int r = vtd_drv_prq_drain(d);
+        return r < 0 ? r : 0;
+    }
     default: {
         int r = vtd_drv_fault_poll(d);
         return r < 0 ? r : 0;

@@ -157,15 +157,26 @@ static void print_diag(struct sc_world *w, const struct diagrec *d)
     }
 }
 
-/* During a request the unit's MSIs and diagnostics are printed after the
- * request's own line (flush_deferred), so the output reads in order. */
-static void flush_deferred(struct sc_world *w, size_t diag_from, size_t msi_from)
+/* During a request the unit's MSIs, diagnostics and page group responses
+ * are printed after the request's own line (sw_defer_end), so the output
+ * reads in order. */
+void sw_defer_begin(struct sc_world *w)
+{
+    w->defer = true;
+    w->defer_diag = w->ndiag;
+    w->defer_msi = w->nmsi;
+    w->defer_presp = w->npresp;
+}
+
+void sw_defer_end(struct sc_world *w)
 {
     w->defer = false;
-    for (size_t i = diag_from; i < w->ndiag; i++)
+    for (size_t i = w->defer_diag; i < w->ndiag; i++)
         print_diag(w, &w->diags[i]);
-    for (size_t i = msi_from; i < w->nmsi; i++)
+    for (size_t i = w->defer_msi; i < w->nmsi; i++)
         print_msi(w, &w->msis[i]);
+    for (size_t i = w->defer_presp; i < w->npresp; i++)
+        sw_print_presp(w, &w->presps[i]);
 }
 
 static void h_msi(void *o, uint64_t addr, uint32_t data)
@@ -344,7 +355,8 @@ static int do_unit(struct sc_world *w, const struct sc_cmd *c)
     memcpy(ur->name, c->name, sizeof ur->name);
     ur->w = w;
     struct vtd_host host = {.opaque = ur, .mem_read = h_read, .mem_write = h_write, .mem_cmpxchg64 = h_cmpxchg,
-                            .msi = h_msi, .diag = h_diag, .mem_ptr = h_ptr};
+                            .msi = h_msi, .diag = h_diag, .mem_ptr = h_ptr,
+                            .page_response = sw_h_page_response};
     int r = vtd_create(&cfg, &host, &ur->u);
     if (r) {
         sw_run_error(w, "unit: the model refused this configuration (ver=0x%" PRIx32 " cap=0x%" PRIx64
@@ -495,6 +507,11 @@ static int do_qi(struct sc_world *w, const struct sc_cmd *c)
              (v[Q_PFSID] >> 4) << VTD_DESC_DEVTLB_PFSID_HI_SHIFT;
         hi = (v[Q_ADDR] & VTD_DESC_ADDR_MASK) | (v[Q_S] ? VTD_DESC_DEVTLB_S : 0);
         break;
+    case QI_PGRP: /* page group response (§7.6.1): PP 4, RC 15:12, RID 31:16, PASID 51:32; PRGI 75:67 */
+        lo = VTD_DESC_PGRP_RESP | v[Q_CODE] << 12 | v[Q_SID] << 16 |
+             (SC_HAS(c, Q_PASID) ? VTD_BIT(4) | v[Q_PASID] << 32 : 0);
+        hi = v[Q_PRGI] << 3;
+        break;
     default:
         lo = v[Q_LO];
         hi = v[Q_HI];
@@ -547,11 +564,10 @@ static void do_dma(struct sc_world *w, const struct sc_cmd *c)
                               .zlr = c->sub == DMA_ZLR, .pasid = (uint32_t)c->v[D_PASID], .addr = c->v[D_ADDR]};
     struct vtd_result res;
     memset(&res, 0, sizeof res);
-    size_t d0 = w->ndiag, m0 = w->nmsi;
-    w->defer = true;
+    sw_defer_begin(w);
     int r = vtd_translate(sw_cur_unit(w), &req, &res);
     finish_dma(w, c, &req, &res, r);
-    flush_deferred(w, d0, m0);
+    sw_defer_end(w);
 }
 
 static void finish_dma(struct sc_world *w, const struct sc_cmd *c, const struct vtd_request *rq,
@@ -632,11 +648,10 @@ void sw_send_msi(struct sc_world *w, const struct vtd_msi *mp)
     struct vtd_msi m = *mp;
     struct vtd_irq irq;
     memset(&irq, 0, sizeof irq);
-    size_t d0 = w->ndiag, m0 = w->nmsi;
-    w->defer = true;
+    sw_defer_begin(w);
     int r = vtd_remap_msi(sw_cur_unit(w), &m, &irq);
     finish_msi(w, &m, &irq, r);
-    flush_deferred(w, d0, m0);
+    sw_defer_end(w);
 }
 
 static void finish_msi(struct sc_world *w, const struct vtd_msi *mp, const struct vtd_irq *ip, int r)
@@ -784,6 +799,7 @@ static void exec_one(struct sc_world *w, const struct sc_cmd *c)
     case OP_DRV_MAP:
     case OP_DRV_UNMAP:
     case OP_DRV_FLUSH:
+    case OP_DRV_PRQ:
     case OP_DRV_FAULTS:
     case OP_DRV_NESTED:
     case OP_DRV_IRTE_ALLOC:
@@ -793,6 +809,10 @@ static void exec_one(struct sc_world *w, const struct sc_cmd *c)
     case OP_DRV_IRTE_CLEAR:
     case OP_DRV_PID:
     case OP_DRV_MSI: sw_drv(w, c); break;
+    case OP_PRQ: sw_page_request(w, c); break;
+    case OP_EX_PRQ:
+    case OP_EX_PRESP:
+    case OP_EX_NO_PRESP: sw_expect_prq(w, c); break;
     }
 }
 
@@ -811,7 +831,8 @@ int sc_run(const struct sc_script *s, const struct sc_run_opts *opts, struct sc_
     w->msis = calloc(LOG_MAX, sizeof *w->msis);
     w->diags = calloc(LOG_MAX, sizeof *w->diags);
     w->dfaults = calloc(LOG_MAX, sizeof *w->dfaults);
-    if (!w->msis || !w->diags || !w->dfaults || vtd_mem_create(0, &w->mem)) {
+    w->presps = calloc(LOG_MAX, sizeof *w->presps);
+    if (!w->msis || !w->diags || !w->dfaults || !w->presps || vtd_mem_create(0, &w->mem)) {
         if (w->o->err)
             fprintf(w->o->err, "%s: out of memory\n", s->file);
         sc_world_destroy(w);
@@ -830,7 +851,9 @@ int sc_run(const struct sc_script *s, const struct sc_run_opts *opts, struct sc_
         exec_one(w, c);
     }
     if (w->log_full && w->o->err)
-        fprintf(w->o->err, "%s: note: more than %d MSIs or diagnostics; later ones were not kept for expectations\n",
+        fprintf(w->o->err,
+                "%s: note: more than %d MSIs, diagnostics or page responses; later ones were not kept for "
+                "expectations\n",
                 s->file, LOG_MAX);
     FILE *f = sw_out(w);
     if (f && w->status == 0) {
@@ -868,5 +891,6 @@ void sc_world_destroy(struct sc_world *w)
     free(w->msis);
     free(w->diags);
     free(w->dfaults);
+    free(w->presps);
     free(w);
 }

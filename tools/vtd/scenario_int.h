@@ -13,7 +13,7 @@
 
 #include "scenario.h"
 
-#define SC_NSLOT 20
+#define SC_NSLOT 24
 #define SC_NAME_MAX 32
 
 enum sc_op {
@@ -27,6 +27,7 @@ enum sc_op {
     OP_DRV_FLUSH, OP_DRV_FAULTS, OP_EX_DRV_FAULT,
     OP_DRV_NESTED, OP_DRV_IRTE_ALLOC, OP_DRV_IRTE_FREE, OP_DRV_IRTE_REMAP, OP_DRV_IRTE_POST, OP_DRV_IRTE_CLEAR,
     OP_DRV_PID, OP_DRV_MSI,
+    OP_PRQ, OP_EX_PRQ, OP_EX_PRESP, OP_EX_NO_PRESP, OP_DRV_PRQ,
 };
 
 /* Slots of each command's keys (the key tables in scenario_parse.c use them). */
@@ -42,8 +43,12 @@ enum { I_TABLE, I_INDEX, I_VECTOR, I_DEST, I_DM, I_RH, I_TM, I_DLM, I_SID, I_SQ,
        I_FPD, I_NP, I_POSTED, I_PDA, I_URG, I_X2APIC };
 enum { P_ADDR, P_NV, P_NDST, P_ON, P_SN, P_X2APIC };
 enum { Q_G, Q_DID, Q_ADDR, Q_AM, Q_IH, Q_DR, Q_DW, Q_SID, Q_FM, Q_INDEX, Q_IM, Q_PFSID,
-       Q_S, Q_MIP, Q_SW, Q_IF, Q_FN, Q_DATA, Q_LO, Q_HI };
+       Q_S, Q_MIP, Q_SW, Q_IF, Q_FN, Q_DATA, Q_LO, Q_HI, Q_PASID, Q_PRGI, Q_CODE };
 enum { D_SID, D_ADDR, D_PASID, D_PRIV, D_AT };
+/* page-request (sub: VTD_R | VTD_W); expect page-request; expect page-response */
+enum { PR_SID, PR_ADDR, PR_PASID, PR_PRIV, PR_EXEC, PR_LPIG, PR_PRGI };
+enum { EP_STATUS, EP_REASON, EP_DESC, EP_CODE };
+enum { ES_SID, ES_PASID, ES_NOPASID, ES_PRGI, ES_CODE };
 enum { MS_SID, MS_ADDR, MS_DATA, MS_HANDLE, MS_SUBHANDLE };
 enum { ET_PA, ET_SIZE, ET_PERM };
 enum { EF_REASON, EF_RECORDED, EF_SUPPRESSED };
@@ -53,9 +58,11 @@ enum { EM_ADDR, EM_DATA };
 enum { ED_CODE };
 /* driver commands (include/vtd/drv.h); every one takes expect=ERR (slot DV_EXPECT)
  * and most a domain name (slot SC_NAME_SLOT, in cmd->name) */
-enum { DI_SCALABLE, DI_NOQI, DI_NOIR, DI_X2APIC, DI_COMPAT, DI_QIORDER, DI_IRORDER, DI_FMSI, DI_FDATA };
+enum { DI_SCALABLE, DI_NOQI, DI_NOIR, DI_X2APIC, DI_COMPAT, DI_QIORDER, DI_IRORDER, DI_FMSI, DI_FDATA,
+       DI_PRQ, DI_PRQORDER, DI_PMSI, DI_PDATA };
 enum { DD_TYPE, DD_LEVELS, DD_DEFERRED };
-enum { DA_SID, DA_ATS, DA_FPD, DA_PASID, DA_FLPTR, DA_LEVELS };
+enum { DA_SID, DA_ATS, DA_FPD, DA_PASID, DA_FLPTR, DA_LEVELS, DA_PRI };
+enum { DP_ANSWER };
 enum { DM_IOVA, DM_PA, DM_SIZE, DM_PERM, DM_SNOOP };
 enum { EDF_REASON, EDF_SID, EDF_ADDR };
 /* drv irte-*, drv pid, drv msi */
@@ -65,7 +72,7 @@ enum { DQ_INDEX, DQ_COUNT, DQ_SID, DQ_SVT, DQ_VECTOR, DQ_DEST, DQ_DLM, DQ_LOGICA
 #define SC_NAME_SLOT (SC_NSLOT - 1)
 
 /* command sub-kinds */
-enum { QI_WAIT = 1, QI_IOTLB, QI_CC, QI_IEC, QI_DEVTLB, QI_RAW };
+enum { QI_WAIT = 1, QI_IOTLB, QI_CC, QI_IEC, QI_DEVTLB, QI_RAW, QI_PGRP };
 enum { DMA_READ = 1, DMA_WRITE, DMA_ATOMIC, DMA_EXEC, DMA_ZLR };
 enum { PRESET_DEFAULT = 0, PRESET_SCALABLE = 1 };
 enum { CMP_EQ = 0, CMP_NE = 1 };

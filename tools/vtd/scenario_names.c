@@ -62,6 +62,8 @@ static const struct sc_fielddef fields[] = {
     {"FECTL", "IM", VTD_ECTL_IM}, {"FECTL", "IP", VTD_ECTL_IP},
     {"IECTL", "IM", VTD_ECTL_IM}, {"IECTL", "IP", VTD_ECTL_IP},
     {"PECTL", "IM", VTD_ECTL_IM}, {"PECTL", "IP", VTD_ECTL_IP},
+    FLD(PRS, PPR), FLD(PRS, PRO), {"PQH", "PQH", VTD_PQH_MASK}, {"PQT", "PQT", VTD_PQT_MASK},
+    {"PQA", "PQS", VTD_PQA_PQS_MASK}, {"PQA", "PQA", VTD_GENMASK(63, 12)},
     FLD(PMEN, EPM), FLD(PMEN, PRS),
     {"IQH", "QH", VTD_IQH_QH_MASK}, {"IQT", "QT", VTD_IQT_QT_MASK},
     {"IQA", "QS", VTD_IQA_QS_MASK}, FLD(IQA, DW), {"IQA", "IQA", VTD_IQA_IQA_MASK},
@@ -95,7 +97,8 @@ static const struct {
     DG(QI_DISABLE_PENDING), DG(QI_IQA_WHILE_ENABLED), DG(QI_BAD_TAIL), DG(QI_FETCH_ERROR),
     DG(QI_DESC_TYPE), DG(QI_DESC_RSVD), DG(QI_WIDTH), DG(QI_TAIL_ALIGN), DG(QI_IOTLB_AM),
     DG(QI_WAIT_WRITE), DG(QI_DEVTLB_TIMEOUT), DG(QI_UNEXPECTED_COMPLETION), DG(QI_DEVTLB_OVERFLOW),
-    DG(IR_IRE_NO_IRTP), DG(IR_IRTE_RSVD), DG(IR_PID),
+    DG(IR_IRE_NO_IRTP), DG(IR_IRTE_RSVD), DG(IR_PID), DG(STALE_PASID),
+    DG(PRQ_WRITE), DG(PRQ_BAD_TAIL), DG(PRQ_TE_OFF),
 };
 
 static bool same(const char *a, const char *b, size_t len)

@@ -53,6 +53,7 @@ struct pstate {
     bool pool_fixed; /* an alloc happened: pool may no longer move */
     bool seen_dma, seen_msi; /* a request an expectation can look at */
     bool seen_drv;           /* a `drv init` came before */
+    bool seen_prq;           /* a `page-request` came before */
     char (*doms)[SC_NAME_MAX];
     unsigned ndoms;
     int depth;
@@ -325,7 +326,7 @@ static int eval(struct pstate *ps, const char *s, const char *end, const char *f
 
 /* ---- keys ---- */
 
-enum { K_EXPR, K_BDF, K_DEVFN, K_FLAG, K_ENUM, K_PERM, K_NAME, K_DIAG, K_ONOFF };
+enum { K_EXPR, K_BDF, K_DEVFN, K_FLAG, K_ENUM, K_PERM, K_NAME, K_DIAG, K_ONOFF, K_PRC };
 
 struct keydef {
     const char *name;
@@ -410,6 +411,20 @@ static const struct keydef qi_devtlb_keys[] = {{"sid", K_BDF, Q_SID, 0xFFFF, NUL
                                                {"pfsid", K_BDF, Q_PFSID, 0xFFFF, NULL, false},
                                                KE("addr", Q_ADDR), KF("s", Q_S), KM("mip", Q_MIP, 31), KEND};
 static const struct keydef qi_raw_keys[] = {KE("lo", Q_LO), KE("hi", Q_HI), KEND};
+static const struct keydef qi_pgrp_keys[] = {{"sid", K_BDF, Q_SID, 0xFFFF, NULL, false}, KM("pasid", Q_PASID, 0xFFFFF),
+                                             KM("prgi", Q_PRGI, 511), {"code", K_PRC, Q_CODE, 15, NULL, false},
+                                             KEND};
+static const struct keydef prq_keys[] = {{"sid", K_BDF, PR_SID, 0xFFFF, NULL, false}, KE("addr", PR_ADDR),
+                                         KM("pasid", PR_PASID, 0xFFFFF), KF("priv", PR_PRIV), KF("exec", PR_EXEC),
+                                         KF("lpig", PR_LPIG), KM("prgi", PR_PRGI, 511), KEND};
+static const char *const prq_states[] = {"queued", "fault", "overflow", "dropped", NULL};
+static const struct keydef ex_prq_keys[] = {{"status", K_ENUM, EP_STATUS, 0, prq_states, false},
+                                            KM("reason", EP_REASON, 255), KE("desc", EP_DESC),
+                                            {"response", K_PRC, EP_CODE, 15, NULL, false}, KEND};
+static const struct keydef ex_presp_keys[] = {{"sid", K_BDF, ES_SID, 0xFFFF, NULL, false},
+                                              KM("pasid", ES_PASID, 0xFFFFF), KF("no-pasid", ES_NOPASID),
+                                              KM("prgi", ES_PRGI, 511), {"code", K_PRC, ES_CODE, 15, NULL, false},
+                                              KEND};
 static const struct keydef dma_keys[] = {{"sid", K_BDF, D_SID, 0xFFFF, NULL, false}, KE("addr", D_ADDR),
                                          KM("pasid", D_PASID, 0xFFFFF), KF("priv", D_PRIV),
                                          {"at", K_ENUM, D_AT, 0, ats, false}, KEND};
@@ -439,13 +454,17 @@ static const char *const dom_types[] = {"paging", "passthrough", "first-level", 
 static const struct keydef drv_init_keys[] = {KF("scalable", DI_SCALABLE), KF("no-qi", DI_NOQI), KF("no-ir", DI_NOIR),
                                               KF("x2apic", DI_X2APIC), KF("compat-irq", DI_COMPAT),
                                               KM("qi_order", DI_QIORDER, 7), KM("ir_order", DI_IRORDER, 16),
-                                              KE("fault_msi", DI_FMSI), KM("fault_data", DI_FDATA, 0xFFFFFFFF), KX,
+                                              KE("fault_msi", DI_FMSI), KM("fault_data", DI_FDATA, 0xFFFFFFFF),
+                                              KF("prq", DI_PRQ), KM("prq_order", DI_PRQORDER, 7),
+                                              KE("prq_msi", DI_PMSI), KM("prq_data", DI_PDATA, 0xFFFFFFFF), KX,
                                               KEND};
+static const struct keydef drv_prq_keys[] = {{"answer", K_PRC, DP_ANSWER, 15, NULL, false}, KX, KEND};
 static const struct keydef drv_plain_keys[] = {KX, KEND};
 static const struct keydef drv_domain_keys[] = {KDOM, {"type", K_ENUM, DD_TYPE, 0, dom_types, false},
                                                 KM("levels", DD_LEVELS, 5), KF("deferred", DD_DEFERRED), KX, KEND};
 static const struct keydef drv_attach_keys[] = {KDOM, {"sid", K_BDF, DA_SID, 0xFFFF, NULL, false}, KF("ats", DA_ATS),
-                                                KF("fpd", DA_FPD), KM("pasid", DA_PASID, 0xFFFFF), KX, KEND};
+                                                KF("fpd", DA_FPD), KF("pri", DA_PRI), KM("pasid", DA_PASID, 0xFFFFF),
+                                                KX, KEND};
 static const struct keydef drv_nested_keys[] = {KDOM, {"sid", K_BDF, DA_SID, 0xFFFF, NULL, false},
                                                 KM("pasid", DA_PASID, 0xFFFFF), KE("flptr", DA_FLPTR),
                                                 KM("levels", DA_LEVELS, 5), KF("fpd", DA_FPD), KX, KEND};
@@ -517,6 +536,7 @@ static const struct cmddef cmds[] = {
     {"qi", "iec", OP_QI, QI_IEC, qi_iec_keys, {Q_G, -1, -1}, 0, true, NULL},
     {"qi", "devtlb", OP_QI, QI_DEVTLB, qi_devtlb_keys, NOPOS, B(Q_SID) | B(Q_ADDR), true, NULL},
     {"qi", "raw", OP_QI, QI_RAW, qi_raw_keys, {Q_LO, Q_HI, -1}, B(Q_LO) | B(Q_HI), true, NULL},
+    {"qi", "page-response", OP_QI, QI_PGRP, qi_pgrp_keys, NOPOS, B(Q_SID) | B(Q_PRGI), true, NULL},
     {"qi", "run", OP_QI_RUN, 0, no_keys, NOPOS, 0, true, NULL},
     {"dma", "read", OP_DMA, DMA_READ, dma_keys, NOPOS, B(D_SID) | B(D_ADDR), true, NULL},
     {"dma", "write", OP_DMA, DMA_WRITE, dma_keys, NOPOS, B(D_SID) | B(D_ADDR), true, NULL},
@@ -524,6 +544,10 @@ static const struct cmddef cmds[] = {
     {"dma", "exec", OP_DMA, DMA_EXEC, dma_keys, NOPOS, B(D_SID) | B(D_ADDR), true, NULL},
     {"dma", "zlr", OP_DMA, DMA_ZLR, dma_keys, NOPOS, B(D_SID) | B(D_ADDR), true, NULL},
     {"msi", NULL, OP_MSI, 0, msi_keys, NOPOS, B(MS_SID), true, NULL},
+    {"page-request", "read", OP_PRQ, VTD_R, prq_keys, NOPOS, B(PR_SID) | B(PR_ADDR), true, NULL},
+    {"page-request", "write", OP_PRQ, VTD_W, prq_keys, NOPOS, B(PR_SID) | B(PR_ADDR), true, NULL},
+    {"page-request", "rw", OP_PRQ, VTD_R | VTD_W, prq_keys, NOPOS, B(PR_SID) | B(PR_ADDR), true, NULL},
+    {"page-request", "none", OP_PRQ, 0, prq_keys, NOPOS, B(PR_SID) | B(PR_ADDR), true, NULL},
     {"expect", "translated", OP_EX_TRANSLATED, 0, ex_tr_keys, NOPOS, 0, true, NULL},
     {"expect", "fault", OP_EX_FAULT, 0, ex_fault_keys, NOPOS, B(EF_REASON), true, NULL},
     {"expect", "blocked", OP_EX_BLOCKED, 0, no_keys, NOPOS, 0, true, NULL},
@@ -537,6 +561,9 @@ static const struct cmddef cmds[] = {
     {"expect", "diag", OP_EX_DIAG, 0, ex_diag_keys, {ED_CODE, -1, -1}, B(ED_CODE), true, NULL},
     {"expect", "no-diag", OP_EX_NO_DIAG, 0, no_keys, NOPOS, 0, true, NULL},
     {"expect", "drv-fault", OP_EX_DRV_FAULT, 0, ex_drv_fault_keys, NOPOS, 0, true, NULL},
+    {"expect", "page-request", OP_EX_PRQ, 0, ex_prq_keys, {EP_STATUS, -1, -1}, B(EP_STATUS), true, NULL},
+    {"expect", "page-response", OP_EX_PRESP, 0, ex_presp_keys, NOPOS, 0, true, NULL},
+    {"expect", "no-page-response", OP_EX_NO_PRESP, 0, no_keys, NOPOS, 0, true, NULL},
     {"drv", "init", OP_DRV_INIT, 0, drv_init_keys, NOPOS, 0, true, NULL},
     {"drv", "disable", OP_DRV_DISABLE, 0, drv_plain_keys, NOPOS, 0, true, NULL},
     {"drv", "domain", OP_DRV_DOMAIN, 0, drv_domain_keys, {SC_NAME_SLOT, -1, -1}, B(SC_NAME_SLOT), true, NULL},
@@ -559,6 +586,7 @@ static const struct cmddef cmds[] = {
     {"drv", "irte-clear", OP_DRV_IRTE_CLEAR, 0, drv_irte_clear_keys, NOPOS, B(DQ_INDEX), true, NULL},
     {"drv", "pid", OP_DRV_PID, 0, drv_pid_keys, {DQ_ADDR, -1, -1}, B(DQ_ADDR) | B(DQ_NV), true, NULL},
     {"drv", "msi", OP_DRV_MSI, 0, drv_msi_keys, NOPOS, B(DQ_INDEX) | B(DQ_SID), true, NULL},
+    {"drv", "prq", OP_DRV_PRQ, 0, drv_prq_keys, NOPOS, 0, true, NULL},
 };
 #define NCMDS (sizeof cmds / sizeof cmds[0])
 
@@ -686,6 +714,19 @@ static int parse_value(struct pstate *ps, const struct cmddef *d, const struct k
             return -1;
         break;
     }
+    case K_PRC: /* a page group response code (PCIe; Rev 5.10 Table 32) */
+        if (n == 7 && memcmp(s, "success", 7) == 0)
+            v = VTD_PRC_SUCCESS;
+        else if (n == 7 && memcmp(s, "invalid", 7) == 0)
+            v = VTD_PRC_INVALID_REQUEST;
+        else if (n == 7 && memcmp(s, "failure", 7) == 0)
+            v = VTD_PRC_FAILURE;
+        else if (!((s[0] >= '0' && s[0] <= '9') || s[0] == '('))
+            return perr(ps, s, "%s=: expected 'success', 'invalid', 'failure' or a response code 0..15, found '%s'",
+                        k->name, show(s, n, b, sizeof b));
+        else if (eval(ps, s, s + n, NULL, &v))
+            return -1;
+        break;
     case K_ONOFF:
         if (n == 2 && memcmp(s, "on", 2) == 0)
             v = 1;
@@ -1170,6 +1211,33 @@ static int check(struct pstate *ps, const struct cmddef *d, struct sc_cmd *c, co
         ps->seen_drv = true;
         if (SC_HAS(c, DI_FDATA) && !SC_HAS(c, DI_FMSI))
             return perr(ps, t[0].s, "drv init: fault_data= goes with fault_msi=");
+        if (SC_HAS(c, DI_PDATA) && !SC_HAS(c, DI_PMSI))
+            return perr(ps, t[0].s, "drv init: prq_data= goes with prq_msi=");
+        if ((SC_HAS(c, DI_PRQORDER) || SC_HAS(c, DI_PMSI)) && !SC_HAS(c, DI_PRQ))
+            return perr(ps, t[0].s, "drv init: prq_order= and prq_msi= go with prq (the page request queue)");
+        break;
+    case OP_PRQ:
+        ps->seen_prq = true;
+        if ((SC_HAS(c, PR_PRIV) || SC_HAS(c, PR_EXEC)) && !SC_HAS(c, PR_PASID))
+            return perr(ps, t[0].s, "page-request: priv and exec need pasid= (they are PASID attributes)");
+        if (SC_HAS(c, PR_EXEC) && !(c->sub & VTD_R))
+            return perr(ps, t[0].s, "page-request: exec needs read access (EXR is defined with RDR)");
+        break;
+    case OP_EX_PRQ:
+        if (!ps->seen_prq)
+            return perr(ps, t[0].s, "expect page-request: no 'page-request' before it to check");
+        if (SC_HAS(c, EP_REASON) && c->v[EP_STATUS] != 1)
+            return perr(ps, t[0].s, "expect page-request: reason= goes with 'fault'");
+        if (SC_HAS(c, EP_DESC) && c->v[EP_STATUS] != 0)
+            return perr(ps, t[0].s, "expect page-request: desc= goes with 'queued'");
+        break;
+    case OP_EX_PRESP:
+        if (SC_HAS(c, ES_PASID) && SC_HAS(c, ES_NOPASID))
+            return perr(ps, t[0].s, "expect page-response: pasid= or no-pasid, not both");
+        break;
+    case OP_DRV_PRQ:
+        if (!ps->seen_drv)
+            return perr(ps, t[0].s, "%s %s: no 'drv init' before it", d->w1, d->w2);
         break;
     case OP_DRV_DOMAIN:
         if (!ps->seen_drv)
@@ -1188,6 +1256,9 @@ static int check(struct pstate *ps, const struct cmddef *d, struct sc_cmd *c, co
     case OP_DRV_FLUSH: {
         if (c->op == OP_DRV_ATTACH && SC_HAS(c, DA_PASID) && SC_HAS(c, DA_ATS))
             return perr(ps, t[0].s, "drv attach: ats goes with the device (attach it without pasid=), not a PASID");
+        if (c->op == OP_DRV_ATTACH && SC_HAS(c, DA_PRI) && (SC_HAS(c, DA_PASID) || !SC_HAS(c, DA_ATS)))
+            return perr(ps, t[0].s, "drv attach: pri goes with ats on the device (PRE=1 needs DTE=1), without "
+                                    "pasid=");
         if (c->op == OP_DRV_NESTED && SC_HAS(c, DA_LEVELS) && c->v[DA_LEVELS] != 4 && c->v[DA_LEVELS] != 5)
             return perr(ps, t[0].s, "drv nested: levels= is 4 or 5 (first-level paging), not %" PRIu64,
                         c->v[DA_LEVELS]);
@@ -1310,10 +1381,11 @@ static int parse_line(struct pstate *ps, const char *s, const char *end)
     }
     /* "expect no msi" reads better than "expect no-msi": accept both */
     struct tok joined;
-    if (!d && n > 2 && tok_is(&t[0], "expect") && tok_is(&t[1], "no") && (tok_is(&t[2], "msi") || tok_is(&t[2], "diag"))) {
+    if (!d && n > 2 && tok_is(&t[0], "expect") && tok_is(&t[1], "no") &&
+        (tok_is(&t[2], "msi") || tok_is(&t[2], "diag") || tok_is(&t[2], "page-response"))) {
         joined.s = t[1].s;
         joined.n = (size_t)(t[2].s + t[2].n - t[1].s);
-        int want = tok_is(&t[2], "msi") ? OP_EX_NO_MSI : OP_EX_NO_DIAG;
+        int want = tok_is(&t[2], "msi") ? OP_EX_NO_MSI : tok_is(&t[2], "diag") ? OP_EX_NO_DIAG : OP_EX_NO_PRESP;
         for (size_t i = 0; i < NCMDS; i++)
             if (cmds[i].op == want)
                 d = &cmds[i];
@@ -1325,7 +1397,7 @@ static int parse_line(struct pstate *ps, const char *s, const char *end)
     if (!d && !w1) {
         return perr(ps, t[0].s, "unknown command '%s' (expected unit, use, reset, hole, write64, write32, write8, "
                     "fill, pool, alloc, let, print, root, context, slpte, slmap, slunmap, irte, pid, mmio, gcmd, "
-                    "qi, dma, msi, drv or expect)", show(t[0].s, t[0].n, b, sizeof b));
+                    "qi, dma, msi, page-request, drv or expect)", show(t[0].s, t[0].n, b, sizeof b));
     }
     if (!d) {
         char list[300];

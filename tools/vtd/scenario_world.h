@@ -46,6 +46,11 @@ struct diagrec {
     char msg[200];
 };
 
+struct presprec {
+    struct vtd_page_resp r;
+    int unit;
+};
+
 struct sc_world {
     const struct sc_script *s;
     const struct sc_run_opts *o;
@@ -59,7 +64,10 @@ struct sc_world {
     struct diagrec *diags;
     size_t ndiag, diag_seen;
     bool log_full;
+    struct presprec *presps; /* page group responses the units delivered */
+    size_t npresp, presp_seen;
     bool defer; /* a request is running: print its MSIs and diagnostics after it */
+    size_t defer_diag, defer_msi, defer_presp; /* ... those logged from here on */
     /* the last request of each kind, and which came last */
     bool have_dma, have_irq, last_is_irq;
     int dma_unit, irq_unit;
@@ -67,6 +75,10 @@ struct sc_world {
     struct vtd_result res;
     struct vtd_msi msi;
     struct vtd_irq irq;
+    bool have_prq; /* the last page request and what the unit did with it */
+    int prq_unit;
+    struct vtd_page_req prq;
+    struct vtd_page_req_result prq_res;
     uint64_t pool_next;
     struct domrec doms[MAX_DOMAINS];
     unsigned ndoms;
@@ -91,6 +103,19 @@ uint64_t sw_reg_offset(struct sc_world *w, const struct sc_reg *r);
 uint64_t sw_mmio_rd(struct sc_world *w, const char *name, uint64_t off, unsigned size);
 void sw_mmio_wr(struct sc_world *w, const char *name, uint64_t off, unsigned size, uint64_t v);
 int sw_zero_page(struct sc_world *w, uint64_t pa);
+
+/* events the unit causes during a request are printed after it */
+void sw_defer_begin(struct sc_world *w);
+void sw_defer_end(struct sc_world *w);
+
+/* page requests (scenario_prq.c): the command, the host's page_response
+ * callback, the page-request / page-response expectations */
+void sw_page_request(struct sc_world *w, const struct sc_cmd *c);
+void sw_h_page_response(void *opaque, const struct vtd_page_resp *r);
+void sw_print_presp(struct sc_world *w, const struct presprec *p);
+void sw_expect_prq(struct sc_world *w, const struct sc_cmd *c);
+const char *sw_prc_name(uint8_t code, char *buf, size_t len);
+const char *sw_prq_access(bool read, bool write); /* "read", "write", "rw", "none" */
 
 /* expectations (scenario_expect.c): run one expect command */
 void sw_expect(struct sc_world *w, const struct sc_cmd *c);
