@@ -796,12 +796,12 @@ static void test_implicit_invalidation(void **state)
 /* A first-level unit (fl_tables.h: FLX_SID, PASID FLX_PASID, PGTT 001)
  * whose context also enables device-TLBs and page requests, with a page
  * request queue (PQS=0). */
-static struct th *fl_prq_new(void **state, struct flx *x)
+static struct th *fl_prq_new_mode(void **state, struct flx *x, bool nested)
 {
     struct vtd_config c;
     fl_config(&c);
     struct th *t = th_new(state, &c);
-    flx_init(x, t, false, 4);
+    flx_init(x, t, nested, 4);
     uint64_t ca = sm_ctx_addr(t, FLX_SID);
     th_w64(t, ca, th_r64(t, ca) | VTD_SMCTX_DTE | VTD_SMCTX_PRE);
     sm_inval_all(t);
@@ -809,27 +809,68 @@ static struct th *fl_prq_new(void **state, struct flx *x)
     return t;
 }
 
+static struct th *fl_prq_new(void **state, struct flx *x)
+{
+    return fl_prq_new_mode(state, x, false);
+}
+
+static void queue_read_request(struct th *t, uint64_t va)
+{
+    struct vtd_page_req pr = {.sid = FLX_SID, .pasid_valid = true, .pasid = FLX_PASID, .read = true,
+                              .lpig = true, .addr = va};
+    struct vtd_page_req_result res;
+    assert_int_equal(vtd_page_request(t->u, &pr, &res), 0);
+    assert_int_equal(res.status, VTD_PRQ_QUEUED);
+}
+
 /* §6.5.3.1 with a first-level entry (PGTT 001): the page request drops the
- * PASID's cached first-level translation of its page (a write after a read
- * walks again here to set D, so the stale entry shown is a changed output) */
+ * PASID's cached first-level translation of its page, and only that page
+ * (Table 27: page-selective-within-PASID) (a write after a read walks again
+ * here to set D, so the stale entry shown is a changed output) */
 static void test_implicit_invalidation_fl(void **state)
 {
     struct flx x;
     struct th *t = fl_prq_new(state, &x);
     const uint64_t leaf = VTD_FL_P | VTD_FL_RW | VTD_FL_US;
+    const uint64_t va2 = LOOP_VA + 0x200000;
     flx_map(&x, LOOP_VA, LOOP_PA, 4096, leaf);
-    struct vtd_request rd = flx_req(LOOP_VA + 8, VTD_R, false);
+    flx_map(&x, va2, LOOP_PA + 0x1000, 4096, leaf);
+    struct vtd_request rd = flx_req(LOOP_VA + 8, VTD_R, false), rd2 = flx_req(va2 + 8, VTD_R, false);
     assert_int_equal(th_req(t, &rd).pa, LOOP_PA + 8);
+    assert_int_equal(th_req(t, &rd2).pa, LOOP_PA + 0x1008);
     flx_map(&x, LOOP_VA, LOOP_PA + 0x10000, 4096, leaf); /* moved, no invalidation */
+    flx_map(&x, va2, LOOP_PA + 0x11000, 4096, leaf);
     assert_int_equal(th_req(t, &rd).pa, LOOP_PA + 8);     /* the cached translation */
-    struct vtd_page_req pr = {.sid = FLX_SID, .pasid_valid = true, .pasid = FLX_PASID, .read = true,
-                              .lpig = true, .addr = LOOP_VA};
-    struct vtd_page_req_result res;
-    assert_int_equal(vtd_page_request(t->u, &pr, &res), 0);
-    assert_int_equal(res.status, VTD_PRQ_QUEUED);
+    queue_read_request(t, LOOP_VA);
     struct vtd_result r = th_req(t, &rd);
     assert_int_equal(r.status, VTD_OK);
     assert_int_equal(r.pa, LOOP_PA + 0x10008);
+    assert_int_equal(th_req(t, &rd2).pa, LOOP_PA + 0x1008); /* another page: still cached */
+}
+
+/* Nested (PGTT 011): Table 27 makes the implicit invalidation domain-
+ * selective, so every cached translation of the domain goes, not just the
+ * page's. */
+static void test_implicit_invalidation_nested(void **state)
+{
+    struct flx x;
+    struct th *t = fl_prq_new_mode(state, &x, true);
+    const uint64_t leaf = VTD_FL_P | VTD_FL_RW | VTD_FL_US | VTD_FL_A | VTD_FL_D;
+    const uint64_t va2 = LOOP_VA + 0x200000, g1 = LOOP_PA, g2 = LOOP_PA + 0x1000, h = 0xA000000;
+    flx_map(&x, LOOP_VA, g1, 4096, leaf);
+    flx_map(&x, va2, g2, 4096, leaf);
+    flx_sl_map(&x, g1, h, VTD_SL_R | VTD_SL_W);
+    flx_sl_map(&x, g2, h + 0x1000, VTD_SL_R | VTD_SL_W);
+    struct vtd_request rd = flx_req(LOOP_VA + 8, VTD_R, false), rd2 = flx_req(va2 + 8, VTD_R, false);
+    assert_int_equal(th_req(t, &rd).pa, h + 8);
+    assert_int_equal(th_req(t, &rd2).pa, h + 0x1008);
+    flx_sl_map(&x, g1, h + 0x10000, VTD_SL_R | VTD_SL_W); /* moved in the second level, no invalidation */
+    flx_sl_map(&x, g2, h + 0x11000, VTD_SL_R | VTD_SL_W);
+    assert_int_equal(th_req(t, &rd).pa, h + 8);
+    assert_int_equal(th_req(t, &rd2).pa, h + 0x1008);
+    queue_read_request(t, LOOP_VA);
+    assert_int_equal(th_req(t, &rd).pa, h + 0x10008);
+    assert_int_equal(th_req(t, &rd2).pa, h + 0x11008);
 }
 
 /* A page request that faults does not invalidate anything (§6.5.3.1) */
@@ -998,6 +1039,7 @@ int main(void)
         cmocka_unit_test_teardown(test_queue_errors, th_teardown),
         cmocka_unit_test_teardown(test_implicit_invalidation, th_teardown),
         cmocka_unit_test_teardown(test_implicit_invalidation_fl, th_teardown),
+        cmocka_unit_test_teardown(test_implicit_invalidation_nested, th_teardown),
         cmocka_unit_test_teardown(test_no_implicit_invalidation_on_fault, th_teardown),
         cmocka_unit_test_teardown(test_pd_drain, th_teardown),
         cmocka_unit_test_teardown(test_pd_reserved_without_pds, th_teardown),

@@ -100,14 +100,16 @@ static void dropped(struct vtd *u, const struct vtd_page_req *r, struct vtd_page
 
 /* §6.5.3.1: a queued page request invalidates the IOTLB and paging-structure
  * entries that control its page, by the PASID-table entry's PGTT, so that a
- * permission software upgraded without invalidating is seen on retry. */
+ * permission software upgraded without invalidating is seen on retry.
+ * Table 27: first-stage, page-selective-within-PASID P_IOTLB (DID, PASID,
+ * page, AM=0, IH=0); second-stage and pass-through, page-selective-within-
+ * domain IOTLB (DID, page); nested, domain-selective IOTLB (DID). */
 static void implicit_inval(struct vtd *u, const struct pasidinfo *pi, uint32_t pasid, uint64_t addr)
 {
     switch (pi->pgtt) {
-    case VTD_PGTT_FL:
-    case VTD_PGTT_NESTED: vtd_inval_piotlb_page(u, pi->did, pasid, addr, 0, false); break;
-    case VTD_PGTT_SL: vtd_inval_iotlb_page(u, pi->did, addr, 0, false); break;
-    default: break; /* pass-through translations are not cached */
+    case VTD_PGTT_FL: vtd_inval_piotlb_page(u, pi->did, pasid, addr, 0, false); break;
+    case VTD_PGTT_NESTED: vtd_inval_iotlb_domain(u, pi->did); break;
+    default: vtd_inval_iotlb_page(u, pi->did, addr, 0, false); break; /* 010, 100 */
     }
 }
 
