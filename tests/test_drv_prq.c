@@ -379,15 +379,23 @@ static void invalid_requests(void **state)
     assert_int_equal(res.status, VTD_PRQ_FAULT);
     expect_resp(p, 2, DEV, true, 9, 5, VTD_PRC_INVALID_REQUEST);
     vtd_drv_fault_poll(p->h.drv);
-    /* attached, then detached after the request was queued: no domain */
+    /* attached, then detached after the request was queued: the detach
+     * drains (§7.10: P_DEVTLB, wait with PD, the queue serviced), so the
+     * OS gets the request with no domain before detach returns */
     struct vtd_drv_domain *fl = domain(p, VTD_DRV_DOM_FIRST_LEVEL);
     assert_int_equal(vtd_drv_attach_pasid(fl, DEV, 9, 0), 0);
     assert_int_equal(page_req(p, DEV, true, 9, 0x1000, true, true, 6).status, VTD_PRQ_QUEUED);
+    n = p->nreq;
+    const int nd = p->h.ndevtlb;
     assert_int_equal(vtd_drv_detach_pasid(p->h.drv, DEV, 9), 0);
-    assert_int_equal(vtd_drv_prq_drain(p->h.drv), 1);
+    assert_int_equal(p->h.ndevtlb, nd + 1); /* the PASID's device-TLB invalidation reached the device */
+    assert_int_equal(p->h.devtlb_sid, DEV);
+    assert_int_equal(p->h.devtlb_size, 0); /* every page of the PASID */
+    assert_int_equal(p->nreq, n + 1);
     assert_null(p->req[p->nreq - 1].dom);
     expect_resp(p, 3, DEV, true, 9, 6, VTD_PRC_INVALID_REQUEST);
     expect_queue_empty(p);
+    assert_int_equal(vtd_drv_prq_drain(p->h.drv), 0);
     dh_no_diag(&p->h);
     dh_fini(&p->h);
 }

@@ -312,6 +312,8 @@ enum { VTD_SVT_NONE = 0, VTD_SVT_SID = 1, VTD_SVT_BUS = 2 };
 #define VTD_DESC_DEVTLB_PFSID_HI_SHIFT 52         /* PFSID 15:4 in 63:52 */
 #define VTD_DESC_DEVTLB_MIP_SHIFT 16              /* max invalidations pending 20:16 */
 #define VTD_DESC_DEVTLB_SID_SHIFT 32              /* SID 47:32 */
+#define VTD_DESC_PDEVTLB_SID_SHIFT 16             /* PASID-based device-TLB (type 8): SID 31:16 */
+#define VTD_DESC_PDEVTLB_S VTD_BIT(11)             /* hi: size encoded in ADDR (type 8) */
 #define VTD_DESC_DEVTLB_RSVD_LO (VTD_GENMASK(8, 4) | VTD_GENMASK(31, 21) | VTD_GENMASK(51, 48))
 #define VTD_DESC_DEVTLB_S VTD_BIT(0)              /* hi: size encoded in ADDR */
 #define VTD_DESC_DEVTLB_RSVD_HI VTD_GENMASK(11, 1)

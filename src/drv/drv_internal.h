@@ -265,6 +265,11 @@ void vdrv_inv_devtlb(struct vtd_drv *d, uint16_t sid, uint64_t iova, uint64_t si
 void vdrv_inv_iec(struct vtd_drv *d, bool global, uint32_t index, unsigned im);
 void vdrv_inv_pc(struct vtd_drv *d, int gran, uint16_t did, uint32_t pasid);
 int vdrv_sync(struct vtd_drv *d);
+/* vdrv_sync whose closing wait descriptor also has FN and PD (§7.10: every
+ * page request the unit received before it is in the page request queue) */
+int vdrv_sync_page_drain(struct vtd_drv *d);
+/* PASID-based device-TLB invalidation of every page of (sid, pasid) */
+void vdrv_inv_pdevtlb_pasid(struct vtd_drv *d, uint16_t sid, uint32_t pasid);
 /* the domain's IOTLB (and, with devtlb, the device-TLBs of its ATS
  * devices) for a range; size 0: everything */
 void vdrv_inv_domain_range(struct vtd_drv_domain *dom, uint64_t iova, uint64_t size, bool devtlb);
@@ -282,6 +287,9 @@ void vdrv_qi_page_response(struct vtd_drv *d, uint16_t sid, bool pp, uint32_t pa
 int vdrv_prq_alloc(struct vtd_drv *d);   /* at create: queue pages and group table */
 void vdrv_prq_setup(struct vtd_drv *d);  /* at enable: PQH, PQT, PQA, PRS, event */
 void vdrv_prq_free(struct vtd_drv *d);
+/* §7.10 after a PRI device's PASID entry went and its device-TLB was
+ * invalidated: drain wait, then service the queue (again after PRS.PRO). */
+int vdrv_prq_drain_departed(struct vtd_drv *d);
 
 /* ---- pgtable.c ---- */
 int vdrv_pt_destroy(struct vtd_drv_domain *dom);

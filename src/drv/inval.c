@@ -101,13 +101,15 @@ int vdrv_qi_errors(struct vtd_drv *d, int *events)
 
 /* ---- submission ---- */
 
-static int qi_submit(struct vtd_drv *d)
+/* wait_flags: more flags of the closing wait descriptor (FN, PD) */
+static int qi_submit(struct vtd_drv *d, uint64_t wait_flags)
 {
     uint32_t seq = ++d->st_seq;
     if (seq == 0)
         seq = ++d->st_seq;
     /* §6.5.2.9: wait descriptor, status write of seq to the status page */
-    d->batch[d->nbatch][0] = VTD_DESC_WAIT | VTD_DESC_WAIT_SW | (uint64_t)seq << VTD_DESC_WAIT_STDATA_SHIFT;
+    d->batch[d->nbatch][0] =
+        VTD_DESC_WAIT | VTD_DESC_WAIT_SW | wait_flags | (uint64_t)seq << VTD_DESC_WAIT_STDATA_SHIFT;
     d->batch[d->nbatch][1] = d->st_pa;
     unsigned n = d->nbatch + 1;
     d->nbatch = 0;
@@ -143,7 +145,7 @@ static int qi_submit(struct vtd_drv *d)
 static void qi_push(struct vtd_drv *d, uint64_t lo, uint64_t hi)
 {
     if (d->nbatch + 1 >= VDRV_BATCH || d->nbatch + 1 >= d->qi_n - 1) {
-        int rc = qi_submit(d);
+        int rc = qi_submit(d, 0);
         if (rc && !d->batch_err)
             d->batch_err = rc;
     }
@@ -161,11 +163,24 @@ int vdrv_sync(struct vtd_drv *d)
         return 0;
     }
     if (d->qi && d->nbatch) {
-        int r = qi_submit(d);
+        int r = qi_submit(d, 0);
         if (!rc)
             rc = r;
     }
     return rc;
+}
+
+int vdrv_sync_page_drain(struct vtd_drv *d)
+{
+    int rc = d->batch_err;
+    d->batch_err = 0;
+    if (!d->live || !d->qi) {
+        d->nbatch = 0;
+        return rc;
+    }
+    /* PD is reserved without ECAP.PDS; the fence alone then orders the wait */
+    int r = qi_submit(d, VTD_DESC_WAIT_FN | ((d->ecap & VTD_ECAP_PDS) ? VTD_DESC_WAIT_PD : 0));
+    return rc ? rc : r;
 }
 
 /* ---- register-based (§6.5.1) ---- */
@@ -335,6 +350,20 @@ void vdrv_inv_devtlb(struct vtd_drv *d, uint16_t sid, uint64_t iova, uint64_t si
                   (uint64_t)(sid & 0xF) << VTD_DESC_DEVTLB_PFSID_LO_SHIFT |
                   (uint64_t)(sid >> 4) << VTD_DESC_DEVTLB_PFSID_HI_SHIFT;
     qi_push(d, lo, addr | s);
+}
+
+void vdrv_inv_pdevtlb_pasid(struct vtd_drv *d, uint16_t sid, uint32_t pasid)
+{
+    if (!d->live || !d->qi)
+        return;
+    d->st.devtlb_invals++;
+    /* §6.5.2.8: S=1 with ADDR 0x7FFF_FFFF_FFFF_F000: every page of the PASID */
+    qi_push(d, VTD_DESC_WAIT | VTD_DESC_WAIT_FN, 0);
+    uint64_t lo = VTD_DESC_PDEVTLB | (uint64_t)sid << VTD_DESC_PDEVTLB_SID_SHIFT |
+                  (uint64_t)pasid << VTD_DESC_PASID_SHIFT |
+                  (uint64_t)(sid & 0xF) << VTD_DESC_DEVTLB_PFSID_LO_SHIFT |
+                  (uint64_t)(sid >> 4) << VTD_DESC_DEVTLB_PFSID_HI_SHIFT;
+    qi_push(d, lo, 0x7FFFFFFFFFFFF000ULL | VTD_DESC_PDEVTLB_S);
 }
 
 void vdrv_inv_iec(struct vtd_drv *d, bool global, uint32_t index, unsigned im)

@@ -242,6 +242,25 @@ static int drain_locked(struct vtd_drv *d)
     return rc ? rc : (int)n;
 }
 
+int vdrv_prq_drain_departed(struct vtd_drv *d)
+{
+    if (!d->prq || !d->enabled)
+        return 0;
+    for (int round = 0; round < 2; round++) {
+        int rc = vdrv_sync_page_drain(d);
+        if (rc)
+            return rc;
+        if (d->prq_busy)
+            return 0; /* detach from inside the page_request callback: the running drain services the queue */
+        rc = drain_locked(d);
+        if (rc < 0)
+            return rc;
+        if (!(vdrv_rd32(d, VTD_REG_PRS) & VTD_PRS_PRO))
+            break;
+    }
+    return 0;
+}
+
 int vtd_drv_prq_drain(struct vtd_drv *d)
 {
     if (!d)

@@ -217,8 +217,11 @@ int vdrv_sm_detach(struct vtd_drv *d, uint16_t sid, uint32_t pasid)
     vdrv_inv_pc(d, VDRV_PC_G_PASID, did, pasid);
     inv_pasid_iotlb(d, pgtt, did, pasid);
     bool ats = pasid == 0 && (dev->flags & VTD_DRV_ATTACH_ATS);
+    const bool pri = (dev->flags & VTD_DRV_ATTACH_PRI) && d->prq;
     if (ats)
         vdrv_inv_devtlb(d, sid, 0, 0);
+    else if (pri)
+        vdrv_inv_pdevtlb_pasid(d, sid, pasid); /* the device's page requests of the PASID are ahead of its answer */
     int r = vdrv_sync(d);
     if (!rc)
         rc = r;
@@ -248,6 +251,15 @@ int vdrv_sm_detach(struct vtd_drv *d, uint16_t sid, uint32_t pasid)
             rc = r;
         bs->nctx[(sid & 0xFF) >> 7]--;
         vdrv_sm_free_dev(d, dev);
+    }
+    if (pri) {
+        /* §7.10: the page requests the device sent for the PASID before its
+         * device-TLB invalidation completed are in the queue once a wait
+         * with PD completes; service them now (the OS gets them with no
+         * domain and answers), so none outlives the PASID. */
+        r = vdrv_prq_drain_departed(d);
+        if (!rc)
+            rc = r;
     }
     return rc;
 }
