@@ -570,7 +570,7 @@ int cmd_audit(int argc, char **argv)
     if (name)
         snprintf(regs.name, sizeof regs.name, "%s", name);
     struct tool_image map;
-    if (tool_map_image("audit", image, base, false, &map))
+    if (tool_map_image("audit", NULL, image, base, false, &map))
         return 2;
     struct audit_image img = {.data = map.data, .size = map.size, .base = map.base};
     struct audit_opts opts = {.max_entries = max_entries};

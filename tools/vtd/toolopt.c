@@ -102,6 +102,12 @@ char *tool_read_file(const char *path, size_t *len)
     return tool_read_file_max(path, (size_t)1 << 30, len);
 }
 
+/* "vtd CMD: [OPT ]PATH: " then the reason */
+static void say(const char *cmd, const char *opt, const char *path, const char *why)
+{
+    fprintf(stderr, "vtd %s: %s%s%s: %s\n", cmd, opt ? opt : "", opt ? " " : "", path, why);
+}
+
 int tool_load_regs(const char *cmd, const char *path, const char *unit, struct audit_regs *r)
 {
     char err[256];
@@ -109,37 +115,38 @@ int tool_load_regs(const char *cmd, const char *path, const char *unit, struct a
     /* a register file is small: more is a device node or an image given by mistake */
     char *text = tool_read_file_max(path, (size_t)1 << 24, &len);
     if (!text) {
-        fprintf(stderr, "vtd %s: %s: %s\n", cmd, path,
-                errno == EFBIG ? "larger than 16 MiB: not a register file" : strerror(errno));
+        say(cmd, "--regs", path, errno == EFBIG ? "larger than 16 MiB: not a register file" : strerror(errno));
         return 2;
     }
     int rc = audit_regs_parse(text, len, unit, r, err, sizeof err);
     free(text);
     if (rc != 0) {
-        fprintf(stderr, "vtd %s: %s:%s\n", cmd, path, err);
+        fprintf(stderr, "vtd %s: --regs %s:%s\n", cmd, path, err);
         return 2;
     }
     return 0;
 }
 
-int tool_map_image(const char *cmd, const char *path, uint64_t base, bool writable,
+int tool_map_image(const char *cmd, const char *opt, const char *path, uint64_t base, bool writable,
                    struct tool_image *img)
 {
     memset(img, 0, sizeof *img);
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
-        fprintf(stderr, "vtd %s: %s: %s\n", cmd, path, strerror(errno));
+        say(cmd, opt, path, strerror(errno));
         return 2;
     }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
-        fprintf(stderr, "vtd %s: %s: %s\n", cmd, path, "empty or not a regular file");
+        say(cmd, opt, path, "empty or not a regular file");
         close(fd);
         return 2;
     }
     uint64_t size = (uint64_t)st.st_size;
     if (size > UINT64_MAX - base || (sizeof(size_t) < 8 && size > SIZE_MAX)) {
-        fprintf(stderr, "vtd %s: %s: image too large for --base 0x%" PRIx64 "\n", cmd, path, base);
+        char why[80];
+        snprintf(why, sizeof why, "image too large for --base 0x%" PRIx64, base);
+        say(cmd, opt, path, why);
         close(fd);
         return 2;
     }
@@ -150,9 +157,12 @@ int tool_map_image(const char *cmd, const char *path, uint64_t base, bool writab
         flags |= MAP_NORESERVE; /* no swap reserved for a multi-GiB sparse image */
 #endif
     void *map = mmap(NULL, (size_t)size, PROT_READ | (writable ? PROT_WRITE : 0), flags, fd, 0);
+    int e = errno;
     close(fd);
     if (map == MAP_FAILED) {
-        fprintf(stderr, "vtd %s: %s: mmap: %s\n", cmd, path, strerror(errno));
+        char why[80];
+        snprintf(why, sizeof why, "mmap: %s", strerror(e));
+        say(cmd, opt, path, why);
         return 2;
     }
     img->data = map;

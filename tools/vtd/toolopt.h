@@ -33,7 +33,7 @@ char *tool_read_file_max(const char *path, size_t max, size_t *len);
 
 /* Read and parse a register file (audit_regs_parse: NAME VALUE, sysfs names,
  * iommu_regset, JSON); unit picks one unit of a regset dump (NULL: the
- * first).  0, or 2 after printing "vtd CMD: PATH:LINE:COL: message". */
+ * first).  0, or 2 after printing "vtd CMD: --regs PATH:LINE:COL: message". */
 int tool_load_regs(const char *cmd, const char *path, const char *unit, struct audit_regs *r);
 
 /* A raw physical memory image mapped whole (MAP_PRIVATE, so a sparse file
@@ -45,8 +45,8 @@ struct tool_image {
 };
 /* Map `path` at physical `base`; writable: the mapping may be written (copy
  * on write: the changes stay in this process).  0, or 2 after printing
- * "vtd CMD: PATH: reason". */
-int tool_map_image(const char *cmd, const char *path, uint64_t base, bool writable,
+ * "vtd CMD: [OPT ]PATH: reason" (opt: the option that named it, or NULL). */
+int tool_map_image(const char *cmd, const char *opt, const char *path, uint64_t base, bool writable,
                    struct tool_image *img);
 void tool_unmap_image(struct tool_image *img);
 

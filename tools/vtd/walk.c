@@ -130,7 +130,7 @@ static int walk_image(const char *image, const char *regs_path, const char *unit
     if (tool_load_regs("walk", regs_path, unit, &regs))
         return 2;
     struct tool_image img;
-    if (tool_map_image("walk", image, base, true, &img))
+    if (tool_map_image("walk", "--image", image, base, true, &img))
         return 2;
     struct walkimg *w;
     int status = walkimg_create(&regs, regs_path, &img, stderr, &w);
