@@ -9,9 +9,8 @@
 # and the input errors (exit 2, naming the file or option).
 set -euo pipefail
 VTD=$1
-d=$(mktemp -d); trap 'rm -rf "$d"' EXIT
-cd "$d"
-fail() { echo "walk_image: $*"; exit 1; }
+TEST=walk_image
+. "$(dirname "$0")/image_lib.sh"
 
 # img.bin: sparse 8 MiB, base 0.
 # Legacy (RTADDR 0x10000): root bus 0 -> context 0x11000
@@ -23,13 +22,7 @@ fail() { echo "walk_image: $*"; exit 1; }
 #   00:02.0 PASIDE, RID_PASID 0, directory 0x42000 -> PASID table 0x43000
 #     PASID 0: second level (PGTT 010), the tables of 00:01.0, DID 5
 #     PASID 2: first level (PGTT 001) 4-level 0x60000: VA 0x400000 -> 0x700000 (4 KiB RW user)
-python3 - img.bin <<'PY'
-import struct, sys
-f = open(sys.argv[1], "wb")
-f.truncate(0x800000)
-def q(addr, *vals):
-    f.seek(addr)
-    for v in vals: f.write(struct.pack("<Q", v))
+write_image img.bin 0x800000 <<'PY'
 R, W, PS = 1, 2, 0x80
 q(0x10000, 0x11000 | 1, 0)
 def ctx(devfn, tt, slpt, did):
@@ -54,7 +47,6 @@ q(0x60000, 0x61000 | 7)
 q(0x61000, 0x62000 | 7)
 q(0x62000 + 8 * 2, 0x63000 | 7)
 q(0x63000, 0x700000 | 7)                       # VA 0x400000
-f.close()
 PY
 sum0=$(md5sum < img.bin)
 

@@ -154,10 +154,27 @@ int cmd_walk(int argc, char **argv)
     uint64_t base = 0;
     bool have_base = false;
 
+    /* the options that name a file (or a unit) */
+    const struct {
+        const char *opt, *what;
+        const char **out;
+    } names[] = {
+        {"--scenario", "needs a file name", &scenario}, {"--image", "needs a file name", &image},
+        {"--regs", "needs a file name", &regs_path},    {"--unit", "needs a unit name", &unit},
+        {"--svg", "needs a file name", &svg_path},
+    };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = NULL;
-        int m;
+        int m = 0;
+        for (size_t k = 0; k < sizeof names / sizeof names[0] && !m; k++)
+            if ((m = tool_opt_val(argc, argv, &i, names[k].opt, &v)) != 0) {
+                if (m < 0 || !*v)
+                    return bad(names[k].opt, v, names[k].what);
+                *names[k].out = v;
+            }
+        if (m)
+            continue;
         if (tool_is_help(a)) {
             walk_usage(stdout);
             return 0;
@@ -166,22 +183,6 @@ int cmd_walk(int argc, char **argv)
             demo = walkdemo_kind(name);
             if (!demo)
                 return bad("--demo-tables", name, "is no demo layout");
-        } else if ((m = tool_opt_val(argc, argv, &i, "--scenario", &v)) != 0) {
-            if (m < 0 || !*v)
-                return bad("--scenario", v, "needs a file name");
-            scenario = v;
-        } else if ((m = tool_opt_val(argc, argv, &i, "--image", &v)) != 0) {
-            if (m < 0 || !*v)
-                return bad("--image", v, "needs a file name");
-            image = v;
-        } else if ((m = tool_opt_val(argc, argv, &i, "--regs", &v)) != 0) {
-            if (m < 0 || !*v)
-                return bad("--regs", v, "needs a file name");
-            regs_path = v;
-        } else if ((m = tool_opt_val(argc, argv, &i, "--unit", &v)) != 0) {
-            if (m < 0 || !*v)
-                return bad("--unit", v, "needs a unit name");
-            unit = v;
         } else if ((m = tool_opt_val(argc, argv, &i, "--base", &v)) != 0) {
             if (m < 0 || !tool_parse_u64(v, &base) || (base & 0xFFF))
                 return bad("--base", v, "is not a 4 KiB aligned physical address");
@@ -222,10 +223,6 @@ int cmd_walk(int argc, char **argv)
                 req.at = VTD_AT_TRANSLATION_REQ;
             else
                 return bad("--at", v, "is neither 'untranslated' nor 'translation-request'");
-        } else if ((m = tool_opt_val(argc, argv, &i, "--svg", &v)) != 0) {
-            if (m < 0 || !*v)
-                return bad("--svg", v, "needs a file name");
-            svg_path = v;
         } else if (strcmp(a, "--json") == 0) {
             json = true;
         } else {
