@@ -139,6 +139,30 @@ assert "0x600123" in text.replace("0000000000", ""), text[:400]
 PY
 if command -v xmllint >/dev/null 2>&1; then xmllint --noout w.svg || fail "xmllint w.svg"; fi
 
+# ---- the same tables as a scenario: --image and --scenario print the same ----
+python3 - img.bin > same.vtd <<'PY'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+print("unit default")
+for a in range(0x10000, 0x40000, 8):           # the legacy tables
+    v, = struct.unpack_from("<Q", d, a)
+    if v:
+        print("write64 0x%x 0x%x" % (a, v))
+print("mmio write RTADDR 0x10000\ngcmd SRTP\ngcmd TE")
+PY
+for req in "--sid 00:01.0 --addr 0x200123" "--sid 00:01.0 --addr 0x400000 --write" \
+           "--sid 00:05.0 --addr 0x1000"; do
+    for fmt in "" --json; do
+        set +e
+        "$VTD" walk --image img.bin --regs legacy.txt $req $fmt --svg a.svg > a.txt
+        "$VTD" walk --scenario same.vtd $req $fmt --svg b.svg > b.txt
+        set -e
+        [ -s a.txt ] && grep -q result a.txt || fail "--image: no walk for $req $fmt"
+        cmp -s a.txt b.txt || { diff a.txt b.txt; fail "--image and --scenario differ: $req $fmt"; }
+        cmp -s a.svg b.svg || fail "--image and --scenario SVGs differ: $req"
+    done
+done
+
 # ---- scalable mode (JSON register file) ----
 walk 0 --image img.bin --regs sm.json --sid 00:02.0 --addr 0x200123
 has 'scalable-mode root entry'
