@@ -79,8 +79,9 @@ def irt(r, page, n):
         r.q(t + 16 * i + 8, hi)
 
 
-def sl_map(r, root, iova, pa, levels, leaf_level, perm, alloc):
-    """a second-level mapping; alloc() gives new page numbers; returns the leaf entry address"""
+def sl_map(r, root, iova, pa, levels, leaf_level, perm, alloc, table_bits=R | W):
+    """a mapping (second level; first level with table_bits 7); alloc() gives
+    new page numbers; returns the leaf entry address"""
     table = root
     for lvl in range(levels, leaf_level, -1):
         ea = table * P + 8 * ((iova >> (12 + 9 * (lvl - 1))) & 511)
@@ -88,7 +89,7 @@ def sl_map(r, root, iova, pa, levels, leaf_level, perm, alloc):
         if nxt is None:
             nxt = alloc()
             r.tables[ea] = nxt
-            r.ptr(ea, nxt, R | W)
+            r.ptr(ea, nxt, table_bits)
         table = nxt
     ea = table * P + 8 * ((iova >> (12 + 9 * (leaf_level - 1))) & 511)
     r.q(ea, pa | perm | (PS if leaf_level > 1 else 0))
@@ -209,18 +210,7 @@ def scalable(flags=0, pages=128):
     sl_map(r, 99, 0x1000, 0x5000, 3, 1, R, alloc)
 
     def fl_map(root, va, pa, levels, leaf, bits):
-        table = root
-        for lvl in range(levels, leaf, -1):
-            ea = table * P + 8 * ((va >> (12 + 9 * (lvl - 1))) & 511)
-            n = r.tables.get(ea)
-            if n is None:
-                n = alloc()
-                r.tables[ea] = n
-                r.ptr(ea, n, 7)
-            table = n
-        ea = table * P + 8 * ((va >> (12 + 9 * (leaf - 1))) & 511)
-        r.q(ea, pa | bits | (PS if leaf > 1 else 0))
-        return ea
+        return sl_map(r, root, va, pa, levels, leaf, bits, alloc, table_bits=7)
     fl_map(FLR, 0x400000, 0xA00000, 4, 1, 7)                 # user RW
     ea = fl_map(FLR, 0xFFFF800000000000, 0xB00000, 4, 1, 1)  # supervisor R
     r.q(ea, 0xB00000 | 1 | 1 << 63)                          # XD
