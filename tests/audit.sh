@@ -7,9 +7,8 @@
 # register-file line.
 set -euo pipefail
 VTD=$1
-d=$(mktemp -d); trap 'rm -rf "$d"' EXIT
-cd "$d"
-fail() { echo "audit: $*"; exit 1; }
+TEST=audit
+. "$(dirname "$0")/image_lib.sh"
 
 # img.bin: sparse 1 MiB image, base 0.
 #  root 0x10000: bus 0 -> context 0x11000
@@ -18,13 +17,7 @@ fail() { echo "audit: $*"; exit 1; }
 #  00:02.0 DID 2 TT=10 pass-through
 #  00:03.0 DID 3 TT=00 SLPTPTR 0x30000: IOVA 0 -> PA 0x33000 RW (its own
 #          page table), IOVA 0x1000 -> PA 0xFEE00000 W (interrupt range)
-python3 - img.bin <<'PY'
-import struct, sys
-f = open(sys.argv[1], "wb")
-f.truncate(0x100000)
-def q(addr, lo, hi=None):
-    f.seek(addr); f.write(struct.pack("<Q", lo))
-    if hi is not None: f.write(struct.pack("<Q", hi))
+write_image img.bin 0x100000 <<'PY'
 q(0x10000, 0x11000 | 1, 0)                     # root entry bus 0
 def ctx(devfn, tt, slpt, did):
     q(0x11000 + 16 * devfn, slpt | (tt << 2) | 1, 2 | (did << 8))   # AW=2: 4-level
@@ -42,7 +35,6 @@ q(0x31000, 0x32000 | R | W)
 q(0x32000, 0x33000 | R | W)
 q(0x33000, 0x33000 | R | W)                    # IOVA 0 -> its own PT
 q(0x33000 + 8, 0xFEE00000 | W)                 # IOVA 0x1000 -> 0xFEE00000
-f.close()
 PY
 # CAP: SAGAW 4-level, MGAW 47, SLLPS 2 MiB, ND 16 bit; ECAP: PT; TES|RTPS
 cat > regs.txt <<'R'

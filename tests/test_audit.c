@@ -737,7 +737,7 @@ static void test_cli_errors(void **state)
     char *a3[] = {"audit", "--regs", bad, img, NULL};
     assert_int_equal(run_cmd(a3, 4, out, sizeof out), 2);
     char want[128];
-    snprintf(want, sizeof want, "vtd audit: %s:2:7: bad value '0xqq' for ECAP (want hex)", bad);
+    snprintf(want, sizeof want, "vtd audit: --regs %s:2:7: bad value '0xqq' for ECAP (want hex)", bad);
     if (!strstr(out, want))
         fail_msg("%s", out);
     char *a4[] = {"audit", img, NULL};

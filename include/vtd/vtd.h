@@ -206,6 +206,14 @@ VTD_API void vtd_config_default(struct vtd_config *cfg);
  * (FLTS, NEST), page requests (PRS) with page-request drain (PDS), with a
  * 256-entry PASID cache. */
 VTD_API void vtd_config_scalable(struct vtd_config *cfg);
+/* The CAP and ECAP bits (fields included) this model implements: vtd_create
+ * rejects a config with any other bit set (VTD_ENOTSUP).  Either pointer may
+ * be NULL.  For tools that build a unit from a real unit's registers and
+ * must mask what the model lacks (vtd walk --image). */
+VTD_API void vtd_config_implemented(uint64_t *cap, uint64_t *ecap);
+/* Why vtd_create would reject cfg: a phrase naming the field or rule (e.g.
+ * "ECAP.DT without ECAP.QI"), or NULL when it would accept it. */
+VTD_API const char *vtd_config_problem(const struct vtd_config *cfg);
 
 enum {
     VTD_EINVAL = -1,  /* invalid argument or inconsistent configuration */

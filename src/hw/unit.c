@@ -57,6 +57,14 @@ void vtd_config_scalable(struct vtd_config *cfg)
     cfg->pasid_cache_entries = 256;
 }
 
+void vtd_config_implemented(uint64_t *cap, uint64_t *ecap)
+{
+    if (cap)
+        *cap = CAP_IMPLEMENTED;
+    if (ecap)
+        *ecap = ECAP_IMPLEMENTED;
+}
+
 const char *vtd_strerror(int err)
 {
     switch (err) {
@@ -72,81 +80,96 @@ const char *vtd_strerror(int err)
 static bool pow2(uint32_t x) { return x && !(x & (x - 1)); }
 
 /* Checks a configuration; VTD_ENOTSUP for what the model lacks, VTD_EINVAL for
- * what no hardware could report. */
-static int check_config(const struct vtd_config *c)
+ * what no hardware could report; *why names the rule broken. */
+#define BAD(code, msg)                                                                             \
+    do {                                                                                           \
+        *why = (msg);                                                                              \
+        return (code);                                                                             \
+    } while (0)
+static int check_config(const struct vtd_config *c, const char **why)
 {
     uint64_t cap = c->cap, ecap = c->ecap;
     if ((ecap & VTD_ECAP_DT) && !(ecap & VTD_ECAP_QI))
-        return VTD_EINVAL; /* the spec: DT=1 only with QI=1 */
+        BAD(VTD_EINVAL, "ECAP.DT without ECAP.QI"); /* the spec: DT=1 only with QI=1 */
     if ((ecap & VTD_ECAP_IR) && !(ecap & VTD_ECAP_QI))
-        return VTD_EINVAL;
+        BAD(VTD_EINVAL, "ECAP.IR without ECAP.QI");
     if ((cap & VTD_CAP_PI) && !(ecap & VTD_ECAP_IR))
-        return VTD_EINVAL;
+        BAD(VTD_EINVAL, "CAP.PI without ECAP.IR");
     if ((ecap & VTD_ECAP_EIM) && !(ecap & VTD_ECAP_IR))
-        return VTD_EINVAL;
+        BAD(VTD_EINVAL, "ECAP.EIM without ECAP.IR");
     /* Rev 5.10 §11.4.3: SMTS only with QI; the scalable-mode fields only
      * with SMTS; SLADS only with SMPWCS; NEST only with FLTS and SLTS */
     if ((ecap & VTD_ECAP_SMTS) && !(ecap & VTD_ECAP_QI))
-        return VTD_EINVAL;
+        BAD(VTD_EINVAL, "ECAP.SMTS without ECAP.QI");
     if ((ecap & ECAP_SM_ONLY) && !(ecap & VTD_ECAP_SMTS))
-        return VTD_EINVAL;
+        BAD(VTD_EINVAL, "a scalable-mode ECAP field (PASID PSS SLTS SLADS SMPWCS RPS RPRIVS SRS FLTS "
+                        "NEST PRS MTS) without ECAP.SMTS");
     if ((ecap & VTD_ECAP_SLADS) && !(ecap & VTD_ECAP_SMPWCS))
-        return VTD_EINVAL;
+        BAD(VTD_EINVAL, "ECAP.SLADS without ECAP.SMPWCS");
     if ((ecap & VTD_ECAP_NEST) && (ecap & (VTD_ECAP_FLTS | VTD_ECAP_SLTS)) != (VTD_ECAP_FLTS | VTD_ECAP_SLTS))
-        return VTD_EINVAL;
+        BAD(VTD_EINVAL, "ECAP.NEST without both ECAP.FLTS and ECAP.SLTS");
     /* PRS and PDS only with DT (and PRS, above, only with SMTS) */
     if ((ecap & (VTD_ECAP_PRS | VTD_ECAP_PDS)) && !(ecap & VTD_ECAP_DT))
-        return VTD_EINVAL;
-    if (ecap & VTD_ECAP_ERS)
-        return VTD_EINVAL; /* "implementations must report this field as Clear" */
+        BAD(VTD_EINVAL, "ECAP.PRS or ECAP.PDS without ECAP.DT");
+    if (ecap & VTD_ECAP_ERS) /* "implementations must report this field as Clear" */
+        BAD(VTD_EINVAL, "ECAP.ERS set (implementations report it Clear)");
     /* EAFS only with FSTS and SMPWCS; the first-level page capabilities only with FSTS */
     if ((ecap & VTD_ECAP_EAFS) && (ecap & (VTD_ECAP_FLTS | VTD_ECAP_SMPWCS)) != (VTD_ECAP_FLTS | VTD_ECAP_SMPWCS))
-        return VTD_EINVAL;
+        BAD(VTD_EINVAL, "ECAP.EAFS without both ECAP.FLTS and ECAP.SMPWCS");
     if ((cap & (VTD_CAP_FL1GP | VTD_CAP_FL5LP)) && !(ecap & VTD_ECAP_FLTS))
-        return VTD_EINVAL;
+        BAD(VTD_EINVAL, "CAP.FL1GP or CAP.FL5LP without ECAP.FLTS");
     if (cap & ~CAP_IMPLEMENTED)
-        return VTD_ENOTSUP;
+        BAD(VTD_ENOTSUP, "a CAP bit this model does not implement");
     if (ecap & ~ECAP_IMPLEMENTED)
-        return VTD_ENOTSUP;
+        BAD(VTD_ENOTSUP, "an ECAP bit this model does not implement");
     if (VTD_FIELD_GET(cap, 2, 0) == 7) /* ND 111b reserved */
-        return VTD_EINVAL;
+        BAD(VTD_EINVAL, "CAP.ND 111b (reserved)");
     unsigned sagaw = (unsigned)VTD_FIELD_GET(cap, 12, 8);
     if (!sagaw || (sagaw & 0x11))
-        return VTD_EINVAL;
+        BAD(VTD_EINVAL, "CAP.SAGAW names no supported width, or sets a reserved bit");
     unsigned mgaw = (unsigned)VTD_FIELD_GET(cap, 21, 16) + 1;
     unsigned minw = (sagaw & 2) ? 39 : (sagaw & 4) ? 48 : 57;
     if (mgaw < minw || mgaw > 64)
-        return VTD_EINVAL;
+        BAD(VTD_EINVAL, "CAP.MGAW narrower than the smallest CAP.SAGAW width");
     unsigned sllps = (unsigned)VTD_FIELD_GET(cap, 37, 34);
     if (sllps != 0 && sllps != 1 && sllps != 3)
-        return VTD_EINVAL;
+        BAD(VTD_EINVAL, "CAP.SLLPS neither 0000b, 0001b nor 0011b");
     if (c->haw < 32 || c->haw > 52)
-        return VTD_EINVAL;
+        BAD(VTD_EINVAL, "host address width (haw) outside 32..52");
     uint64_t fro = VTD_FIELD_GET(cap, 33, 24) * 16, nfr = VTD_FIELD_GET(cap, 47, 40) + 1;
     uint64_t iro = VTD_FIELD_GET(ecap, 17, 8) * 16;
     /* fixed registers end at 0x220 (MTRRs) and 0xE00-0xE2F (virtual commands) */
     uint64_t fro_end = fro + nfr * VTD_FRCD_SIZE, iro_end = iro + 16;
     if (fro < 0x220 || iro < 0x220)
-        return VTD_EINVAL;
+        BAD(VTD_EINVAL, "CAP.FRO or ECAP.IRO below 0x220, among the fixed registers");
     if ((fro < 0xE30 && fro_end > 0xE00) || (iro < 0xE30 && iro_end > 0xE00))
-        return VTD_EINVAL;
+        BAD(VTD_EINVAL, "CAP.FRO/NFR or ECAP.IRO overlap the virtual-command registers 0xE00-0xE2F");
     if (fro < iro_end && iro < fro_end)
-        return VTD_EINVAL;
+        BAD(VTD_EINVAL, "the fault-recording registers (CAP.FRO, CAP.NFR) overlap the IOTLB registers (ECAP.IRO)");
     if (c->iotlb_entries && (!c->iotlb_ways || c->iotlb_entries % c->iotlb_ways ||
                              !pow2(c->iotlb_entries / c->iotlb_ways)))
-        return VTD_EINVAL;
+        BAD(VTD_EINVAL, "iotlb_entries / iotlb_ways is not a power-of-two number of sets");
     if (c->context_cache_entries && !pow2(c->context_cache_entries))
-        return VTD_EINVAL;
+        BAD(VTD_EINVAL, "context_cache_entries is not a power of two");
     if (c->pwc_entries && !pow2(c->pwc_entries))
-        return VTD_EINVAL;
+        BAD(VTD_EINVAL, "pwc_entries is not a power of two");
     if (c->iec_entries && (!pow2(c->iec_entries) || c->iec_entries > 65536))
-        return VTD_EINVAL;
+        BAD(VTD_EINVAL, "iec_entries is not a power of two up to 65536");
     if (c->pasid_cache_entries && (!pow2(c->pasid_cache_entries) || c->pasid_cache_entries > (1u << 20)))
-        return VTD_EINVAL;
+        BAD(VTD_EINVAL, "pasid_cache_entries is not a power of two up to 2^20");
     if (c->iotlb_entries > (1u << 24) || c->context_cache_entries > (1u << 20) ||
         c->pwc_entries > (1u << 24))
-        return VTD_EINVAL;
+        BAD(VTD_EINVAL, "a cache larger than the model allows");
     return 0;
+}
+#undef BAD
+
+const char *vtd_config_problem(const struct vtd_config *cfg)
+{
+    const char *why = NULL;
+    if (!cfg)
+        return "no configuration";
+    return check_config(cfg, &why) ? why : NULL;
 }
 
 static void derive(struct vtd *u)
@@ -226,7 +249,8 @@ int vtd_create(const struct vtd_config *cfg, const struct vtd_host *host, struct
         vtd_config_default(&def);
         cfg = &def;
     }
-    int rc = check_config(cfg);
+    const char *why;
+    int rc = check_config(cfg, &why);
     if (rc)
         return rc;
     struct vtd *u = calloc(1, sizeof(*u));

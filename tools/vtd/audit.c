@@ -9,12 +9,9 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <vtd/defs.h>
@@ -23,6 +20,7 @@
 #include "audit.h"
 #include "walkfmt.h"
 #include "tool.h"
+#include "toolopt.h"
 
 static void audit_usage(FILE *f)
 {
@@ -60,19 +58,6 @@ static int bad(const char *what, const char *val)
     fprintf(stderr, "vtd audit: %s%s%s (see vtd audit --help)\n", what, val ? ": " : "",
             val ? val : "");
     return 2;
-}
-
-static bool parse_u64(const char *s, uint64_t *out)
-{
-    if (!s || !*s || *s == '-')
-        return false;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);
-    if (errno || *end)
-        return false;
-    *out = v;
-    return true;
 }
 
 static void progress(void *arg, unsigned done, unsigned total)
@@ -513,66 +498,6 @@ static void print_debugfs(FILE *f, int which, const struct audit_image *img,
 
 /* ---- the command ---- */
 
-/* "--name VALUE" or "--name=VALUE": 1 matched (value in *v), 0 not this
- * option, -1 value missing */
-static int opt_val(int argc, char **argv, int *i, const char *name, const char **v)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0)
-        return 0;
-    if (a[n] == '=') {
-        *v = a + n + 1;
-        return 1;
-    }
-    if (a[n])
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
-    *v = argv[++*i];
-    return 1;
-}
-
-static char *read_small(const char *path, size_t *len, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    size_t got;
-    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            if (cap >= (1u << 24)) {
-                snprintf(err, errlen, "%s: larger than 16 MiB: not a register file", path);
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    if (!buf || ferror(f)) {
-        snprintf(err, errlen, "%s: %s", path, buf ? "read error" : "out of memory");
-        free(buf);
-        fclose(f);
-        return NULL;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
 int cmd_audit(int argc, char **argv)
 {
     const char *regs_path = NULL, *image = NULL, *unit = NULL, *name = NULL;
@@ -591,19 +516,19 @@ int cmd_audit(int argc, char **argv)
             want_progress = true;
         } else if (strcmp(a, "--fail-on-anomaly") == 0) {
             fail_on = true;
-        } else if ((m = opt_val(argc, argv, &i, "--regs", &v)) != 0) {
+        } else if ((m = tool_opt_val(argc, argv, &i, "--regs", &v)) != 0) {
             regs_path = v;
-        } else if ((m = opt_val(argc, argv, &i, "--unit", &v)) != 0) {
+        } else if ((m = tool_opt_val(argc, argv, &i, "--unit", &v)) != 0) {
             unit = v;
-        } else if ((m = opt_val(argc, argv, &i, "--name", &v)) != 0) {
+        } else if ((m = tool_opt_val(argc, argv, &i, "--name", &v)) != 0) {
             name = v;
-        } else if ((m = opt_val(argc, argv, &i, "--base", &v)) != 0) {
-            if (m > 0 && (!parse_u64(v, &base) || (base & 0xFFF)))
+        } else if ((m = tool_opt_val(argc, argv, &i, "--base", &v)) != 0) {
+            if (m > 0 && (!tool_parse_u64(v, &base) || (base & 0xFFF)))
                 return bad("--base: want a 4 KiB aligned address", v);
-        } else if ((m = opt_val(argc, argv, &i, "--max-entries", &v)) != 0) {
-            if (m > 0 && (!parse_u64(v, &max_entries) || max_entries == 0))
+        } else if ((m = tool_opt_val(argc, argv, &i, "--max-entries", &v)) != 0) {
+            if (m > 0 && (!tool_parse_u64(v, &max_entries) || max_entries == 0))
                 return bad("--max-entries: want a positive number", v);
-        } else if ((m = opt_val(argc, argv, &i, "--format", &v)) != 0) {
+        } else if ((m = tool_opt_val(argc, argv, &i, "--format", &v)) != 0) {
             if (m < 0)
                 return bad("missing value for option", a);
             if (strcmp(v, "text") == 0) {
@@ -639,57 +564,24 @@ int cmd_audit(int argc, char **argv)
     if (!image)
         return bad("IMAGE is required", NULL);
 
-    char err[256];
-    size_t rlen;
-    char *rtext = read_small(regs_path, &rlen, err, sizeof err);
-    if (!rtext) {
-        fprintf(stderr, "vtd audit: %s\n", err);
-        return 2;
-    }
     struct audit_regs regs;
-    int rc = audit_regs_parse(rtext, rlen, unit, &regs, err, sizeof err);
-    free(rtext);
-    if (rc != 0) {
-        fprintf(stderr, "vtd audit: %s:%s\n", regs_path, err);
+    if (tool_load_regs("audit", regs_path, unit, &regs))
         return 2;
-    }
     if (name)
         snprintf(regs.name, sizeof regs.name, "%s", name);
-
-    int fd = open(image, O_RDONLY);
-    if (fd < 0) {
-        fprintf(stderr, "vtd audit: %s: %s\n", image, strerror(errno));
+    struct tool_image map;
+    if (tool_map_image("audit", NULL, image, base, false, &map))
         return 2;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
-        fprintf(stderr, "vtd audit: %s: %s\n", image,
-                st.st_size <= 0 ? "empty or not a regular file" : strerror(errno));
-        close(fd);
-        return 2;
-    }
-    uint64_t size = (uint64_t)st.st_size;
-    if (size > UINT64_MAX - base || (sizeof(size_t) < 8 && size > SIZE_MAX)) {
-        fprintf(stderr, "vtd audit: %s: image too large for --base 0x%" PRIx64 "\n", image, base);
-        close(fd);
-        return 2;
-    }
-    void *map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED) {
-        fprintf(stderr, "vtd audit: %s: mmap: %s\n", image, strerror(errno));
-        return 2;
-    }
-    struct audit_image img = {.data = map, .size = size, .base = base};
+    struct audit_image img = {.data = map.data, .size = map.size, .base = map.base};
     struct audit_opts opts = {.max_entries = max_entries};
     if (want_progress || isatty(STDERR_FILENO))
         opts.progress = progress;
     struct audit_report rep;
-    rc = audit_run(&img, &regs, &opts, &rep, err, sizeof err);
-    if (rc != 0) {
+    char err[256];
+    if (audit_run(&img, &regs, &opts, &rep, err, sizeof err) != 0) {
         fprintf(stderr, "vtd audit: %s: %s\n", image, err);
         audit_report_free(&rep);
-        munmap(map, (size_t)size);
+        tool_unmap_image(&map);
         return 2;
     }
     if (fmt == AUDIT_FMT_DEBUGFS)
@@ -704,7 +596,7 @@ int cmd_audit(int argc, char **argv)
     if (fail_on && rep.an_dropped)
         status = 1;
     audit_report_free(&rep);
-    munmap(map, (size_t)size);
+    tool_unmap_image(&map);
     if (fflush(stdout) != 0) {
         fprintf(stderr, "vtd audit: write error: %s\n", strerror(errno));
         return 2;

@@ -34,7 +34,7 @@ int cmd_walk(int argc, char **argv); /* walk.c */
 int cmd_audit(int argc, char **argv); /* audit.c */
 int cmd_demo(int argc, char **argv); /* demo.c */
 int cmd_run(int argc, char **argv);  /* run.c */
-/* run.c: read a whole file ("-": stdin); NULL with errno set on failure */
+/* toolopt.c: read a whole file ("-": stdin, at most 1 GiB); NULL with errno set on failure */
 char *tool_read_file(const char *path, size_t *len);
 /* run.c: read and parse a scenario, printing any error; 0 or 2 */
 struct sc_script;

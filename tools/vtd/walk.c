@@ -13,8 +13,10 @@
 #include "scenario.h"
 #include "svg.h"
 #include "tool.h"
+#include "toolopt.h"
 #include "walkdemo.h"
 #include "walkfmt.h"
+#include "walkimage.h"
 
 #define MAX_STEPS 256
 
@@ -22,6 +24,7 @@ static void walk_usage(FILE *f)
 {
     fprintf(f,
             "usage: vtd walk --demo-tables[=LAYOUT] | --scenario FILE [--line N]\n"
+            "                | --image IMG --regs REGS [--unit NAME] [--base PA]\n"
             "                --sid BB:DD.F [--pasid N] [--priv]\n"
             "                --addr IOVA [--read|--write|--exec|--atomic]\n"
             "                [--at untranslated|translation-request] [--svg FILE] [--json]\n\n"
@@ -32,6 +35,16 @@ static void walk_usage(FILE *f)
             "  --scenario FILE         run a scenario (docs/scenario.md) silently, then walk\n"
             "                          against its current unit and memory\n"
             "  --line N                run the scenario only up to line N\n"
+            "  --image IMG             a raw physical memory image (offset 0 = physical --base,\n"
+            "                          sparse files fine; never written): the unit's memory;\n"
+            "                          reads outside it are the unit's memory-access faults\n"
+            "  --regs REGS             the unit's registers, as for vtd audit: 'NAME VALUE'\n"
+            "                          lines, sysfs names, an iommu_regset dump or JSON; CAP,\n"
+            "                          ECAP, VER, HAW build the model, RTADDR, IRTA, GSTS (TES,\n"
+            "                          IRES) are programmed.  CAP/ECAP bits the model lacks\n"
+            "                          are masked off with a warning naming them\n"
+            "  --unit NAME             with an iommu_regset dump of several units: this one\n"
+            "  --base PA               physical address of the image's first byte (default 0)\n"
             "  --sid BB:DD.F           requester (bus, device, function in hex)\n"
             "  --pasid N               request with PASID N (0..0xFFFFF); --priv: supervisor\n"
             "  --addr IOVA             address of the request (hex with 0x, or decimal)\n"
@@ -48,32 +61,6 @@ static int bad(const char *opt, const char *val, const char *what)
 {
     fprintf(stderr, "vtd walk: %s: '%s' %s (see vtd walk --help)\n", opt, val ? val : "", what);
     return 2;
-}
-
-static bool parse_u64(const char *s, uint64_t *out)
-{
-    if (!s || !*s || *s == '-')
-        return false;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);
-    if (errno || *end)
-        return false;
-    *out = v;
-    return true;
-}
-
-/* BB:DD.F in hex (bus 0-ff, device 0-1f, function 0-7) */
-static bool parse_bdf(const char *s, uint16_t *sid)
-{
-    unsigned b, d, fn;
-    char tail;
-    if (!s || sscanf(s, "%2x:%2x.%1x%c", &b, &d, &fn, &tail) != 3)
-        return false;
-    if (b > 0xff || d > 0x1f || fn > 7)
-        return false;
-    *sid = (uint16_t)(b << 8 | d << 3 | fn);
-    return true;
 }
 
 struct collect {
@@ -135,6 +122,26 @@ static int show(struct vtd *u, const struct vtd_request *req, bool json, const c
     return status;
 }
 
+/* --image IMG --regs REGS: the unit the register file describes, over the image */
+static int walk_image(const char *image, const char *regs_path, const char *unit, uint64_t base,
+                      const struct vtd_request *req, bool json, const char *svg_path)
+{
+    struct audit_regs regs;
+    if (tool_load_regs("walk", regs_path, unit, &regs))
+        return 2;
+    struct tool_image img;
+    if (tool_map_image("walk", "--image", image, base, true, &img))
+        return 2;
+    struct walkimg *w;
+    int status = walkimg_create(&regs, regs_path, &img, stderr, &w);
+    if (status == 0) {
+        status = show(walkimg_unit(w), req, json, svg_path);
+        walkimg_destroy(w);
+    }
+    tool_unmap_image(&img);
+    return status;
+}
+
 int cmd_walk(int argc, char **argv)
 {
     struct vtd_request req = {.at = VTD_AT_UNTRANSLATED, .access = VTD_R};
@@ -142,12 +149,32 @@ int cmd_walk(int argc, char **argv)
     const char *svg_path = NULL;
     int demo = 0;
     int naccess = 0;
-    const char *scenario = NULL;
+    const char *scenario = NULL, *image = NULL, *regs_path = NULL, *unit = NULL;
     int stop_line = 0;
+    uint64_t base = 0;
+    bool have_base = false;
 
+    /* the options that name a file (or a unit) */
+    const struct {
+        const char *opt, *what;
+        const char **out;
+    } names[] = {
+        {"--scenario", "needs a file name", &scenario}, {"--image", "needs a file name", &image},
+        {"--regs", "needs a file name", &regs_path},    {"--unit", "needs a unit name", &unit},
+        {"--svg", "needs a file name", &svg_path},
+    };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *v = NULL;
+        int m = 0;
+        for (size_t k = 0; k < sizeof names / sizeof names[0] && !m; k++)
+            if ((m = tool_opt_val(argc, argv, &i, names[k].opt, &v)) != 0) {
+                if (m < 0 || !*v)
+                    return bad(names[k].opt, v, names[k].what);
+                *names[k].out = v;
+            }
+        if (m)
+            continue;
         if (tool_is_help(a)) {
             walk_usage(stdout);
             return 0;
@@ -156,36 +183,31 @@ int cmd_walk(int argc, char **argv)
             demo = walkdemo_kind(name);
             if (!demo)
                 return bad("--demo-tables", name, "is no demo layout");
-        } else if (strcmp(a, "--scenario") == 0) {
-            if (!v || !*v)
-                return bad(a, v, "needs a file name");
-            scenario = v;
-            i++;
-        } else if (strcmp(a, "--line") == 0) {
+        } else if ((m = tool_opt_val(argc, argv, &i, "--base", &v)) != 0) {
+            if (m < 0 || !tool_parse_u64(v, &base) || (base & 0xFFF))
+                return bad("--base", v, "is not a 4 KiB aligned physical address");
+            have_base = true;
+        } else if ((m = tool_opt_val(argc, argv, &i, "--line", &v)) != 0) {
             uint64_t n;
-            if (!parse_u64(v, &n) || n == 0 || n > 100000000)
-                return bad(a, v, "is not a line number");
+            if (m < 0 || !tool_parse_u64(v, &n) || n == 0 || n > 100000000)
+                return bad("--line", v, "is not a line number");
             stop_line = (int)n;
-            i++;
-        } else if (strcmp(a, "--sid") == 0) {
-            if (!parse_bdf(v, &req.sid))
-                return bad(a, v, "is not BB:DD.F (bus, device 0-1f, function 0-7, in hex)");
+        } else if ((m = tool_opt_val(argc, argv, &i, "--sid", &v)) != 0) {
+            if (m < 0 || !tool_parse_bdf(v, &req.sid))
+                return bad("--sid", v, "is not BB:DD.F (bus, device 0-1f, function 0-7, in hex)");
             have_sid = true;
-            i++;
-        } else if (strcmp(a, "--pasid") == 0) {
+        } else if ((m = tool_opt_val(argc, argv, &i, "--pasid", &v)) != 0) {
             uint64_t p;
-            if (!parse_u64(v, &p) || p > 0xFFFFF)
-                return bad(a, v, "is not a PASID (0..0xFFFFF)");
+            if (m < 0 || !tool_parse_u64(v, &p) || p > 0xFFFFF)
+                return bad("--pasid", v, "is not a PASID (0..0xFFFFF)");
             req.pasid = (uint32_t)p;
             req.pasid_valid = true;
-            i++;
         } else if (strcmp(a, "--priv") == 0) {
             req.priv = true;
-        } else if (strcmp(a, "--addr") == 0) {
-            if (!parse_u64(v, &req.addr))
-                return bad(a, v, "is not an address (hex with 0x, or decimal)");
+        } else if ((m = tool_opt_val(argc, argv, &i, "--addr", &v)) != 0) {
+            if (m < 0 || !tool_parse_u64(v, &req.addr))
+                return bad("--addr", v, "is not an address (hex with 0x, or decimal)");
             have_addr = true;
-            i++;
         } else if (strcmp(a, "--read") == 0) {
             req.access = VTD_R, naccess++;
         } else if (strcmp(a, "--write") == 0) {
@@ -194,19 +216,13 @@ int cmd_walk(int argc, char **argv)
             req.access = VTD_R | VTD_X, naccess++;
         } else if (strcmp(a, "--atomic") == 0) {
             req.access = VTD_R | VTD_W, naccess++;
-        } else if (strcmp(a, "--at") == 0) {
-            if (v && strcmp(v, "untranslated") == 0)
+        } else if ((m = tool_opt_val(argc, argv, &i, "--at", &v)) != 0) {
+            if (m > 0 && strcmp(v, "untranslated") == 0)
                 req.at = VTD_AT_UNTRANSLATED;
-            else if (v && strcmp(v, "translation-request") == 0)
+            else if (m > 0 && strcmp(v, "translation-request") == 0)
                 req.at = VTD_AT_TRANSLATION_REQ;
             else
-                return bad(a, v, "is neither 'untranslated' nor 'translation-request'");
-            i++;
-        } else if (strcmp(a, "--svg") == 0) {
-            if (!v || !*v)
-                return bad(a, v, "needs a file name");
-            svg_path = v;
-            i++;
+                return bad("--at", v, "is neither 'untranslated' nor 'translation-request'");
         } else if (strcmp(a, "--json") == 0) {
             json = true;
         } else {
@@ -217,17 +233,26 @@ int cmd_walk(int argc, char **argv)
         return bad("--read/--write/--exec/--atomic", "", "given more than once: pick one access");
     if (req.priv && !req.pasid_valid)
         return bad("--priv", "", "needs --pasid (privilege is a PASID attribute)");
-    if (!demo == !scenario) {
-        fprintf(stderr, "vtd walk: give one input: --demo-tables or --scenario FILE (see vtd walk --help)\n");
+    if ((demo != 0) + (scenario != NULL) + (image != NULL) != 1) {
+        fprintf(stderr, "vtd walk: give one input: --demo-tables, --scenario FILE or --image IMG "
+                        "--regs REGS (see vtd walk --help)\n");
         return 2;
     }
     if (stop_line && !scenario)
         return bad("--line", "", "goes with --scenario");
+    if (image && !regs_path)
+        return bad("--image", image, "needs --regs REGS (the unit's register file)");
+    if (!image && regs_path)
+        return bad("--regs", regs_path, "goes with --image IMG");
+    if (!image && (unit || have_base))
+        return bad(unit ? "--unit" : "--base", "", "goes with --image IMG --regs REGS");
     if (!have_sid || !have_addr) {
         fprintf(stderr, "vtd walk: %s is required (see vtd walk --help)\n", have_sid ? "--addr" : "--sid");
         return 2;
     }
 
+    if (image)
+        return walk_image(image, regs_path, unit, base, &req, json, svg_path);
     if (scenario) {
         struct sc_script *s;
         if (tool_load_scenario(scenario, &s))

@@ -16,6 +16,7 @@
 #include <vtd/regs.h>
 
 #include "walkdemo.h"
+#include "walkimage.h"
 
 #define DEMO_RTA 0x100000ULL
 #define DEMO_CTX 0x101000ULL
@@ -82,11 +83,8 @@ static void legacy_tables(struct builder *b)
 static int enable(struct vtd *u, uint64_t rtaddr, char *err, size_t errlen)
 {
     vtd_mmio_write(u, VTD_REG_RTADDR, rtaddr, 8);
-    uint32_t sts = (uint32_t)vtd_mmio_read(u, VTD_REG_GSTS, 4);
-    vtd_mmio_write(u, VTD_REG_GCMD, (sts & VTD_GCMD_PERSISTENT) | VTD_GCMD_SRTP, 4);
-    sts = (uint32_t)vtd_mmio_read(u, VTD_REG_GSTS, 4);
-    vtd_mmio_write(u, VTD_REG_GCMD, (sts & VTD_GCMD_PERSISTENT) | VTD_GCMD_TE, 4);
-    sts = (uint32_t)vtd_mmio_read(u, VTD_REG_GSTS, 4);
+    walkimg_gcmd(u, VTD_GCMD_SRTP);
+    uint32_t sts = walkimg_gcmd(u, VTD_GCMD_TE);
     if (!(sts & VTD_GSTS_RTPS) || !(sts & VTD_GSTS_TES)) {
         snprintf(err, errlen, "the unit did not accept the root table (GSTS 0x%08x)", (unsigned)sts);
         return VTD_EINVAL;
