@@ -188,6 +188,7 @@ static void on_notice(struct th *t, const struct vtd_inval_notice *n)
     if (n->cache == VTD_NOTICE_IOTLB && n->granularity == VTD_NOTICE_PAGE) {
         h->last_psi_addr = n->addr;
         h->last_psi_size = n->size;
+        h->last_psi_ih = n->ih;
     }
 }
 

@@ -40,6 +40,7 @@ struct dh {
     /* invalidations the unit carried out: [VTD_NOTICE_CONTEXT/IOTLB][granularity] */
     int notices[3][5];
     uint64_t last_psi_addr, last_psi_size;
+    bool last_psi_ih;
     /* device-TLB invalidations delivered to endpoints */
     int ndevtlb;
     uint64_t devtlb_addr, devtlb_size;

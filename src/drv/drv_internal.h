@@ -128,6 +128,7 @@ struct vtd_drv_domain {
     unsigned fq_n, fq_max;
     uint64_t fq_max_age;
     uint64_t freed_lo, freed_hi; /* unmap_table: span of the tables it emptied */
+    bool unlinked;               /* unmap_table: it unlinked a table */
     /* tables to free after the next invalidation of this domain */
     struct vdrv_pfree *pf;
     unsigned pf_n, pf_cap;
@@ -230,9 +231,11 @@ void vdrv_qi_teardown(struct vtd_drv *d);
  * now).  vdrv_sync submits the batch with a wait descriptor and polls it. */
 void vdrv_inv_cc(struct vtd_drv *d, int gran, uint16_t did, uint16_t sid, uint8_t fm);
 void vdrv_inv_iotlb(struct vtd_drv *d, int gran, uint16_t did, uint64_t addr, unsigned am, bool ih);
-/* page-selective for [iova, iova+size) when possible, else domain-selective */
-void vdrv_inv_iotlb_range(struct vtd_drv *d, uint16_t did, uint64_t iova, uint64_t size);
-void vdrv_inv_piotlb_range(struct vtd_drv *d, uint16_t did, uint32_t pasid, uint64_t iova, uint64_t size);
+/* page-selective for [iova, iova+size) when possible, else domain-selective;
+ * ih: the invalidation hint (only leaf entries changed) */
+void vdrv_inv_iotlb_range(struct vtd_drv *d, uint16_t did, uint64_t iova, uint64_t size, bool ih);
+void vdrv_inv_piotlb_range(struct vtd_drv *d, uint16_t did, uint32_t pasid, uint64_t iova, uint64_t size,
+                           bool ih);
 void vdrv_inv_devtlb(struct vtd_drv *d, uint16_t sid, uint64_t iova, uint64_t size);
 void vdrv_inv_iec(struct vtd_drv *d, bool global, uint32_t index, unsigned im);
 void vdrv_inv_pc(struct vtd_drv *d, int gran, uint16_t did, uint32_t pasid);
@@ -240,6 +243,10 @@ int vdrv_sync(struct vtd_drv *d);
 /* the domain's IOTLB (and, with devtlb, the device-TLBs of its ATS
  * devices) for a range; size 0: everything */
 void vdrv_inv_domain_range(struct vtd_drv_domain *dom, uint64_t iova, uint64_t size, bool devtlb);
+/* the same with IH = ih: true only when no non-leaf entry of the range
+ * changed (Rev 5.10 §6.5.2.3: the unit may keep its paging-structure
+ * caches) */
+void vdrv_inv_domain_leaves(struct vtd_drv_domain *dom, uint64_t iova, uint64_t size, bool devtlb, bool ih);
 /* Queue errors (FSTS.IQE/ITE/ICE): report each through ops->fault, recover
  * (IQE: the offending descriptor becomes a no-op), clear.  *events counts
  * the reports.  Returns VTD_DRV_EIO after an IQE, VTD_DRV_ETIMEDOUT after an

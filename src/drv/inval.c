@@ -277,7 +277,7 @@ static unsigned cover(uint64_t iova, uint64_t size, uint64_t *base)
     return am;
 }
 
-void vdrv_inv_iotlb_range(struct vtd_drv *d, uint16_t did, uint64_t iova, uint64_t size)
+void vdrv_inv_iotlb_range(struct vtd_drv *d, uint16_t did, uint64_t iova, uint64_t size, bool ih)
 {
     uint64_t base;
     unsigned am = size ? cover(iova, size, &base) : 64;
@@ -285,10 +285,11 @@ void vdrv_inv_iotlb_range(struct vtd_drv *d, uint16_t did, uint64_t iova, uint64
     if (!size || !d->psi || am > d->mamv)
         vdrv_inv_iotlb(d, VTD_IOTLB_DOMAIN, did, 0, 0, false);
     else
-        vdrv_inv_iotlb(d, VTD_IOTLB_PAGE, did, base, am, false);
+        vdrv_inv_iotlb(d, VTD_IOTLB_PAGE, did, base, am, ih);
 }
 
-void vdrv_inv_piotlb_range(struct vtd_drv *d, uint16_t did, uint32_t pasid, uint64_t iova, uint64_t size)
+void vdrv_inv_piotlb_range(struct vtd_drv *d, uint16_t did, uint32_t pasid, uint64_t iova, uint64_t size,
+                           bool ih)
 {
     if (!d->live || !d->qi)
         return;
@@ -300,7 +301,7 @@ void vdrv_inv_piotlb_range(struct vtd_drv *d, uint16_t did, uint32_t pasid, uint
         qi_push(d, lo | (uint64_t)VDRV_PIOTLB_G_PASID << VTD_DESC_G_SHIFT, 0);
     } else {
         d->st.iotlb_psi++;
-        qi_push(d, lo | (uint64_t)VDRV_PIOTLB_G_PAGE << VTD_DESC_G_SHIFT, base | am);
+        qi_push(d, lo | (uint64_t)VDRV_PIOTLB_G_PAGE << VTD_DESC_G_SHIFT, base | (ih ? VTD_DESC_IOTLB_IH : 0) | am);
     }
 }
 
@@ -361,13 +362,18 @@ void vdrv_inv_pc(struct vtd_drv *d, int gran, uint16_t did, uint32_t pasid)
 
 void vdrv_inv_domain_range(struct vtd_drv_domain *dom, uint64_t iova, uint64_t size, bool devtlb)
 {
+    vdrv_inv_domain_leaves(dom, iova, size, devtlb, false);
+}
+
+void vdrv_inv_domain_leaves(struct vtd_drv_domain *dom, uint64_t iova, uint64_t size, bool devtlb, bool ih)
+{
     struct vtd_drv *d = dom->d;
     if (d->sm && dom->fl) {
         /* first-level and nested entries are tagged with the PASID: P_IOTLB */
         for (unsigned i = 0; i < dom->nrefs; i++)
-            vdrv_inv_piotlb_range(d, dom->did, dom->refs[i].pasid, iova, size);
+            vdrv_inv_piotlb_range(d, dom->did, dom->refs[i].pasid, iova, size, ih);
     } else {
-        vdrv_inv_iotlb_range(d, dom->did, iova, size);
+        vdrv_inv_iotlb_range(d, dom->did, iova, size, ih);
     }
     for (unsigned i = 0; devtlb && i < dom->nrefs; i++)
         if (dom->refs[i].ats && dom->refs[i].pasid == 0)

@@ -294,6 +294,7 @@ static int unmap_table(struct vtd_drv_domain *dom, uint64_t tpa, unsigned level,
         if (rc)
             break;
         if (table_empty(dom, child)) {
+            dom->unlinked = true;
             if ((rc = vdrv_mwr64(d, ea, 0)))
                 break;
             count_add(dom, tpa, -1);
@@ -444,11 +445,15 @@ static int unmap_locked(struct vtd_drv_domain *dom, uint64_t iova, uint64_t size
      * release list) under an invalidation that does not cover this range. */
     if ((dom->flags & VTD_DRV_DOM_DEFERRED) && dom->fq_n == dom->fq_max && (rc = vdrv_fq_flush(dom)))
         return rc;
-    uint64_t un = 0;
+    uint64_t un = 0, splits = d->st.superpage_splits;
     bool changed = false;
+    dom->unlinked = false;
     dom->freed_lo = iova;
     dom->freed_hi = iova + size;
     rc = unmap_table(dom, dom->root_pa, dom->levels, iova, iova + size, &un, &changed);
+    /* only leaves changed: no table unlinked and no superpage split (a leaf
+     * became a table pointer) */
+    bool leaves = !dom->unlinked && d->st.superpage_splits == splits;
     if (unmapped)
         *unmapped = un;
     if (!changed) {
@@ -471,8 +476,9 @@ static int unmap_locked(struct vtd_drv_domain *dom, uint64_t iova, uint64_t size
         }
         return rc;
     }
-    /* strict: IOTLB (page-selective when it fits), device-TLBs, then free */
-    vdrv_inv_domain_range(dom, iova, size, true);
+    /* strict: IOTLB (page-selective when it fits; IH when only leaves
+     * changed), device-TLBs, then free */
+    vdrv_inv_domain_leaves(dom, iova, size, true, leaves && !rc);
     int r = vdrv_sync(d);
     if (!rc)
         rc = r;

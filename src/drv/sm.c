@@ -70,7 +70,7 @@ static int pasid_entry(struct vtd_drv *d, struct vdrv_dev *dev, uint32_t pasid, 
 static void inv_pasid_iotlb(struct vtd_drv *d, int pgtt, uint16_t did, uint32_t pasid)
 {
     if (pgtt == VDRV_PGTT_FL || pgtt == VDRV_PGTT_NESTED || pgtt == VDRV_PGTT_PT)
-        vdrv_inv_piotlb_range(d, did, pasid, 0, 0);
+        vdrv_inv_piotlb_range(d, did, pasid, 0, 0, false);
     else
         vdrv_inv_iotlb(d, VTD_IOTLB_DOMAIN, did, 0, 0, false);
 }
