@@ -263,6 +263,13 @@ static void map_sizes(void **state)
     assert_int_equal(vtd_drv_iova_to_phys(dom, 0x3000, &pa, &prot, NULL), VTD_DRV_ENOENT);
     /* errors */
     assert_int_equal(vtd_drv_map(dom, 0x1000, 0x9000000, 4 * KiB, RW), VTD_DRV_EEXIST);
+    /* one page over a page or inside a superpage: the mapping stays as it was */
+    assert_int_equal(vtd_drv_map(dom, 1 * GiB + 8 * KiB, 0x9000000, 4 * KiB, RW), VTD_DRV_EEXIST);
+    assert_int_equal(vtd_drv_iova_to_phys(dom, 0x1000, &pa, &prot, NULL), 0);
+    assert_int_equal(prot, VTD_DRV_PROT_READ);
+    assert_int_equal(vtd_drv_iova_to_phys(dom, 1 * GiB + 8 * KiB, &pa, &prot, &ps), 0);
+    assert_int_equal(pa, 0x80002000);
+    assert_int_equal(ps, 1 * GiB);
     assert_int_equal(vtd_drv_map(dom, 2 * MiB - 4 * KiB, 0x9000000, 8 * KiB, RW), VTD_DRV_EEXIST);
     /* EEXIST left nothing behind: the first page of that range is still unmapped */
     assert_int_equal(vtd_drv_iova_to_phys(dom, 2 * MiB - 4 * KiB, &pa, &prot, NULL), VTD_DRV_ENOENT);

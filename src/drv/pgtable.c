@@ -401,9 +401,15 @@ static int map_locked(struct vtd_drv_domain *dom, uint64_t iova, uint64_t pa, ui
      * flush queue: retire it before reusing the addresses */
     if (fq_overlaps(dom, iova, size) && (rc = vdrv_fq_flush(dom)))
         return rc;
-    if (range_mapped(dom, dom->root_pa, dom->levels, iova, iova + size))
+    /* One page needs no look-ahead: map_table finds a mapping of it (a
+     * present leaf on its path) before it writes anything, and tables are
+     * only added below not-present entries, where nothing is mapped. */
+    bool one = size == VDRV_PAGE;
+    if (!one && range_mapped(dom, dom->root_pa, dom->levels, iova, iova + size))
         return VTD_DRV_EEXIST;
     rc = map_table(dom, dom->root_pa, dom->levels, iova, iova + size, pa, prot);
+    if (rc == VTD_DRV_EEXIST && one)
+        return rc;
     if (rc) {
         /* undo: a device may already have used (and the unit cached) part
          * of the new mappings, so removing them is invalidated like unmap */
