@@ -24,6 +24,8 @@ struct dh {
     long pages_live;
     long bytes_live;
     int fail_page_allocs_after; /* >= 0: page_alloc fails after that many more */
+    bool direct;                /* ops.mem_ptr gives pointers (vtd_mem_ptr_rw) */
+    uint64_t nptr;              /* pointers it gave */
     int nfault;
     struct vtd_drv_fault fault[DH_MAX_FAULT];
     int nlog;

@@ -198,6 +198,10 @@ int vdrv_mrd64(struct vtd_drv *d, uint64_t pa, uint64_t *v);
 int vdrv_mwr64(struct vtd_drv *d, uint64_t pa, uint64_t v);
 int vdrv_mwr(struct vtd_drv *d, uint64_t pa, const void *buf, size_t len);
 int vdrv_mrd(struct vtd_drv *d, uint64_t pa, void *buf, size_t len);
+/* n qwords at pa (8-byte aligned), through ops->mem_ptr when it gives a pointer */
+int vdrv_mwrq(struct vtd_drv *d, uint64_t pa, const uint64_t *q, unsigned n);
+/* the 4 bytes at pa (4-byte aligned) */
+int vdrv_mrd32(struct vtd_drv *d, uint64_t pa, uint32_t *v);
 /* make [pa, pa+len) visible to a non-coherent unit (ECAP.C = 0) */
 void vdrv_clflush(struct vtd_drv *d, uint64_t pa, size_t len);
 void *vdrv_zalloc(struct vtd_drv *d, size_t size);

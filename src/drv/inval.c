@@ -114,7 +114,7 @@ static int qi_submit(struct vtd_drv *d)
     int rc = 0;
     for (unsigned i = 0; i < n && !rc; i++) {
         uint64_t desc[4] = { d->batch[i][0], d->batch[i][1], 0, 0 };
-        rc = vdrv_mwr(d, d->qi_pa + (uint64_t)d->qi_tail * d->desc_sz, desc, d->desc_sz);
+        rc = vdrv_mwrq(d, d->qi_pa + (uint64_t)d->qi_tail * d->desc_sz, desc, d->desc_sz / 8);
         d->qi_tail = (d->qi_tail + 1) % d->qi_n;
     }
     if (rc)
@@ -125,7 +125,7 @@ static int qi_submit(struct vtd_drv *d)
     int err = 0, events = 0;
     for (uint32_t i = 0; i < d->poll_limit; i++) {
         uint32_t st = 0;
-        if ((rc = vdrv_mrd(d, d->st_pa, &st, 4)))
+        if ((rc = vdrv_mrd32(d, d->st_pa, &st)))
             return rc;
         if (st == seq)
             return err;

@@ -469,6 +469,16 @@ const uint64_t *vtd_mem_ptr(struct vtd_mem *m, uint64_t pa)
     return mem_ptr(m, pa);
 }
 
+uint64_t *vtd_mem_ptr_rw(struct vtd_mem *m, uint64_t pa)
+{
+    if (!m || (pa & 7) || pa >= m->size || __atomic_load_n(&m->holes, __ATOMIC_ACQUIRE))
+        return NULL;
+    struct pg *pg = page_lookup(m, pa >> PG_SHIFT);
+    if (!pg)
+        pg = page_get_or_create(m, pa >> PG_SHIFT);
+    return pg ? &pg->q[(pa & PG_MASK) / 8] : NULL;
+}
+
 static const uint64_t *host_ptr(void *opaque, uint64_t pa)
 {
     return mem_ptr(opaque, pa);

@@ -70,6 +70,7 @@ static void h_diag(void *o, const struct vtd_diag *d)
 
 /* driver side */
 static uint32_t d_rd32(void *o, uint32_t off) { return (uint32_t)vtd_mmio_read(DH(o)->u, off, 4); }
+static uint64_t *d_ptr(void *o, uint64_t pa) { return vtd_mem_ptr_rw(DH(o)->mem, pa); }
 static uint64_t d_rd64(void *o, uint32_t off) { return vtd_mmio_read(DH(o)->u, off, 8); }
 static void d_wr32(void *o, uint32_t off, uint32_t v) { vtd_mmio_write(DH(o)->u, off, v, 4); }
 static void d_wr64(void *o, uint32_t off, uint64_t v) { vtd_mmio_write(DH(o)->u, off, v, 8); }
@@ -171,7 +172,7 @@ static void run_drv(const struct vtd_bench_case *c, const struct vtd_bench_opts 
     struct vtd_drv_ops ops = {.opaque = &h, .read32 = d_rd32, .read64 = d_rd64, .write32 = d_wr32,
                               .write64 = d_wr64, .mem_read = h_read, .mem_write = h_write,
                               .page_alloc = d_page_alloc, .page_free = d_page_free, .zalloc = d_zalloc,
-                              .free = d_free};
+                              .free = d_free, .mem_ptr = d_ptr};
     struct vtd_drv *drv;
     struct vtd_drv_domain *dom;
     struct vtd_drv_domain_config dcfg;
