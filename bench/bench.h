@@ -14,6 +14,7 @@
 #ifndef VTD_BENCH_H
 #define VTD_BENCH_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -64,6 +65,35 @@ static inline double vtd_bench_median(const struct vtd_bench_runs *r)
     if (!n)
         return 0;
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* The first member of every job vtd_bench_threads runs. */
+struct vtd_bench_thread {
+    pthread_barrier_t *bar; /* the job waits on it just before its timed part */
+    double ns;              /* the job sets it: the timed part's wall-clock ns */
+};
+
+/* Runs fn on t threads (t <= VTD_BENCH_MAX_THREADS), thread k on the job at
+ * (char *)jobs + k * size, released together; returns the slowest one's ns. */
+static inline double vtd_bench_threads(unsigned t, void *(*fn)(void *), void *jobs, size_t size)
+{
+    pthread_t tid[VTD_BENCH_MAX_THREADS];
+    pthread_barrier_t bar;
+    pthread_barrier_init(&bar, NULL, t);
+    for (unsigned k = 0; k < t; k++) {
+        struct vtd_bench_thread *th = (struct vtd_bench_thread *)((char *)jobs + k * size);
+        th->bar = &bar;
+        pthread_create(&tid[k], NULL, fn, th);
+    }
+    double worst = 0;
+    for (unsigned k = 0; k < t; k++) {
+        pthread_join(tid[k], NULL);
+        const struct vtd_bench_thread *th = (const struct vtd_bench_thread *)((char *)jobs + k * size);
+        if (th->ns > worst)
+            worst = th->ns;
+    }
+    pthread_barrier_destroy(&bar);
+    return worst;
 }
 
 struct vtd_bench_case;

@@ -98,13 +98,12 @@ __attribute__((noinline)) uint64_t bench_iova_tree(struct vtd_iova *d, unsigned 
 }
 
 struct iova_job {
+    struct vtd_bench_thread th;
     struct vtd_iova *d;
     unsigned cpu;
     int kind;
     uint64_t iters, bad;
     bool warmup;
-    pthread_barrier_t *bar;
-    double ns;
 };
 
 static double now_ns(void)
@@ -128,10 +127,10 @@ static void *iova_thread(void *arg)
     struct iova_job *j = arg;
     if (j->warmup)
         j->bad += iova_loop(j, j->iters / 10 + 16);
-    pthread_barrier_wait(j->bar);
+    pthread_barrier_wait(j->th.bar);
     double t0 = now_ns();
     j->bad += iova_loop(j, j->iters);
-    j->ns = now_ns() - t0;
+    j->th.ns = now_ns() - t0;
     return NULL;
 }
 
@@ -155,27 +154,17 @@ static void run_iova(const struct vtd_bench_case *c, const struct vtd_bench_opts
     for (unsigned t = 1; t <= o->threads; t++) {
         runs.n = 0;
         for (int rep = 0; rep < o->reps; rep++) {
-            pthread_t tid[VTD_BENCH_MAX_THREADS];
             struct iova_job jobs[VTD_BENCH_MAX_THREADS];
-            pthread_barrier_t bar;
-            pthread_barrier_init(&bar, NULL, t);
+            for (unsigned k = 0; k < t; k++)
+                jobs[k] = (struct iova_job){.d = d, .cpu = k, .kind = kind, .iters = iters, .warmup = o->warmup};
+            double worst = vtd_bench_threads(t, iova_thread, jobs, sizeof jobs[0]);
             for (unsigned k = 0; k < t; k++) {
-                jobs[k] = (struct iova_job){.d = d, .cpu = k, .kind = kind, .iters = iters, .warmup = o->warmup,
-                                            .bar = &bar};
-                pthread_create(&tid[k], NULL, iova_thread, &jobs[k]);
-            }
-            double worst = 0;
-            for (unsigned k = 0; k < t; k++) {
-                pthread_join(tid[k], NULL);
                 if (jobs[k].bad) {
                     fprintf(stderr, "vtd bench: %s: %llu IOVA calls failed\n", c->name,
                             (unsigned long long)jobs[k].bad);
                     exit(1);
                 }
-                if (jobs[k].ns > worst)
-                    worst = jobs[k].ns;
             }
-            pthread_barrier_destroy(&bar);
             vtd_bench_runs_add(&runs, worst / iters);
         }
         r->sample(r->opaque, c, t, &runs);

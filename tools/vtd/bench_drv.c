@@ -246,21 +246,20 @@ static struct vtd_drv_domain *domain_init(struct inst *in, uint16_t sid, const s
 }
 
 struct drv_job {
+    struct vtd_bench_thread th;
     struct vtd_drv_domain *dom;
     const struct geometry *g;
     uint64_t iters;
-    pthread_barrier_t *bar;
-    double ns;
     int rc;
 };
 
 static void *drv_thread(void *arg)
 {
     struct drv_job *j = arg;
-    pthread_barrier_wait(j->bar);
+    pthread_barrier_wait(j->th.bar);
     double t0 = now_ns();
     j->rc = bench_drv_loop(j->dom, j->g->base, j->g->page, j->iters);
-    j->ns = now_ns() - t0;
+    j->th.ns = now_ns() - t0;
     return NULL;
 }
 
@@ -287,23 +286,13 @@ static void run_drv(const struct vtd_bench_case *c, const struct vtd_bench_opts 
     for (unsigned t = 1; t <= T; t++) {
         runs.n = 0;
         for (int rep = 0; rep < o->reps; rep++) {
-            pthread_t tid[VTD_BENCH_MAX_THREADS];
             struct drv_job jobs[VTD_BENCH_MAX_THREADS];
-            pthread_barrier_t bar;
-            pthread_barrier_init(&bar, NULL, t);
-            for (unsigned k = 0; k < t; k++) {
-                jobs[k] = (struct drv_job){.dom = dom[k], .g = &g, .iters = o->iters, .bar = &bar};
-                pthread_create(&tid[k], NULL, drv_thread, &jobs[k]);
-            }
-            double worst = 0;
-            for (unsigned k = 0; k < t; k++) {
-                pthread_join(tid[k], NULL);
+            for (unsigned k = 0; k < t; k++)
+                jobs[k] = (struct drv_job){.dom = dom[k], .g = &g, .iters = o->iters};
+            double worst = vtd_bench_threads(t, drv_thread, jobs, sizeof jobs[0]);
+            for (unsigned k = 0; k < t; k++)
                 if (jobs[k].rc)
                     die("map/unmap", jobs[k].rc);
-                if (jobs[k].ns > worst)
-                    worst = jobs[k].ns;
-            }
-            pthread_barrier_destroy(&bar);
             vtd_bench_runs_add(&runs, worst / o->iters);
         }
         r->sample(r->opaque, c, t, &runs);
