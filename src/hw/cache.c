@@ -291,16 +291,19 @@ void cache_drop_if(struct cache *c, entry_pred pred, const void *arg)
 
 /* Should an invalidation naming `nkeys` sets (one per key, some maybe
  * shared) visit the sets in use instead?  Yes when they are fewer. */
-static bool fewer_used(const struct cache *c, uint64_t nkeys)
+static bool count_fewer(const struct cache *c, uint64_t nkeys)
 {
     if (nkeys > c->nsets)
         return true;
-    if (nkeys <= c->nwords)
-        return false; /* cheaper than counting */
     uint64_t n = 0;
     for (uint32_t i = 0; i < c->nwords && n < nkeys; i++)
         n += (unsigned)__builtin_popcountll(atomic_load_explicit(&c->used[i], memory_order_relaxed));
     return n < nkeys;
+}
+
+static inline bool fewer_used(const struct cache *c, uint64_t nkeys)
+{
+    return nkeys > c->nwords && count_fewer(c, nkeys); /* a few keys: cheaper than counting */
 }
 
 /* ---- context cache ---- */

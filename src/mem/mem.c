@@ -251,12 +251,12 @@ void vtd_mem_destroy(struct vtd_mem *m)
     free(m);
 }
 
-/* The shape of table-entry, descriptor and status accesses: 1 to 4
- * aligned qwords inside one page, with no hole anywhere. */
-static inline bool qwords_fast(const struct vtd_mem *m, uint64_t pa, const void *buf, size_t len)
+/* The shape of table-entry, descriptor and status accesses: at most 32
+ * bytes inside one page, with no hole anywhere. */
+static inline bool small_fast(const struct vtd_mem *m, uint64_t pa, const void *buf, size_t len)
 {
-    return len && len <= 32 && !((pa | len) & 7) && m && buf && pa < m->size &&
-           (pa & PG_MASK) + len <= PG_SIZE && !__atomic_load_n(&m->holes, __ATOMIC_ACQUIRE);
+    return len && len <= 32 && m && buf && pa < m->size && (pa & PG_MASK) + len <= PG_SIZE &&
+           !__atomic_load_n(&m->holes, __ATOMIC_ACQUIRE);
 }
 
 static __attribute__((noinline)) int mem_read_slow(struct vtd_mem *m, uint64_t pa, void *buf, size_t len)
@@ -286,12 +286,18 @@ static __attribute__((noinline)) int mem_read_slow(struct vtd_mem *m, uint64_t p
 
 int vtd_mem_read(struct vtd_mem *m, uint64_t pa, void *buf, size_t len)
 {
-    if (VTD_MEM_LIKELY(qwords_fast(m, pa, buf, len))) {
+    if (VTD_MEM_LIKELY(small_fast(m, pa, buf, len))) {
         const struct pg *pg = page_lookup(m, pa >> PG_SHIFT);
-        unsigned char *dst = buf;
-        for (size_t i = 0; i < len / 8; i++) {
-            uint64_t v = pg ? __atomic_load_n(&pg->q[(pa & PG_MASK) / 8 + i], __ATOMIC_RELAXED) : 0;
-            memcpy(dst + 8 * i, &v, 8);
+        if (!pg) {
+            memset(buf, 0, len);
+        } else if (!((pa | len) & 7)) { /* aligned qwords */
+            unsigned char *dst = buf;
+            for (size_t i = 0; i < len / 8; i++) {
+                uint64_t v = __atomic_load_n(&pg->q[(pa & PG_MASK) / 8 + i], __ATOMIC_RELAXED);
+                memcpy(dst + 8 * i, &v, 8);
+            }
+        } else {
+            copy_out(pg, (size_t)(pa & PG_MASK), buf, len);
         }
         return 0;
     }
@@ -335,14 +341,18 @@ static __attribute__((noinline)) int mem_write_slow(struct vtd_mem *m, uint64_t 
 
 int vtd_mem_write(struct vtd_mem *m, uint64_t pa, const void *buf, size_t len)
 {
-    if (VTD_MEM_LIKELY(qwords_fast(m, pa, buf, len))) {
+    if (VTD_MEM_LIKELY(small_fast(m, pa, buf, len))) {
         struct pg *pg = page_lookup(m, pa >> PG_SHIFT);
         if (VTD_MEM_LIKELY(pg != NULL)) { /* else: a first write, which allocates */
-            const unsigned char *src = buf;
-            for (size_t i = 0; i < len / 8; i++) {
-                uint64_t v;
-                memcpy(&v, src + 8 * i, 8);
-                __atomic_store_n(&pg->q[(pa & PG_MASK) / 8 + i], v, __ATOMIC_RELAXED);
+            if (!((pa | len) & 7)) { /* aligned qwords */
+                const unsigned char *src = buf;
+                for (size_t i = 0; i < len / 8; i++) {
+                    uint64_t v;
+                    memcpy(&v, src + 8 * i, 8);
+                    __atomic_store_n(&pg->q[(pa & PG_MASK) / 8 + i], v, __ATOMIC_RELAXED);
+                }
+            } else {
+                copy_in(pg, (size_t)(pa & PG_MASK), buf, len);
             }
             return 0;
         }
