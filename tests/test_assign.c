@@ -26,18 +26,72 @@
 #define PAGE 4096ULL
 #define DEV_A SID(0, 2, 0)
 #define DEV_B SID(0, 3, 0)
+/* PASID-table entry PGTT values (Rev 5.10 §9.6) */
+#define PGTT_SL 2u
+#define PGTT_NESTED 3u
 
 static const struct vtd_assign_dev two_devs[] = {{DEV_A, true}, {DEV_B, true}};
 static const struct vtd_assign_topology two_topo = {.devs = two_devs, .ndevs = 2};
 
-static struct mach *new_mach(const struct vtd_config *cfg, const struct vtd_assign_topology *t)
+static struct mach *new_mach_flags(const struct vtd_config *cfg, unsigned drv_flags,
+                                   const struct vtd_assign_topology *t)
 {
     struct mach *m;
     char err[256];
-    int r = mach_create(&m, cfg, 0, t, err, sizeof err);
+    int r = mach_create(&m, cfg, drv_flags, t, err, sizeof err);
     if (r)
         fail_msg("mach_create: %s", err);
     return m;
+}
+
+static struct mach *new_mach(const struct vtd_config *cfg, const struct vtd_assign_topology *t)
+{
+    return new_mach_flags(cfg, 0, t);
+}
+
+/* A vtd_config_scalable() unit with the driver in scalable mode (never the
+ * legacy fallback). */
+static struct mach *new_sm_mach(const struct vtd_assign_topology *t)
+{
+    struct vtd_config cfg;
+    vtd_config_scalable(&cfg);
+    struct mach *m = new_mach_flags(&cfg, VTD_DRV_CFG_SCALABLE | VTD_DRV_CFG_FORCE_SCALABLE, t);
+    struct vtd_drv_info in;
+    assert_int_equal(vtd_drv_info(m->drv, &in), 0);
+    assert_true(in.scalable);
+    assert_true(in.nested);
+    /* the unit runs scalable mode: RTADDR.TTM = 01 */
+    assert_int_equal((vtd_mmio_read(m->u, VTD_REG_RTADDR, 8) & VTD_RTADDR_TTM_MASK) >> VTD_RTADDR_TTM_SHIFT,
+                     VTD_TTM_SCALABLE);
+    return m;
+}
+
+/* The PASID-table entry the unit finds for (sid, pasid) (pasid 0: a request
+ * without PASID, i.e. RID_PASID), read by a walk of the tables in memory. */
+struct pe_catch {
+    bool found;
+    uint64_t q[8];
+};
+static void catch_pe(void *arg, const struct vtd_walk_step *st)
+{
+    struct pe_catch *c = arg;
+    if (st->kind == VTD_STEP_PASID_ENTRY && !st->read_error) {
+        c->found = true;
+        memcpy(c->q, st->val, sizeof c->q);
+    }
+}
+static struct pe_catch pasid_entry_of(struct mach *m, uint16_t sid, uint32_t pasid)
+{
+    struct vtd_request req = {.sid = sid, .at = VTD_AT_UNTRANSLATED, .access = VTD_R, .pasid_valid = pasid != 0,
+                              .pasid = pasid};
+    struct vtd_result res;
+    struct pe_catch c = {0};
+    assert_int_equal(vtd_walk(m->u, &req, &res, catch_pe, &c), 0);
+    return c;
+}
+static unsigned pgtt_of(const struct pe_catch *c)
+{
+    return (unsigned)((c->q[0] & VTD_PE_Q0_PGTT_MASK) >> VTD_PE_Q0_PGTT_SHIFT);
 }
 
 static int teardown(void **state)
@@ -91,6 +145,27 @@ static int count_run(void *arg, uint64_t gpa, uint64_t hpa, uint64_t size)
 static const uint64_t vm1_mem[][2] = {{0x0, 0x40000}, {0x100000, 0x20000}, {0x7fff0000, 0x10000}};
 static const uint64_t vm2_mem[][2] = {{0x0, 0x20000}, {0x200000, 0x40000}};
 
+/* DMA by `sid` to every GPA page of vm's ranges reaches exactly the host
+ * page behind it, and the guest's CPU reads what the device wrote. */
+static void check_every_page(struct mach *m, struct vtd_vm *vm, uint16_t sid, const uint64_t (*mem)[2], unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        for (uint64_t g = mem[i][0]; g < mem[i][0] + mem[i][1]; g += PAGE) {
+            uint64_t hpa, word = 0xD0000000ULL + g + sid, back = 0;
+            assert_int_equal(vtd_vm_gpa_to_hpa(vm, g + 0x18, &hpa), 0);
+            struct vtd_result res;
+            assert_int_equal(mach_dma(m, sid, g + 0x18, VTD_W, &word, 8, &res), 0);
+            assert_int_equal(res.status, VTD_OK);
+            assert_int_equal(res.pa, hpa);
+            assert_true(hpa >= MACH_POOL_BASE);
+            /* the guest's CPU sees it at the same GPA */
+            assert_int_equal(vtd_vm_read(vm, g + 0x18, &back, 8), 0);
+            assert_int_equal(back, word);
+            assert_int_equal(mach_dma(m, sid, g + 0x18, VTD_R, &back, 8, &res), 0);
+            assert_int_equal(res.status, VTD_OK);
+        }
+}
+
 /* Two VMs, each with a device: every GPA page of each VM reaches exactly
  * its host page, through scattered host memory. */
 static void test_two_vms_dma(void **state)
@@ -112,24 +187,8 @@ static void test_two_vms_dma(void **state)
     assert_int_equal(c.bytes, 0x40000 + 0x20000 + 0x10000);
     assert_true(c.runs > 20);
 
-    const struct { struct vtd_vm *vm; uint16_t sid; const uint64_t (*mem)[2]; unsigned n; } cases[] = {
-        {v1, DEV_A, vm1_mem, 3}, {v2, DEV_B, vm2_mem, 2}};
-    for (unsigned k = 0; k < 2; k++)
-        for (unsigned i = 0; i < cases[k].n; i++)
-            for (uint64_t g = cases[k].mem[i][0]; g < cases[k].mem[i][0] + cases[k].mem[i][1]; g += PAGE) {
-                uint64_t hpa, word = 0xD0000000ULL + g + k, back = 0;
-                assert_int_equal(vtd_vm_gpa_to_hpa(cases[k].vm, g + 0x18, &hpa), 0);
-                struct vtd_result res;
-                assert_int_equal(mach_dma(m, cases[k].sid, g + 0x18, VTD_W, &word, 8, &res), 0);
-                assert_int_equal(res.status, VTD_OK);
-                assert_int_equal(res.pa, hpa);
-                assert_true(hpa >= MACH_POOL_BASE);
-                /* the guest's CPU sees it at the same GPA */
-                assert_int_equal(vtd_vm_read(cases[k].vm, g + 0x18, &back, 8), 0);
-                assert_int_equal(back, word);
-                assert_int_equal(mach_dma(m, cases[k].sid, g + 0x18, VTD_R, &back, 8, &res), 0);
-                assert_int_equal(res.status, VTD_OK);
-            }
+    check_every_page(m, v1, DEV_A, vm1_mem, 3);
+    check_every_page(m, v2, DEV_B, vm2_mem, 2);
     assert_int_equal(m->nmsi, 0);
     assert_int_equal(m->ndiag, 0);
 }
@@ -187,6 +246,323 @@ static void test_cross_vm_faults(void **state)
     assert_int_equal(res.status, VTD_FAULT);
     assert_true(frcd_of(m, DEV_B, &fr, &fi, NULL));
     assert_int_equal(fi, 0x100000);
+}
+
+/* The same on a scalable-mode unit: each device's RID_PASID entry is a
+ * second-level (PGTT 010) entry over its VM's GPA -> HPA tables; another
+ * VM's memory faults with the scalable-mode reasons; interrupts are posted
+ * as in legacy mode; unassigning removes the entries. */
+static void test_scalable_assign(void **state)
+{
+    struct mach *m = *state = new_sm_mach(&two_topo);
+    struct vtd_vm *v1 = vm_with(m, vm1_mem, 3), *v2 = vm_with(m, vm2_mem, 2);
+    assert_int_equal(vtd_vm_assign(v1, (uint16_t[]){DEV_A}, 1), 0);
+    assert_int_equal(vtd_vm_assign(v2, (uint16_t[]){DEV_B}, 1), 0);
+    assert_int_not_equal(vtd_vm_domain_id(v1), vtd_vm_domain_id(v2));
+    const struct { struct vtd_vm *vm; uint16_t sid; } devs[] = {{v1, DEV_A}, {v2, DEV_B}};
+    for (unsigned k = 0; k < 2; k++) {
+        struct pe_catch pe = pasid_entry_of(m, devs[k].sid, 0);
+        assert_true(pe.found);
+        assert_true(pe.q[0] & VTD_PE_Q0_P);
+        assert_int_equal(pgtt_of(&pe), PGTT_SL);
+        assert_int_equal(pe.q[1] & VTD_PE_Q1_DID_MASK, (uint64_t)vtd_vm_domain_id(devs[k].vm));
+        assert_int_equal(pe.q[0] & VTD_PE_Q0_SSPTPTR_MASK,
+                         vtd_drv_domain_root(vtd_drv_domain_of(m->drv, devs[k].sid)));
+    }
+    check_every_page(m, v1, DEV_A, vm1_mem, 3);
+    check_every_page(m, v2, DEV_B, vm2_mem, 2);
+    assert_int_equal(m->ndiag, 0);
+
+    /* GPA 0x200000 is VM 2's only: for device A's second level nothing is
+     * there (SS entry R = W = 0: SSS.2, 79h), for a write and for a read */
+    uint64_t word = 0x1111, before, after;
+    assert_int_equal(vtd_vm_read(v2, 0x200000, &before, 8), 0);
+    struct vtd_result res;
+    uint8_t fr;
+    uint64_t fi;
+    bool rd;
+    for (int w = 1; w >= 0; w--) {
+        assert_int_equal(mach_dma(m, DEV_A, 0x200000, w ? VTD_W : VTD_R, &word, 8, &res), 0);
+        assert_int_equal(res.status, VTD_FAULT);
+        assert_int_equal(res.fault_reason, VTD_FR_SM_SL_PERM);
+        assert_true(frcd_of(m, DEV_A, &fr, &fi, &rd));
+        assert_int_equal(fr, VTD_FR_SM_SL_PERM);
+        assert_int_equal(fi, 0x200000);
+        assert_int_equal(rd, !w);
+        assert_int_equal(mach_poll_faults(m), 1);
+        assert_int_equal(m->fault[m->nfault - 1].reason, VTD_FR_SM_SL_PERM);
+        assert_false(m->fault[m->nfault - 1].pasid_present);
+    }
+    assert_int_equal(vtd_vm_read(v2, 0x200000, &after, 8), 0);
+    assert_int_equal(before, after);
+    /* an address beyond the domain's 48 bits: SGN.5, 84h */
+    assert_int_equal(mach_dma(m, DEV_A, 1ULL << 48, VTD_R, &word, 8, &res), 0);
+    assert_int_equal(res.status, VTD_FAULT);
+    assert_int_equal(res.fault_reason, VTD_FR_SM_ADDR_BEYOND_AW);
+    assert_int_equal(mach_poll_faults(m), 1);
+
+    /* interrupts: posted to the vCPU as in legacy mode */
+    unsigned c;
+    assert_int_equal(vtd_vm_add_vcpu(v1, 4, 0xF2, &c), 0);
+    struct vtd_vm_irq irq;
+    assert_int_equal(vtd_vm_route_irq(v1, DEV_A, c, 0x51, 0x80, &irq), 0);
+    assert_true(irq.posted);
+    struct vtd_irq out;
+    int msis = m->nmsi;
+    assert_int_equal(vtd_remap_msi(m->u, &irq.msi, &out), 0);
+    assert_int_equal(out.status, VTD_OK);
+    assert_int_equal(out.kind, VTD_IRQ_POSTED);
+    assert_int_equal(out.vector, 0x51);
+    struct vtd_vcpu_state vs;
+    assert_int_equal(vtd_vm_vcpu_state(v1, c, &vs), 0);
+    assert_int_equal(vs.pir[1], 1ULL << (0x51 - 64));
+    assert_int_equal(m->nmsi, msis + 1);
+    assert_int_equal(m->msi[msis].addr, 0xFEE00000ULL | 4 << 12);
+    assert_int_equal(m->msi[msis].data, 0xF2);
+
+    /* unassigned: the RID_PASID entry and the context entry are gone, DMA
+     * faults at the context (SCT.2, 41h), the interrupt entry too (22h) */
+    assert_int_equal(vtd_vm_unassign(v1, (uint16_t[]){DEV_A}, 1), 0);
+    assert_false(pasid_entry_of(m, DEV_A, 0).found);
+    assert_int_equal(mach_dma(m, DEV_A, 0x1000, VTD_R, &word, 8, &res), 0);
+    assert_int_equal(res.status, VTD_FAULT);
+    assert_int_equal(res.fault_reason, VTD_FR_SM_CTX_NOT_PRESENT);
+    assert_true(frcd_of(m, DEV_A, &fr, &fi, &rd));
+    assert_int_equal(fr, VTD_FR_SM_CTX_NOT_PRESENT);
+    assert_int_equal(vtd_remap_msi(m->u, &irq.msi, &out), 0);
+    assert_int_equal(out.status, VTD_FAULT);
+    assert_int_equal(out.fault_reason, VTD_FR_IR_NOT_PRESENT);
+    /* device B and its VM are untouched */
+    check_every_page(m, v2, DEV_B, vm2_mem, 2);
+    assert_int_equal(m->ndiag, 0);
+}
+
+/* ---- A guest with its own virtual IOMMU (nested) ---- */
+
+/* The guest's OS writes its first-level tables with machine.c's mach_gfl_*
+ * (in its own memory, through its CPU); these fail the test on error. */
+#define GFL_TABLE MACH_GFL_TABLE
+static void gfl_set(struct mach_gfl *g, uint64_t va, int level, uint64_t val)
+{
+    assert_int_equal(mach_gfl_set(g, va, level, val), 0);
+}
+static uint64_t gfl_get(struct mach_gfl *g, uint64_t va, int level)
+{
+    uint64_t v = 0;
+    assert_int_equal(mach_gfl_get(g, va, level, &v), 0);
+    return v;
+}
+
+/* A DMA write with PASID by sid to guest IOVA iova lands on the host page
+ * behind guest-physical gpa; the guest's CPU reads it there. */
+static void expect_pasid_dma(struct mach *m, struct vtd_vm *vm, uint16_t sid, uint32_t pasid, uint64_t iova,
+                             uint64_t gpa)
+{
+    uint64_t hpa, word = 0xC0DE000000000000ULL ^ iova ^ gpa, back = 0;
+    struct vtd_result res;
+    assert_int_equal(vtd_vm_gpa_to_hpa(vm, gpa, &hpa), 0);
+    assert_int_equal(mach_dma_pasid(m, sid, pasid, iova, VTD_W, &word, 8, &res), 0);
+    assert_int_equal(res.status, VTD_OK);
+    assert_int_equal(res.pa, hpa);
+    assert_int_equal(vtd_vm_read(vm, gpa, &back, 8), 0);
+    assert_int_equal(back, word);
+}
+
+/* A DMA with PASID that must fault with reason fr: recorded with the guest
+ * IOVA and the PASID (FRCD read through MMIO), then collected by the driver. */
+static void expect_pasid_fault(struct mach *m, uint16_t sid, uint32_t pasid, uint64_t iova, uint8_t access, uint8_t fr)
+{
+    uint64_t w = 0x5A5A, fi;
+    uint8_t got;
+    struct vtd_result res;
+    assert_int_equal(mach_dma_pasid(m, sid, pasid, iova, access, &w, 8, &res), 0);
+    assert_int_equal(res.status, VTD_FAULT);
+    assert_int_equal(res.fault_reason, fr);
+    assert_true(frcd_of(m, sid, &got, &fi, NULL));
+    assert_int_equal(got, fr);
+    assert_int_equal(fi, iova & ~(PAGE - 1));
+    assert_int_equal(mach_poll_faults(m), 1);
+    const struct vtd_drv_fault *f = &m->fault[m->nfault - 1];
+    assert_int_equal(f->reason, fr);
+    assert_true(f->pasid_present);
+    assert_int_equal(f->pasid, pasid);
+}
+
+#define GUEST_DID 0x2Au
+static void guest_piotlb(uint64_t desc[2], uint32_t pasid, bool page, uint64_t addr, unsigned am, bool ih)
+{
+    mach_guest_piotlb(desc, GUEST_DID, pasid, page, addr, am, ih);
+}
+
+#define GPASID 5u
+static const uint64_t nest_plain[][2] = {{0x8000, 0x38000}}; /* VM 1 memory the test leaves alone */
+#define GIOVA 0x40001000ULL  /* guest IOVA -> GPA 0x3000 */
+
+/* Nested translation end to end: the guest's first-level tables (guest
+ * IOVA -> GPA) over the VM's second level (GPA -> HPA). */
+static void test_nested_guest_iommu(void **state)
+{
+    struct mach *m = *state = new_sm_mach(&two_topo);
+    struct vtd_vm *v1 = vm_with(m, vm1_mem, 3), *v2 = vm_with(m, vm2_mem, 2);
+    assert_int_equal(vtd_vm_assign(v1, (uint16_t[]){DEV_A}, 1), 0);
+    assert_int_equal(vtd_vm_assign(v2, (uint16_t[]){DEV_B}, 1), 0);
+    /* the guest's tables live in its range 0x100000-0x120000 */
+    struct mach_gfl g;
+    assert_int_equal(mach_gfl_init(&g, v1, 0x100000, 0x110000), 0);
+    gfl_set(&g, GIOVA, 1, 0x3000 | GFL_TABLE);
+    gfl_set(&g, GIOVA + PAGE, 1, 0x7fff5000 | GFL_TABLE); /* another range of the VM */
+    assert_int_equal(vtd_vm_nest(v1, DEV_A, GPASID, g.cr3, 4), 0);
+
+    /* the PASID entry: nested, the guest's CR3 (a GPA), the VM's second
+     * level and DID */
+    struct pe_catch pe = pasid_entry_of(m, DEV_A, GPASID);
+    assert_true(pe.found);
+    assert_int_equal(pgtt_of(&pe), PGTT_NESTED);
+    assert_int_equal(pe.q[2] & VTD_PE_Q2_FSPTPTR_MASK, g.cr3);
+    assert_int_equal(pe.q[0] & VTD_PE_Q0_SSPTPTR_MASK, vtd_drv_domain_root(vtd_drv_domain_of(m->drv, DEV_A)));
+    assert_int_equal(pe.q[1] & VTD_PE_Q1_DID_MASK, (uint64_t)vtd_vm_domain_id(v1));
+
+    /* guest IOVA -> GPA (guest tables) -> HPA (host tables) */
+    expect_pasid_dma(m, v1, DEV_A, GPASID, GIOVA + 0x10, 0x3010);
+    expect_pasid_dma(m, v1, DEV_A, GPASID, GIOVA + PAGE + 0x20, 0x7fff5020);
+    /* the unit set A and D in the guest's leaf, in guest memory */
+    assert_int_equal(gfl_get(&g, GIOVA, 1) & (VTD_FL_A | VTD_FL_D), VTD_FL_A | VTD_FL_D);
+    /* without PASID the same device still sees plain GPAs (RID_PASID) */
+    check_every_page(m, v1, DEV_A, nest_plain, 1);
+    /* a guest IOVA the guest did not map: first-level P = 0 (SFS.2, 71h) */
+    expect_pasid_fault(m, DEV_A, GPASID, GIOVA + 2 * PAGE, VTD_R, VTD_FR_SM_FL_NOT_PRESENT);
+
+    /* a guest table pointer (PDPTE) to GPA 0x500000, which is not the VM's:
+     * the second-level walk of that table's address finds R = W = 0 --
+     * Table 30 SFS.1 treats a nested second-level fault on the way to a
+     * first-level entry as SSS.1-5: SSS.2, 79h */
+    gfl_set(&g, 0x80000000ULL, 3, 0x500000 | GFL_TABLE);
+    expect_pasid_fault(m, DEV_A, GPASID, 0x80000000ULL, VTD_R, VTD_FR_SM_SL_PERM);
+    /* a guest leaf pointing at GPA 0x200000 (VM 2's memory, not VM 1's):
+     * the final address through the second level, R = W = 0 (79h); VM 2's
+     * page untouched */
+    uint64_t before, after;
+    assert_int_equal(vtd_vm_read(v2, 0x200000, &before, 8), 0);
+    gfl_set(&g, GIOVA + 3 * PAGE, 1, 0x200000 | GFL_TABLE);
+    expect_pasid_fault(m, DEV_A, GPASID, GIOVA + 3 * PAGE, VTD_W, VTD_FR_SM_SL_PERM);
+    assert_int_equal(vtd_vm_read(v2, 0x200000, &after, 8), 0);
+    assert_int_equal(before, after);
+    /* a guest leaf beyond the second level's 48 bits: SFS.5, 74h */
+    gfl_set(&g, GIOVA + 4 * PAGE, 1, (1ULL << 50) | GFL_TABLE);
+    expect_pasid_fault(m, DEV_A, GPASID, GIOVA + 4 * PAGE, VTD_R, VTD_FR_SM_FL_NESTED_ADDR);
+    /* device B (VM 2) has no such PASID: its PASID table (the one holding
+     * its RID_PASID) has P = 0 there (SPT.2, 59h) */
+    expect_pasid_fault(m, DEV_B, GPASID, GIOVA, VTD_R, VTD_FR_SM_PTE_NOT_PRESENT);
+    assert_int_equal(m->ndiag, 0);
+
+    /* the guest remaps GIOVA to GPA 0x4000 in place: until it invalidates,
+     * the unit keeps using its cached translation (the model flags the
+     * stale use) */
+    uint64_t old_hpa;
+    assert_int_equal(vtd_vm_gpa_to_hpa(v1, 0x3000, &old_hpa), 0);
+    gfl_set(&g, GIOVA, 1, 0x4000 | GFL_TABLE);
+    struct vtd_result res;
+    uint64_t w = 1;
+    assert_int_equal(mach_dma_pasid(m, DEV_A, GPASID, GIOVA, VTD_R, &w, 8, &res), 0);
+    assert_int_equal(res.status, VTD_OK);
+    assert_int_equal(res.pa, old_hpa);
+    assert_int_equal(m->ndiag, 1);
+    assert_int_equal(m->diag[0].code, VTD_DIAG_STALE_IOTLB);
+    /* the guest's page-selective invalidation, forwarded by the VMM */
+    uint64_t desc[2];
+    guest_piotlb(desc, GPASID, true, GIOVA, 0, false);
+    assert_int_equal(vtd_vm_nest_inval(v1, DEV_A, desc), 0);
+    expect_pasid_dma(m, v1, DEV_A, GPASID, GIOVA + 0x30, 0x4030);
+    assert_int_equal(m->ndiag, 1); /* no stale use since */
+    /* again, and a PASID-selective one (G = 10b) */
+    gfl_set(&g, GIOVA, 1, 0x5000 | GFL_TABLE);
+    guest_piotlb(desc, GPASID, false, 0, 0, false);
+    assert_int_equal(vtd_vm_nest_inval(v1, DEV_A, desc), 0);
+    expect_pasid_dma(m, v1, DEV_A, GPASID, GIOVA + 0x38, 0x5038);
+    /* a leaf-only change (IH = 1) of GIOVA + PAGE, which is cached: the
+     * guest invalidating another page leaves it stale, invalidating the
+     * 2-page block (AM = 1) holding it does not */
+    uint64_t hpa7;
+    assert_int_equal(vtd_vm_gpa_to_hpa(v1, 0x7fff5008, &hpa7), 0);
+    expect_pasid_dma(m, v1, DEV_A, GPASID, GIOVA + PAGE + 8, 0x7fff5008);
+    gfl_set(&g, GIOVA + PAGE, 1, 0x6000 | GFL_TABLE);
+    guest_piotlb(desc, GPASID, true, GIOVA, 0, true);
+    assert_int_equal(vtd_vm_nest_inval(v1, DEV_A, desc), 0);
+    assert_int_equal(mach_dma_pasid(m, DEV_A, GPASID, GIOVA + PAGE + 8, VTD_R, &w, 8, &res), 0);
+    assert_int_equal(res.pa, hpa7);
+    assert_int_equal(m->ndiag, 2);
+    assert_int_equal(m->diag[1].code, VTD_DIAG_STALE_IOTLB);
+    guest_piotlb(desc, GPASID, true, GIOVA + PAGE, 1, true);
+    assert_int_equal(vtd_vm_nest_inval(v1, DEV_A, desc), 0);
+    expect_pasid_dma(m, v1, DEV_A, GPASID, GIOVA + PAGE + 8, 0x6008);
+    assert_int_equal(m->ndiag, 2);
+
+    /* descriptors the layer refuses, and PASIDs not bound */
+    uint64_t bad[2] = {VTD_DESC_IOTLB | 1u << VTD_DESC_G_SHIFT, 0};
+    assert_int_equal(vtd_vm_nest_inval(v1, DEV_A, bad), VTD_EINVAL);
+    assert_non_null(strstr(vtd_assign_error(m->as), "not 6"));
+    guest_piotlb(bad, GPASID, true, GIOVA, 0, false);
+    bad[0] &= ~VTD_DESC_G_MASK; /* G = 00b */
+    assert_int_equal(vtd_vm_nest_inval(v1, DEV_A, bad), VTD_EINVAL);
+    assert_non_null(strstr(vtd_assign_error(m->as), "granularity"));
+    guest_piotlb(bad, GPASID, true, GIOVA, 0, false);
+    bad[0] |= 1ULL << 60;
+    assert_int_equal(vtd_vm_nest_inval(v1, DEV_A, bad), VTD_EINVAL);
+    assert_non_null(strstr(vtd_assign_error(m->as), "reserved"));
+    guest_piotlb(desc, GPASID + 1, true, GIOVA, 0, false);
+    assert_int_equal(vtd_vm_nest_inval(v1, DEV_A, desc), VTD_AS_ENODEV);
+    guest_piotlb(desc, GPASID, true, GIOVA, 0, false);
+    assert_int_equal(vtd_vm_nest_inval(v2, DEV_B, desc), VTD_AS_ENODEV);
+    assert_int_equal(vtd_vm_nest_inval(v1, DEV_B, desc), VTD_AS_ENODEV);
+    /* binding refusals */
+    assert_int_equal(vtd_vm_nest(v1, DEV_A, GPASID, g.cr3, 4), VTD_AS_EBUSY);
+    assert_int_equal(vtd_vm_nest(v1, DEV_A, 0, g.cr3, 4), VTD_EINVAL);
+    assert_non_null(strstr(vtd_assign_error(m->as), "RID_PASID"));
+    assert_int_equal(vtd_vm_nest(v1, DEV_A, GPASID + 1, 0x500000, 4), VTD_AS_ENODEV);
+    assert_int_equal(vtd_vm_nest(v1, DEV_A, GPASID + 1, g.cr3, 3), VTD_EINVAL);
+    assert_int_equal(vtd_vm_nest(v1, DEV_A, 1u << 20, g.cr3, 4), VTD_AS_EDRV);
+
+    /* the host takes back the page GIOVA + PAGE maps (GPA 0x6000): the
+     * host's unmap invalidates the nested translations built on it too */
+    assert_int_equal(vtd_vm_remove_memory(v1, 0x6000, PAGE), 0);
+    expect_pasid_fault(m, DEV_A, GPASID, GIOVA + PAGE, VTD_R, VTD_FR_SM_SL_PERM);
+    assert_int_equal(m->ndiag, 2);
+
+    /* a second PASID whose CR3 page the host takes back: the walk of the
+     * table pointer itself faults in the second level (79h) */
+    struct mach_gfl g2;
+    assert_int_equal(mach_gfl_init(&g2, v1, 0x110000, 0x120000), 0);
+    gfl_set(&g2, GIOVA, 1, 0x3000 | GFL_TABLE);
+    assert_int_equal(vtd_vm_nest(v1, DEV_A, GPASID + 1, g2.cr3, 4), 0);
+    expect_pasid_dma(m, v1, DEV_A, GPASID + 1, GIOVA, 0x3000);
+    assert_int_equal(vtd_vm_remove_memory(v1, g2.cr3, PAGE), 0);
+    expect_pasid_fault(m, DEV_A, GPASID + 1, GIOVA, VTD_R, VTD_FR_SM_SL_PERM);
+    assert_int_equal(m->ndiag, 2);
+
+    /* unbinding restores second level only: the PASID faults at its entry
+     * (SPT.2, 59h), requests without PASID still reach the VM's memory */
+    assert_int_equal(vtd_vm_unnest(v1, DEV_A, GPASID), 0);
+    assert_int_equal(vtd_vm_unnest(v1, DEV_A, GPASID), VTD_AS_ENODEV);
+    expect_pasid_fault(m, DEV_A, GPASID, GIOVA, VTD_R, VTD_FR_SM_PTE_NOT_PRESENT);
+    check_every_page(m, v1, DEV_A, nest_plain, 1);
+    assert_int_equal(pgtt_of((struct pe_catch[]){pasid_entry_of(m, DEV_A, 0)}), PGTT_SL);
+
+    /* unassigning with PASID 6 still bound unbinds it too: the context
+     * entry goes (41h for either kind of request), the domain is freed */
+    assert_int_equal(vtd_vm_unassign(v1, (uint16_t[]){DEV_A}, 1), 0);
+    expect_pasid_fault(m, DEV_A, GPASID + 1, GIOVA, VTD_R, VTD_FR_SM_CTX_NOT_PRESENT);
+    assert_int_equal(mach_dma(m, DEV_A, 0x3000, VTD_R, &w, 8, &res), 0);
+    assert_int_equal(res.fault_reason, VTD_FR_SM_CTX_NOT_PRESENT);
+    assert_int_equal(mach_poll_faults(m), 1);
+    struct vtd_drv_info info;
+    assert_int_equal(vtd_drv_info(m->drv, &info), 0);
+    assert_int_equal(info.domains_used, 1); /* VM 2's */
+    /* and the device can be assigned and nested again */
+    assert_int_equal(vtd_vm_assign(v1, (uint16_t[]){DEV_A}, 1), 0);
+    gfl_set(&g, GIOVA, 1, 0x3000 | GFL_TABLE);
+    assert_int_equal(vtd_vm_nest(v1, DEV_A, GPASID, g.cr3, 4), 0);
+    expect_pasid_dma(m, v1, DEV_A, GPASID, GIOVA + 0x40, 0x3040);
+    assert_int_equal(m->ndiag, 2);
 }
 
 /* Topology: a PCIe-to-PCI bridge to buses 05-06, a multi-function device
@@ -710,7 +1086,7 @@ static void test_refusals(void **state)
     assert_int_equal(vtd_vm_nest(vm, DEV_B, 1, 0x0, 4), VTD_AS_ENODEV);
     assert_int_equal(vtd_vm_nest(other, DEV_A, 1, 0x0, 4), VTD_AS_ENODEV);
     assert_int_equal(vtd_vm_unnest(other, DEV_A, 1), VTD_AS_ENODEV);
-    assert_int_equal(vtd_vm_unnest(vm, DEV_A, 1), VTD_AS_EDRV);
+    assert_int_equal(vtd_vm_unnest(vm, DEV_A, 1), VTD_AS_ENODEV);
     assert_string_equal(vtd_assign_strerror(VTD_AS_EGROUP),
                         "the request splits a group: its devices must be assigned together");
     assert_string_equal(vtd_assign_strerror(VTD_ENOMEM), "out of memory");
@@ -739,6 +1115,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_two_vms_dma, teardown),
         cmocka_unit_test_teardown(test_cross_vm_faults, teardown),
+        cmocka_unit_test_teardown(test_scalable_assign, teardown),
+        cmocka_unit_test_teardown(test_nested_guest_iommu, teardown),
         cmocka_unit_test_teardown(test_groups, teardown),
         cmocka_unit_test(test_bad_topology),
         cmocka_unit_test_teardown(test_switch_ports, teardown),

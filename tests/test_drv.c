@@ -688,6 +688,7 @@ static void domain_ids(void **state)
     vtd_drv_domain_config_default(&c);
     c.type = VTD_DRV_DOM_FIRST_LEVEL;
     assert_int_equal(vtd_drv_domain_create(h2.drv, &c, &dom[15]), VTD_DRV_ENOTSUP); /* legacy mode */
+    assert_int_equal(vtd_drv_invalidate_pasid(h2.drv, SID(0, 3, 0), 1, 0, 0, 0), VTD_DRV_ENOTSUP); /* legacy */
     c.type = 99;
     assert_int_equal(vtd_drv_domain_create(h2.drv, &c, &dom[15]), VTD_DRV_EINVAL);
     dh_fini(&h2);

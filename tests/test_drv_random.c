@@ -1,7 +1,9 @@
 /* The driver under long randomized map / unmap sequences against a shadow
  * map (IOVA page -> PA, permission), on legacy units of different
  * capabilities (superpages or not, PSI or not, small MAMV, caching mode,
- * register-based or queued invalidation), strict and deferred domains.
+ * register-based or queued invalidation) and on scalable-mode units
+ * (second-level and first-level domains on the RID_PASID entry), strict
+ * and deferred domains.
  * After every operation sampled DMAs through the unit (mapped pages, pages
  * just unmapped, never mapped, range boundaries) must reach exactly the
  * shadow's PA with its permission, or fault with the right reason.  A
@@ -26,9 +28,10 @@
 
 static const uint16_t DEV = SID(0, 5, 0);
 
-enum { CFG_DEFAULT, CFG_NO_SP, CFG_NO_PSI, CFG_SMALL_MAMV, CFG_CM, CFG_REG, CFG_DIRECT, CFG_N };
+enum { CFG_DEFAULT, CFG_NO_SP, CFG_NO_PSI, CFG_SMALL_MAMV, CFG_CM, CFG_REG, CFG_SM_SL, CFG_SM_FL, CFG_DIRECT, CFG_N };
 static const char *const cfg_name[CFG_N] = {"default", "no-superpages", "no-PSI", "MAMV=1", "caching-mode",
-                                            "register-invalidation", "direct-pointers"};
+                                            "register-invalidation", "scalable second-level",
+                                            "scalable first-level", "direct-pointers"};
 
 struct rnd_state {
     uint64_t s;
@@ -118,8 +121,24 @@ static void check_result(struct run *ru, uint64_t page, uint8_t acc, uint64_t io
                      (unsigned long long)res.pa, (unsigned long long)(sh->old_pa[page] + off));
         return;
     }
+    /* legacy: a missing permission and a not-present entry are both 5h / 6h;
+     * scalable second level: 86h / 85h when the leaf lacks the one asked
+     * for, 79h when nothing is mapped; first level: 71h not present, 85h a
+     * write to a read-only page */
+    const bool mapped = page < NPAGES && sh->pa[page];
     uint8_t want = acc == VTD_R ? VTD_FR_NO_READ : VTD_FR_NO_WRITE;
-    if (res.status != VTD_FAULT || res.fault_reason != want)
+    if (ru->cfg == CFG_SM_SL)
+        want = !mapped ? VTD_FR_SM_SL_PERM : acc == VTD_R ? VTD_FR_SM_NO_READ : VTD_FR_SM_NO_WRITE;
+    else if (ru->cfg == CFG_SM_FL)
+        want = !mapped ? VTD_FR_SM_FL_NOT_PRESENT : VTD_FR_SM_NO_WRITE;
+    /* scalable mode, deferred: the old translation of a pending unmap may
+     * still be cached and lack the permission asked for */
+    uint8_t stale = want;
+    if (!mapped && page < NPAGES && sh->old_pa[page] && !(sh->old_perm[page] & acc))
+        stale = ru->cfg == CFG_SM_SL && acc == VTD_R ? VTD_FR_SM_NO_READ
+                : ru->cfg == CFG_SM_SL || ru->cfg == CFG_SM_FL ? VTD_FR_SM_NO_WRITE
+                                                                : want;
+    if (res.status != VTD_FAULT || (res.fault_reason != want && res.fault_reason != stale))
         RUN_FAIL(ru, "%s 0x%llx: status %d fault 0x%x pa 0x%llx, expected fault 0x%x",
                  acc == VTD_R ? "read" : "write", (unsigned long long)iova, res.status, res.fault_reason,
                  (unsigned long long)res.pa, want);
@@ -186,8 +205,9 @@ static void do_map(struct run *ru)
     bool busy = false;
     for (uint64_t p = first; p < first + n; p++)
         busy |= sh->pa[p] != 0;
-    static const uint8_t perms[3] = {VTD_R, VTD_W, VTD_R | VTD_W};
-    uint8_t perm = perms[rnd_below(&ru->r, 3)];
+    static const uint8_t perms[3] = {VTD_R, VTD_R | VTD_W, VTD_W};
+    /* first-level pages are always readable: no write-only */
+    uint8_t perm = perms[rnd_below(&ru->r, ru->cfg == CFG_SM_FL ? 2 : 3)];
     unsigned prot = (perm & VTD_R ? VTD_DRV_PROT_READ : 0) | (perm & VTD_W ? VTD_DRV_PROT_WRITE : 0);
     int rc = vtd_drv_map(ru->dom, first << 12, pa, n << 12, prot);
     if (busy) {
@@ -270,6 +290,11 @@ static void configure(int which, struct vtd_config *cfg, struct vtd_drv_config *
         cfg->ecap &= ~(VTD_ECAP_QI | VTD_ECAP_IR | VTD_ECAP_EIM | VTD_ECAP_DT);
         cfg->cap &= ~VTD_CAP_PI;
         break;
+    case CFG_SM_SL:
+    case CFG_SM_FL:
+        vtd_config_scalable(cfg);
+        dcfg->flags |= VTD_DRV_CFG_SCALABLE;
+        break;
     default:
         break;
     }
@@ -291,6 +316,8 @@ static void one_run(int which, bool deferred, uint64_t seed)
     assert_int_equal(vtd_drv_enable(h->drv), 0);
     struct vtd_drv_domain_config c;
     vtd_drv_domain_config_default(&c);
+    if (which == CFG_SM_FL)
+        c.type = VTD_DRV_DOM_FIRST_LEVEL;
     if (deferred) {
         c.flags = VTD_DRV_DOM_DEFERRED;
         c.fq_max_entries = 16;
@@ -373,6 +400,8 @@ CASE(no_psi, CFG_NO_PSI)
 CASE(mamv, CFG_SMALL_MAMV)
 CASE(cm, CFG_CM)
 CASE(reg, CFG_REG)
+CASE(sm_sl, CFG_SM_SL)
+CASE(sm_fl, CFG_SM_FL)
 CASE(direct, CFG_DIRECT)
 
 int main(void)
@@ -382,7 +411,8 @@ int main(void)
         cmocka_unit_test(no_sp_deferred), cmocka_unit_test(no_psi_strict), cmocka_unit_test(no_psi_deferred),
         cmocka_unit_test(mamv_strict),   cmocka_unit_test(mamv_deferred), cmocka_unit_test(cm_strict),
         cmocka_unit_test(cm_deferred),   cmocka_unit_test(reg_strict),    cmocka_unit_test(reg_deferred),
-        cmocka_unit_test(direct_strict), cmocka_unit_test(direct_deferred),
+        cmocka_unit_test(sm_sl_strict),  cmocka_unit_test(sm_sl_deferred), cmocka_unit_test(sm_fl_strict),
+        cmocka_unit_test(sm_fl_deferred), cmocka_unit_test(direct_strict), cmocka_unit_test(direct_deferred),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -192,6 +192,25 @@ static void nested(void **state)
     assert_true(th_r64(&h->t, HTAB) & VTD_FL_A);
     assert_int_equal(th_r64(&h->t, HTAB + 12 * KiB) & (VTD_FL_A | VTD_FL_D), VTD_FL_A | VTD_FL_D);
     expect_fault(h, true, 4, 0x401000, VTD_R, VTD_FR_SM_FL_NOT_PRESENT);
+    /* the guest's tables change behind the driver: the cached translation
+     * stays (stale) until vtd_drv_invalidate_pasid, page-selective or whole */
+    assert_int_equal(vtd_drv_map(sl, 0x301000, 0xb001000, 4 * KiB, RW), 0);
+    th_w64(&h->t, HTAB + 12 * KiB, 0x301000 | tb);
+    struct vtd_result r = req(h, true, 4, 0x400123, VTD_R);
+    assert_int_equal(r.pa, 0xb000123);
+    assert_true(th_has_diag(&h->t, VTD_DIAG_STALE_IOTLB));
+    h->t.ndiag = 0;
+    assert_int_equal(vtd_drv_invalidate_pasid(h->drv, DEV, 4, 0x400000, 4 * KiB, VTD_DRV_INV_LEAF), 0);
+    expect_pa(h, true, 4, 0x400123, VTD_R, 0xb001123);
+    th_w64(&h->t, HTAB + 12 * KiB, 0x300000 | tb);
+    assert_int_equal(vtd_drv_invalidate_pasid(h->drv, DEV, 4, 0, 0, 0), 0);
+    expect_pa(h, true, 4, 0x400123, VTD_R, 0xb000123);
+    assert_int_equal(vtd_drv_unmap(sl, 0x301000, 4 * KiB, NULL), 0);
+    /* refusals: no such PASID entry, unaligned, unknown flag */
+    assert_int_equal(vtd_drv_invalidate_pasid(h->drv, DEV, 5, 0, 0, 0), VTD_DRV_ENOENT);
+    assert_int_equal(vtd_drv_invalidate_pasid(h->drv, SID(0, 9, 0), 4, 0, 0, 0), VTD_DRV_ENOENT);
+    assert_int_equal(vtd_drv_invalidate_pasid(h->drv, DEV, 4, 0x400100, 4 * KiB, 0), VTD_DRV_EINVAL);
+    assert_int_equal(vtd_drv_invalidate_pasid(h->drv, DEV, 4, 0, 0, 2), VTD_DRV_EINVAL);
     /* the output's second-level mapping goes: the nested walk faults in the SL */
     assert_int_equal(vtd_drv_unmap(sl, 0x300000, 4 * KiB, NULL), 0);
     expect_fault(h, true, 4, 0x400123, VTD_R, VTD_FR_SM_SL_PERM);
@@ -322,6 +341,79 @@ static void ats_device(void **state)
     dh_fini(h);
 }
 
+/* FPD from the attach flag.  vtd_drv_attach_pasid puts it in that PASID's
+ * entry only; vtd_drv_attach puts it in the context entry too, which
+ * suppresses the qualified faults of every request of the device. */
+static void expect_suppressed(struct dh *h, bool pv, uint32_t pasid, bool suppressed)
+{
+    struct vtd_result r = req(h, pv, pasid, 0x1000, VTD_R);
+    assert_int_equal(r.status, VTD_FAULT);
+    assert_int_equal(r.fault_reason, VTD_FR_SM_SL_PERM);
+    assert_int_equal(r.fault_recorded, !suppressed);
+    assert_int_equal(th_rd32(&h->t, VTD_REG_FSTS) & VTD_FSTS_PPF, suppressed ? 0 : VTD_FSTS_PPF);
+    assert_int_equal(vtd_drv_fault_poll(h->drv), suppressed ? 0 : 1);
+    dh_no_diag(h);
+}
+
+static void fault_processing_disable(void **state)
+{
+    struct dh *h = sm_host(state);
+    struct vtd_drv_domain *sl = domain(h, VTD_DRV_DOM_PAGING);
+    assert_int_equal(vtd_drv_attach(sl, DEV, 0), 0);
+    assert_int_equal(vtd_drv_attach_pasid(sl, DEV, 4, 0), 0);
+    assert_int_equal(vtd_drv_attach_pasid(sl, DEV, 8, VTD_DRV_ATTACH_FPD), 0);
+    expect_suppressed(h, false, 0, false);
+    expect_suppressed(h, true, 4, false);
+    expect_suppressed(h, true, 8, true);
+    assert_int_equal(vtd_drv_detach_pasid(h->drv, DEV, 4), 0);
+    assert_int_equal(vtd_drv_detach_pasid(h->drv, DEV, 8), 0);
+    assert_int_equal(vtd_drv_detach(h->drv, DEV), 0);
+    assert_int_equal(vtd_drv_attach(sl, DEV, VTD_DRV_ATTACH_FPD), 0);
+    assert_int_equal(vtd_drv_attach_pasid(sl, DEV, 4, 0), 0);
+    expect_suppressed(h, false, 0, true);
+    expect_suppressed(h, true, 4, true);
+    assert_int_equal(vtd_drv_detach_pasid(h->drv, DEV, 4), 0);
+    assert_int_equal(vtd_drv_detach(h->drv, DEV), 0);
+    assert_int_equal(vtd_drv_domain_destroy(sl), 0);
+    dh_fini(h);
+}
+
+static void count_fl_step(void *arg, const struct vtd_walk_step *st)
+{
+    *(unsigned *)arg += st->kind == VTD_STEP_FL_PTE;
+}
+
+/* A 5-level first-level domain (CAP.FL5LP): addresses above 2^48 map and
+ * translate; the walk reads five levels. */
+static void first_level_five_level(void **state)
+{
+    struct dh *h = sm_host(state);
+    struct vtd_drv_domain_config c;
+    vtd_drv_domain_config_default(&c);
+    c.type = VTD_DRV_DOM_FIRST_LEVEL;
+    c.levels = 5;
+    struct vtd_drv_domain *fl;
+    assert_int_equal(vtd_drv_domain_create(h->drv, &c, &fl), 0);
+    assert_int_equal(vtd_drv_domain_levels(fl), 5);
+    assert_int_equal(vtd_drv_attach_pasid(fl, DEV, 3, 0), 0);
+    const uint64_t hi = 1ULL << 52;
+    assert_int_equal(vtd_drv_map(fl, hi + 0x10000, 0x7000000, 4 * KiB, RW), 0);
+    expect_pa(h, true, 3, hi + 0x10010, VTD_W, 0x7000010);
+    expect_fault(h, true, 3, hi + 0x11000, VTD_R, VTD_FR_SM_FL_NOT_PRESENT);
+    struct vtd_request rq = {.sid = DEV, .access = VTD_R, .pasid_valid = true, .pasid = 3, .addr = hi + 0x10000};
+    struct vtd_result wr;
+    unsigned fl_reads = 0;
+    assert_int_equal(vtd_walk(h->t.u, &rq, &wr, count_fl_step, &fl_reads), 0);
+    assert_int_equal(wr.status, VTD_OK);
+    assert_int_equal(fl_reads, 5);
+    assert_int_equal(vtd_drv_unmap(fl, hi + 0x10000, 4 * KiB, NULL), 0);
+    expect_fault(h, true, 3, hi + 0x10010, VTD_R, VTD_FR_SM_FL_NOT_PRESENT);
+    vtd_drv_fault_poll(h->drv);
+    assert_int_equal(vtd_drv_detach_pasid(h->drv, DEV, 3), 0);
+    assert_int_equal(vtd_drv_domain_destroy(fl), 0);
+    dh_fini(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +425,8 @@ int main(void)
         cmocka_unit_test_teardown(non_coherent, dh_teardown),
         cmocka_unit_test_teardown(table_freeing, dh_teardown),
         cmocka_unit_test_teardown(ats_device, dh_teardown),
+        cmocka_unit_test_teardown(fault_processing_disable, dh_teardown),
+        cmocka_unit_test_teardown(first_level_five_level, dh_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

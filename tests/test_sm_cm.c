@@ -272,13 +272,93 @@ static void test_cm_sl_negative_after_nested_pwc(void **state)
     expect_fault(&c, rq(&c, 1, VTD_R), VTD_FR_SM_NO_READ);
 }
 
+/* A scalable-mode context entry that is not present (41h), sets reserved
+ * bits (42h) or is invalid (43h) is cached under CM with its fault: fixing
+ * it in memory changes nothing (the stale use is reported) until a
+ * context-cache invalidation covering the device; one for another device
+ * does not drop it. */
+static void test_cm_smctx_cached(void **state)
+{
+    struct cm c;
+    uint64_t q[8];
+    cm_setup(state, &c, true, q);
+    const uint64_t ca = sm_ctx_addr(c.t, DEV), c0 = th_r64(c.t, ca), c1 = th_r64(c.t, ca + 8);
+    uint64_t d[4];
+    th_w64(c.t, ca, c0 & ~VTD_SMCTX_P);
+    expect_fault(&c, rq(&c, 1, VTD_R), VTD_FR_SM_CTX_NOT_PRESENT);
+    th_w64(c.t, ca, c0);
+    th_clear_logs(c.t);
+    expect_fault(&c, rq(&c, 1, VTD_R), VTD_FR_SM_CTX_NOT_PRESENT);
+    assert_true(th_has_diag(c.t, VTD_DIAG_STALE_NEGATIVE));
+    sm_desc_cc(d, 3, 0, SID(0, 5, 0), 0); /* another device */
+    sm_qi_submit(c.t, d);
+    sm_qi_sync(c.t);
+    expect_fault(&c, rq(&c, 1, VTD_R), VTD_FR_SM_CTX_NOT_PRESENT);
+    sm_desc_cc(d, 3, 0, DEV, 0);
+    sm_qi_submit(c.t, d);
+    sm_qi_sync(c.t);
+    expect_ok(rq(&c, 1, VTD_R));
+
+    /* reserved bits in the upper half (42h), dropped by a global invalidation */
+    th_w64(c.t, ca + 16, 1);
+    sm_desc_cc(d, 1, 0, 0, 0);
+    sm_qi_submit(c.t, d);
+    sm_qi_sync(c.t);
+    expect_fault(&c, rq(&c, 1, VTD_R), VTD_FR_SM_CTX_RSVD);
+    th_w64(c.t, ca + 16, 0);
+    expect_fault(&c, rq(&c, 1, VTD_R), VTD_FR_SM_CTX_RSVD);
+    sm_qi_submit(c.t, d);
+    sm_qi_sync(c.t);
+    expect_ok(rq(&c, 1, VTD_R));
+
+    /* RID_PASID beyond what PDTS covers (43h) */
+    th_w64(c.t, ca + 8, (c1 & ~(uint64_t)VTD_SMCTX_Q1_RID_PASID_MASK) | VTD_SMCTX_Q1_RID_PASID_MASK);
+    sm_qi_submit(c.t, d);
+    sm_qi_sync(c.t);
+    expect_fault(&c, rq(&c, 1, VTD_R), VTD_FR_SM_CTX_INVALID);
+    th_w64(c.t, ca + 8, c1);
+    expect_fault(&c, rq(&c, 1, VTD_R), VTD_FR_SM_CTX_INVALID);
+    sm_qi_submit(c.t, d);
+    sm_qi_sync(c.t);
+    expect_ok(rq(&c, 1, VTD_R));
+}
+
+/* The cached context fault keeps the context entry's FPD; without CM a
+ * faulting context entry is not cached and is used as soon as it is fixed. */
+static void test_smctx_fpd_and_no_cm(void **state)
+{
+    struct cm c;
+    uint64_t q[8];
+    cm_setup(state, &c, true, q);
+    uint64_t ca = sm_ctx_addr(c.t, DEV), c0 = th_r64(c.t, ca);
+    th_w64(c.t, ca, (c0 & ~VTD_SMCTX_P) | VTD_SMCTX_FPD);
+    struct vtd_result r = rq(&c, 1, VTD_R);
+    assert_int_equal(r.fault_reason, VTD_FR_SM_CTX_NOT_PRESENT);
+    assert_false(r.fault_recorded);
+    th_w64(c.t, ca, c0 & ~VTD_SMCTX_P); /* FPD cleared, no invalidation */
+    r = rq(&c, 1, VTD_R);
+    assert_int_equal(r.fault_reason, VTD_FR_SM_CTX_NOT_PRESENT);
+    assert_false(r.fault_recorded);
+    th_teardown(state);
+
+    cm_setup(state, &c, false, q);
+    ca = sm_ctx_addr(c.t, DEV);
+    c0 = th_r64(c.t, ca);
+    th_w64(c.t, ca, c0 & ~VTD_SMCTX_P);
+    expect_fault(&c, rq(&c, 1, VTD_R), VTD_FR_SM_CTX_NOT_PRESENT);
+    th_w64(c.t, ca, c0);
+    expect_ok(rq(&c, 1, VTD_R));
+    th_w64(c.t, ca + 16, 1);
+    expect_ok(rq(&c, 1, VTD_R)); /* the valid entry is cached */
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_teardown(f, th_teardown)
     const struct CMUnitTest tests[] = {
         T(test_cm_pte_not_present_cached), T(test_no_cm_not_cached),   T(test_cm_pde_cached),
         T(test_cm_pte_rsvd_invalid_cached), T(test_cm_negative_fpd),   T(test_cm_sl_negative_codes),
-        T(test_cm_sl_negative_after_nested_pwc),
+        T(test_cm_sl_negative_after_nested_pwc), T(test_cm_smctx_cached), T(test_smctx_fpd_and_no_cm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -181,17 +181,40 @@ VTD_API struct vtd_vm *vtd_assign_owner(const struct vtd_assign *a, uint16_t rid
 
 /* ---- A guest with its own virtual IOMMU (nested translation) ---- */
 
-/* Nest the guest's first-level tables over the VM's domain: requests of
- * assigned device `sid` tagged with `pasid` are translated by the guest's
- * first-level tables (root at guest-physical fl_root, 4 or 5 levels), whose
- * table reads and output are in turn translated GPA -> HPA by the VM's
- * second-level tables (PASID-table entry PGTT=011b).  Needs the driver in
+/* On a scalable-mode unit every assigned device's requests without PASID
+ * use its RID_PASID entry: second level (PGTT=010b) over the VM's GPA -> HPA
+ * tables, exactly as the legacy context entry does.  On top of that:
+ *
+ * Bind the guest's first-level tables (what the guest's OS wrote into its
+ * virtual IOMMU: IA-32e tables in its own memory, root = the guest's "CR3",
+ * a GPA) for PASID `pasid` of assigned device `sid`: requests tagged with
+ * that PASID are translated guest IOVA -> GPA by those tables, whose table
+ * reads and output are in turn translated GPA -> HPA by the VM's second
+ * level (PASID-table entry PGTT=011b, nested).  Needs the driver in
  * scalable mode on a unit with ECAP.NEST (vtd_drv_info.nested), else
  * VTD_ENOTSUP.  VTD_AS_ENODEV when sid is not assigned to vm or fl_root is
- * not backed guest memory; VTD_EINVAL for fl_root unaligned or fl_levels
- * not 4 or 5; VTD_AS_EDRV when the driver refuses. */
+ * not backed guest memory; VTD_EINVAL for PASID 0 (the RID_PASID), fl_root
+ * unaligned or fl_levels not 4 or 5; VTD_AS_EBUSY when that PASID is bound
+ * already; VTD_AS_EDRV when the driver refuses (e.g. a PASID beyond what
+ * it supports).  The guest edits its tables freely afterwards: the unit
+ * sees a change once the guest invalidated it (vtd_vm_nest_inval). */
 VTD_API int vtd_vm_nest(struct vtd_vm *vm, uint16_t sid, uint32_t pasid, uint64_t fl_root, unsigned fl_levels);
+/* Unbind: the PASID entry is cleared and invalidated (PASID cache,
+ * PASID-based IOTLB); requests with that PASID then fault (PASID entry not
+ * present), requests without PASID keep the second level.  Unassigning a
+ * device unbinds all of its PASIDs first.  VTD_AS_ENODEV when not bound. */
 VTD_API int vtd_vm_unnest(struct vtd_vm *vm, uint16_t sid, uint32_t pasid);
+/* Forward a guest's invalidation: desc is the 128-bit PASID-based IOTLB
+ * invalidation descriptor (type 6; desc[0] = bits 63:0) the guest queued
+ * in its virtual IOMMU, which the VMM trapped and resolved (from the
+ * guest's DID) to assigned device sid.  Its PASID must be bound for sid.
+ * G=10b: everything cached for the PASID; G=11b: the 2^AM pages at ADDR
+ * (IH=1: leaf entries only).  The host issues the same invalidation with
+ * the VM's own DID and waits for it; the guest's DID is not used.
+ * VTD_EINVAL for another type, G=00b/01b or reserved bits set (the
+ * sentence quotes the descriptor), VTD_AS_ENODEV for a PASID not bound,
+ * VTD_AS_EDRV when the driver refuses. */
+VTD_API int vtd_vm_nest_inval(struct vtd_vm *vm, uint16_t sid, const uint64_t desc[2]);
 
 /* ---- vCPUs and interrupts ---- */
 

@@ -301,6 +301,12 @@ enum { VTD_SVT_NONE = 0, VTD_SVT_SID = 1, VTD_SVT_BUS = 2 };
 #define VTD_DESC_IOTLB_AM_MASK VTD_GENMASK(5, 0)  /* hi */
 #define VTD_DESC_IOTLB_IH VTD_BIT(6)              /* hi */
 #define VTD_DESC_IOTLB_RSVD_HI VTD_GENMASK(11, 7)
+/* PASID-based IOTLB / PASID-cache descriptors: PASID 51:32 */
+#define VTD_DESC_PASID_SHIFT 32
+#define VTD_DESC_PASID_MASK VTD_GENMASK(51, 32)
+#define VTD_DESC_PIOTLB_RSVD_LO (VTD_GENMASK(8, 6) | VTD_GENMASK(15, 12) | VTD_GENMASK(63, 52))
+#define VTD_DESC_PIOTLB_G_PASID 2 /* G 10b: PASID-selective (within the domain) */
+#define VTD_DESC_PIOTLB_G_PAGE 3  /* G 11b: page-selective within the PASID */
 #define VTD_DESC_ADDR_MASK VTD_GENMASK(63, 12)    /* hi: IOTLB / device-TLB ADDR */
 #define VTD_DESC_DEVTLB_PFSID_LO_SHIFT 12         /* PFSID 3:0 in 15:12 */
 #define VTD_DESC_DEVTLB_PFSID_HI_SHIFT 52         /* PFSID 15:4 in 63:52 */

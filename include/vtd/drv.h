@@ -312,6 +312,23 @@ VTD_DRV_API int vtd_drv_attach_nested(struct vtd_drv_domain *dom, uint16_t sid, 
                                       uint64_t fl_root, unsigned fl_levels, unsigned flags);
 VTD_DRV_API int vtd_drv_detach_pasid(struct vtd_drv *d, uint16_t sid, uint32_t pasid);
 
+enum {
+    VTD_DRV_INV_LEAF = 1u << 0, /* only leaf entries changed (IH = 1): paging-structure
+                                   caches are kept */
+};
+/* Scalable mode with queued invalidation (else ENOTSUP): the first-level
+ * tables of (sid, pasid)'s first-level or nested entry (PGTT 001 / 011)
+ * changed behind the driver's back -- a guest's own tables under nesting,
+ * which the guest invalidates through its virtual IOMMU and the VMM
+ * forwards.  Issues a PASID-based IOTLB invalidation tagged with the
+ * entry's domain id: page-selective for [iova, iova+size) (4 KiB aligned;
+ * rounded out to a naturally aligned power-of-two block), PASID-selective
+ * when size is 0 or the block exceeds CAP.MAMV; then waits for it.  ENOENT
+ * when (sid, pasid) has no entry, EINVAL for a second-level or
+ * pass-through entry (vtd_drv_unmap keeps those coherent). */
+VTD_DRV_API int vtd_drv_invalidate_pasid(struct vtd_drv *d, uint16_t sid, uint32_t pasid, uint64_t iova,
+                                         uint64_t size, unsigned flags);
+
 /* ---- Mappings ---- */
 
 enum {

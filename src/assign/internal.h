@@ -51,6 +51,11 @@ struct as_irq {                   /* an interrupt routed to a vCPU */
     uint32_t index;               /* its IRTE */
 };
 
+struct as_nest {                  /* a PASID of an assigned device nested over the VM's domain */
+    uint16_t sid;
+    uint32_t pasid;
+};
+
 struct vtd_vm {
     struct vtd_assign *a;
     unsigned id;
@@ -63,6 +68,8 @@ struct vtd_vm {
     unsigned nvcpus;
     struct as_irq *irqs;
     unsigned nirqs, irqcap;
+    struct as_nest *nests;        /* guest first-level tables bound (nest.c) */
+    unsigned nnests, nestcap;
     struct vtd_vm *next;
 };
 
@@ -95,7 +102,12 @@ int as_topology(struct vtd_assign *a, const struct vtd_assign_topology *t);
 void as_group_reason(const struct vtd_assign *a, const struct as_dev *x, const struct as_dev *y, char *buf,
                      size_t len);
 
-/* vm.c / irq.c internals */
+/* a->err = "<what>: the driver said: ..."; VTD_ENOMEM or VTD_AS_EDRV */
+int as_drv_fail(struct vtd_assign *a, int r, const char *what);
+
+/* vm.c / irq.c / nest.c internals */
 void as_irq_release_all(struct vtd_vm *vm);
+/* Unbind every PASID of device sid nested in vm (before it is unassigned). */
+void as_unnest_dev(struct vtd_vm *vm, uint16_t sid);
 
 #endif

@@ -15,7 +15,7 @@
 #define GPA_LIMIT (1ULL << 52)
 #define PROT_RW (VTD_DRV_PROT_READ | VTD_DRV_PROT_WRITE)
 
-static int drv_fail(struct vtd_assign *a, int r, const char *what)
+int as_drv_fail(struct vtd_assign *a, int r, const char *what)
 {
     return as_fail(a, r == VTD_DRV_ENOMEM ? VTD_ENOMEM : VTD_AS_EDRV, "%s: the driver said: %s", what,
                    vtd_drv_strerror(r));
@@ -45,7 +45,7 @@ int vtd_assign_create(struct vtd_drv *drv, const struct vtd_assign_platform *p, 
     a->next_vm_id = 1;
     int r = vtd_drv_info(drv, &a->info);
     if (r)
-        r = drv_fail(a, r, "reading the driver's info");
+        r = as_drv_fail(a, r, "reading the driver's info");
     else
         r = as_topology(a, t);
     if (r) {
@@ -146,6 +146,7 @@ void vtd_vm_destroy(struct vtd_vm *vm)
             break;
         }
     free(vm->irqs);
+    free(vm->nests);
     free(vm->rids);
     free(vm);
 }
@@ -178,7 +179,7 @@ static int map_pages(struct vtd_vm *vm, const struct as_range *r, uint64_t first
                      (unsigned long long)r->hpa[i]);
             if (i > first)
                 vtd_drv_unmap(vm->dom, r->gpa + first * AS_PAGE, (i - first) * AS_PAGE, NULL);
-            return drv_fail(vm->a, rc, what);
+            return as_drv_fail(vm->a, rc, what);
         }
         i = j;
     }
@@ -192,7 +193,7 @@ static int unmap_gpa(struct vtd_vm *vm, uint64_t gpa, uint64_t size)
         char what[96];
         snprintf(what, sizeof what, "VM %u: unmapping GPA [0x%llx, 0x%llx)", vm->id, (unsigned long long)gpa,
                  (unsigned long long)(gpa + size));
-        return drv_fail(vm->a, rc, what);
+        return as_drv_fail(vm->a, rc, what);
     }
     return 0;
 }
@@ -486,7 +487,7 @@ static int get_rid(struct vtd_vm *vm, uint16_t rid)
     if (rc) {
         char what[64], b1[8];
         snprintf(what, sizeof what, "VM %u: attaching requester id %s", vm->id, as_bdf(rid, b1));
-        return drv_fail(vm->a, rc, what);
+        return as_drv_fail(vm->a, rc, what);
     }
     vm->rids[vm->nrids].rid = rid;
     vm->rids[vm->nrids].refs = 1;
@@ -519,7 +520,7 @@ int vtd_vm_assign(struct vtd_vm *vm, const uint16_t *sids, unsigned n)
             vm->dom = NULL;
             char what[48];
             snprintf(what, sizeof what, "VM %u: creating its domain", vm->id);
-            return drv_fail(a, rc, what);
+            return as_drv_fail(a, rc, what);
         }
         rc = map_all(vm);
         if (rc) {
@@ -566,6 +567,7 @@ int vtd_vm_unassign(struct vtd_vm *vm, const uint16_t *sids, unsigned n)
             vtd_vm_unroute_irq(vm, vm->irqs[i].index);
     for (unsigned i = 0; i < n; i++) {
         struct as_dev *d = as_find_dev(a, sids[i]);
+        as_unnest_dev(vm, d->sid); /* its PASID entries go before its RID_PASID */
         for (unsigned k = 0; k < d->nrids; k++)
             put_rid(vm, d->rids[k]);
         d->vm = NULL;
@@ -581,8 +583,6 @@ int vtd_vm_domain_id(const struct vtd_vm *vm)
     return vm && vm->dom ? (int)vtd_drv_domain_id(vm->dom) : VTD_AS_ENODEV;
 }
 
-/* ---- Nested translation (guest vIOMMU) ---- */
-
 struct as_dev *as_assigned(struct vtd_vm *vm, uint16_t sid)
 {
     char b1[8];
@@ -591,49 +591,4 @@ struct as_dev *as_assigned(struct vtd_vm *vm, uint16_t sid)
         return d;
     as_fail(vm->a, VTD_AS_ENODEV, "device %s is not assigned to VM %u", as_bdf(sid, b1), vm->id);
     return NULL;
-}
-
-int vtd_vm_nest(struct vtd_vm *vm, uint16_t sid, uint32_t pasid, uint64_t fl_root, unsigned fl_levels)
-{
-    if (!vm)
-        return VTD_EINVAL;
-    struct vtd_assign *a = vm->a;
-    char b1[8];
-    if (!as_assigned(vm, sid))
-        return VTD_AS_ENODEV;
-    if (!a->info.nested)
-        return as_fail(a, VTD_ENOTSUP,
-                       "VM %u: nested translation needs the driver in scalable mode on a unit with ECAP.NEST; "
-                       "this one runs %s mode%s",
-                       vm->id, a->info.scalable ? "scalable" : "legacy",
-                       a->info.ecap & VTD_ECAP_NEST ? "" : " and has no ECAP.NEST");
-    if ((fl_root & (AS_PAGE - 1)) || (fl_levels != 4 && fl_levels != 5))
-        return as_fail(a, VTD_EINVAL, "VM %u: first-level root 0x%llx must be 4 KiB aligned and levels 4 or 5 (not %u)",
-                       vm->id, (unsigned long long)fl_root, fl_levels);
-    if (!range_of(vm, fl_root))
-        return as_fail(a, VTD_AS_ENODEV, "VM %u: first-level root GPA 0x%llx is not guest memory", vm->id,
-                       (unsigned long long)fl_root);
-    int rc = vtd_drv_attach_nested(vm->dom, sid, pasid, fl_root, fl_levels, 0);
-    if (rc) {
-        char what[80];
-        snprintf(what, sizeof what, "VM %u: nesting PASID %u of %s", vm->id, pasid, as_bdf(sid, b1));
-        return drv_fail(a, rc, what);
-    }
-    return 0;
-}
-
-int vtd_vm_unnest(struct vtd_vm *vm, uint16_t sid, uint32_t pasid)
-{
-    if (!vm)
-        return VTD_EINVAL;
-    char b1[8];
-    if (!as_assigned(vm, sid))
-        return VTD_AS_ENODEV;
-    int rc = vtd_drv_detach_pasid(vm->a->drv, sid, pasid);
-    if (rc) {
-        char what[80];
-        snprintf(what, sizeof what, "VM %u: removing PASID %u of %s", vm->id, pasid, as_bdf(sid, b1));
-        return drv_fail(vm->a, rc, what);
-    }
-    return 0;
 }

@@ -453,6 +453,18 @@ int vtd_drv_detach_pasid(struct vtd_drv *d, uint16_t sid, uint32_t pasid)
     return rc;
 }
 
+int vtd_drv_invalidate_pasid(struct vtd_drv *d, uint16_t sid, uint32_t pasid, uint64_t iova, uint64_t size,
+                             unsigned flags)
+{
+    if (!d || (flags & ~(unsigned)VTD_DRV_INV_LEAF) || ((iova | size) & 0xFFF) || iova + size < iova)
+        return VTD_DRV_EINVAL;
+    vdrv_lock(d);
+    int rc = !d->sm || !d->qi ? VTD_DRV_ENOTSUP
+                              : vdrv_sm_inval_pasid(d, sid, pasid, iova, size, flags & VTD_DRV_INV_LEAF);
+    vdrv_unlock(d);
+    return rc;
+}
+
 /* Teardown at vtd_drv_destroy: every device detached, every domain freed. */
 void vdrv_domains_destroy(struct vtd_drv *d)
 {

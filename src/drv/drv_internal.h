@@ -57,8 +57,6 @@
 #define VDRV_PC_G_DOMAIN 0  /* PASID-cache: all PASIDs of a domain */
 #define VDRV_PC_G_PASID 1   /* PASID-cache: one PASID of a domain */
 #define VDRV_PC_G_GLOBAL 3
-#define VDRV_PIOTLB_G_PASID 2
-#define VDRV_PIOTLB_G_PAGE 3
 
 /* Software state of one requester id. */
 struct vdrv_dev {
@@ -238,8 +236,9 @@ void vdrv_inv_iotlb(struct vtd_drv *d, int gran, uint16_t did, uint64_t addr, un
 /* page-selective for [iova, iova+size) when possible, else domain-selective;
  * ih: the invalidation hint (only leaf entries changed) */
 void vdrv_inv_iotlb_range(struct vtd_drv *d, uint16_t did, uint64_t iova, uint64_t size, bool ih);
-void vdrv_inv_piotlb_range(struct vtd_drv *d, uint16_t did, uint32_t pasid, uint64_t iova, uint64_t size,
-                           bool ih);
+/* PASID-based IOTLB: page-selective for [iova, iova+size) (ih: leaf entries
+ * only) when the block fits CAP.MAMV, else PASID-selective; size 0: PASID-selective */
+void vdrv_inv_piotlb_range(struct vtd_drv *d, uint16_t did, uint32_t pasid, uint64_t iova, uint64_t size, bool ih);
 void vdrv_inv_devtlb(struct vtd_drv *d, uint16_t sid, uint64_t iova, uint64_t size);
 void vdrv_inv_iec(struct vtd_drv *d, bool global, uint32_t index, unsigned im);
 void vdrv_inv_pc(struct vtd_drv *d, int gran, uint16_t did, uint32_t pasid);
@@ -274,6 +273,7 @@ void vdrv_ir_free(struct vtd_drv *d);
 int vdrv_sm_attach(struct vtd_drv_domain *dom, uint16_t sid, uint32_t pasid, int pgtt, uint64_t fl_root,
                    unsigned fl_levels, unsigned flags);
 int vdrv_sm_detach(struct vtd_drv *d, uint16_t sid, uint32_t pasid);
+int vdrv_sm_inval_pasid(struct vtd_drv *d, uint16_t sid, uint32_t pasid, uint64_t iova, uint64_t size, bool leaf);
 void vdrv_sm_free_dev(struct vtd_drv *d, struct vdrv_dev *dev);
 void vdrv_sm_detach_all(struct vtd_drv *d, uint16_t sid);
 

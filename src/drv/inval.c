@@ -288,8 +288,7 @@ void vdrv_inv_iotlb_range(struct vtd_drv *d, uint16_t did, uint64_t iova, uint64
         vdrv_inv_iotlb(d, VTD_IOTLB_PAGE, did, base, am, ih);
 }
 
-void vdrv_inv_piotlb_range(struct vtd_drv *d, uint16_t did, uint32_t pasid, uint64_t iova, uint64_t size,
-                           bool ih)
+void vdrv_inv_piotlb_range(struct vtd_drv *d, uint16_t did, uint32_t pasid, uint64_t iova, uint64_t size, bool ih)
 {
     if (!d->live || !d->qi)
         return;
@@ -298,10 +297,10 @@ void vdrv_inv_piotlb_range(struct vtd_drv *d, uint16_t did, uint32_t pasid, uint
     uint64_t lo = VTD_DESC_PIOTLB | (uint64_t)did << VTD_DESC_DID_SHIFT | (uint64_t)(pasid & 0xFFFFF) << 32;
     if (!size || am > d->mamv) {
         d->st.iotlb_dsi++;
-        qi_push(d, lo | (uint64_t)VDRV_PIOTLB_G_PASID << VTD_DESC_G_SHIFT, 0);
+        qi_push(d, lo | (uint64_t)VTD_DESC_PIOTLB_G_PASID << VTD_DESC_G_SHIFT, 0);
     } else {
         d->st.iotlb_psi++;
-        qi_push(d, lo | (uint64_t)VDRV_PIOTLB_G_PAGE << VTD_DESC_G_SHIFT, base | (ih ? VTD_DESC_IOTLB_IH : 0) | am);
+        qi_push(d, lo | (uint64_t)VTD_DESC_PIOTLB_G_PAGE << VTD_DESC_G_SHIFT, base | am | (ih ? VTD_DESC_IOTLB_IH : 0));
     }
 }
 

@@ -240,6 +240,30 @@ int vdrv_sm_detach(struct vtd_drv *d, uint16_t sid, uint32_t pasid)
     return rc;
 }
 
+/* The first-level or nested entry of (sid, pasid) changed outside the
+ * driver (a guest's own tables): PASID-based IOTLB invalidation with the
+ * entry's DID, then wait. */
+int vdrv_sm_inval_pasid(struct vtd_drv *d, uint16_t sid, uint32_t pasid, uint64_t iova, uint64_t size, bool leaf)
+{
+    struct vdrv_bus *bs = d->bus[sid >> 8];
+    struct vdrv_dev *dev = bs ? &bs->dev[sid & 0xFF] : NULL;
+    if (!dev || !dev->pdir_pa || pasid >= PASID_LIMIT)
+        return VTD_DRV_ENOENT;
+    uint64_t pe, q[2];
+    int rc = pasid_entry(d, dev, pasid, false, &pe);
+    if (rc)
+        return rc;
+    if ((rc = vdrv_mrd(d, pe, q, sizeof(q))))
+        return rc;
+    if (!(q[0] & VDRV_PE_P))
+        return VTD_DRV_ENOENT;
+    int pgtt = (int)VTD_FIELD_GET(q[0], 8, 6);
+    if (pgtt != VDRV_PGTT_FL && pgtt != VDRV_PGTT_NESTED)
+        return VTD_DRV_EINVAL; /* second level: vtd_drv_unmap invalidates */
+    vdrv_inv_piotlb_range(d, (uint16_t)q[1], pasid, iova, size, leaf);
+    return vdrv_sync(d);
+}
+
 void vdrv_sm_detach_all(struct vtd_drv *d, uint16_t sid)
 {
     struct vdrv_bus *bs = d->bus[sid >> 8];

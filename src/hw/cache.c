@@ -66,7 +66,7 @@ static void set_lock(struct cache *c, uint32_t set)
             break;
     }
     /* the odd count is visible before any entry changes */
-    atomic_thread_fence(memory_order_release);
+    vtd_fence(memory_order_release);
 }
 
 static void set_unlock(struct cache *c, uint32_t set)

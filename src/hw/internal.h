@@ -5,6 +5,17 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+
+/* Fences of the caches' seqlocks.  gcc's ThreadSanitizer does not support
+ * atomic_thread_fence (-Wtsan, an error with -Werror); on x86 an acquire or
+ * release thread fence is only a compiler barrier, which atomic_signal_fence
+ * gives, so gcc TSan builds use that there.  Every other build, and gcc TSan
+ * on other architectures, keeps the thread fence. */
+#if defined(__SANITIZE_THREAD__) && (defined(__x86_64__) || defined(__i386__))
+#define vtd_fence(order) atomic_signal_fence(order)
+#else
+#define vtd_fence(order) atomic_thread_fence(order)
+#endif
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -248,7 +259,7 @@ static inline bool cache_lookup(const struct cache *c, uint32_t set, uint64_t ta
                 break;
             }
         }
-        atomic_thread_fence(memory_order_acquire);
+        vtd_fence(memory_order_acquire);
         if (VTD_LIKELY(atomic_load_explicit(&c->meta[set].seq, memory_order_relaxed) == s1))
             return hit;
     }
@@ -281,7 +292,7 @@ static inline bool cache_lookup_k(const struct cache *c, uint32_t set, uint64_t 
                 hit = true;
             }
         }
-        atomic_thread_fence(memory_order_acquire);
+        vtd_fence(memory_order_acquire);
         if (VTD_LIKELY(atomic_load_explicit(&c->meta[set].seq, memory_order_relaxed) == s1))
             return hit;
     }
@@ -339,6 +350,7 @@ static inline uint64_t ctx_gen(struct vtd *u, uint16_t did)
  *     and TT 00/01, so an untranslated request may take the fast path */
 #define CTX_FAST (1ULL << 24)
 #define CTX_SM (1ULL << 25) /* a scalable-mode context entry (sm.c); never CTX_FAST */
+#define CTX_SMNEG (1ULL << 26) /* with CTX_SM: a faulting entry cached under CAP.CM; d0 = FPD 1 | reason 15:8 */
 static inline uint64_t ctx_tag(uint16_t sid) { return 1 | (uint64_t)sid << 1; }
 static inline uint32_t ctx_set(const struct cache *c, uint16_t sid) { return sid & c->setmask; }
 static inline void front_bump(struct vtd *u)
@@ -435,7 +447,7 @@ static inline bool ctx_lookup(const struct cache *c, uint16_t sid, struct chit *
         out->d0 = atomic_load_explicit(&e->d0, memory_order_relaxed);
         out->d1 = atomic_load_explicit(&e->d1, memory_order_relaxed);
         out->gen = atomic_load_explicit(&e->gen, memory_order_relaxed);
-        atomic_thread_fence(memory_order_acquire);
+        vtd_fence(memory_order_acquire);
         if (VTD_LIKELY(!(s1 & 1) && atomic_load_explicit(&c->meta[set].seq, memory_order_relaxed) == s1))
             return tag == ctx_tag(sid);
     }

@@ -188,7 +188,7 @@ static int desc_pdevtlb(struct vtd *u, const struct qdesc *d)
 static int desc_piotlb(struct vtd *u, const struct qdesc *d)
 {
     uint64_t lo = d->q[0], hi = d->q[1];
-    if ((lo & (VTD_GENMASK(8, 6) | VTD_GENMASK(15, 12) | VTD_GENMASK(63, 52))) || (hi & VTD_DESC_IOTLB_RSVD_HI) ||
+    if ((lo & VTD_DESC_PIOTLB_RSVD_LO) || (hi & VTD_DESC_IOTLB_RSVD_HI) ||
         d->q[2] || d->q[3])
         return rsvd_error(u, d, "PASID-based IOTLB");
     uint16_t did = desc_did(u, lo);

@@ -58,6 +58,24 @@ static uint32_t pdts_max(unsigned pdts)
     return (uint32_t)((1ULL << (pdts + 13)) - 1);
 }
 
+/* With CAP.CM (§6.1: the unit "caches not-present or erroneous
+ * translation-structure entries") a scalable-mode context entry that is not
+ * present (41h), sets reserved bits (42h) or is invalid (43h) is cached with
+ * its fault, so software must invalidate the context cache after fixing it.
+ * Read errors (40h) and root-entry faults are not cached: no context entry
+ * was fetched. */
+static int smctx_neg_fill(struct walk *w, int reason)
+{
+    struct vtd *u = w->u;
+    const uint16_t sid = w->req->sid;
+    if (u->cm && walk_caches(w) && u->ctxc.nsets &&
+        cache_insert(&u->ctxc, ctx_set(&u->ctxc, sid), ctx_tag(sid),
+                     (uint64_t)w->fpd << 1 | (uint64_t)(reason & 0xFF) << 8, CTX_SM | CTX_SMNEG, ctx_gen(u, 0),
+                     &u->ctx_epoch, w->ctx_epoch) > 0)
+        front_bump(u);
+    return sm_fault(w, reason, true);
+}
+
 static int sm_ctx_fetch(struct walk *w, struct smctx *sc)
 {
     struct vtd *u = w->u;
@@ -68,6 +86,13 @@ static int sm_ctx_fetch(struct walk *w, struct smctx *sc)
         struct chit h;
         if (ctx_lookup(&u->ctxc, sid, &h) && (h.d1 & CTX_SM) && h.gen == ctx_gen(u, 0)) {
             stat_inc(&w->st->ctx_hits);
+            if (h.d1 & CTX_SMNEG) {
+                /* CAP.CM: an entry that faulted, cached with its fault */
+                memset(sc, 0, sizeof(*sc));
+                w->used_cache = w->ctx_hit = w->neg_cached = true;
+                w->fpd = (h.d0 >> 1) & 1;
+                return sm_fault(w, (int)(uint8_t)(h.d0 >> 8), true);
+            }
             smctx_from_cache(&h, sc);
             w->used_cache = w->ctx_hit = true;
             w->fpd = sc->fpd;
@@ -109,7 +134,7 @@ static int sm_ctx_fetch(struct walk *w, struct smctx *sc)
     /* FPD is evaluated whether or not P is set */
     w->fpd = ce[0] & VTD_SMCTX_FPD;
     if (!(ce[0] & VTD_SMCTX_P))
-        return sm_fault(w, VTD_FR_SM_CTX_NOT_PRESENT, true);
+        return smctx_neg_fill(w, VTD_FR_SM_CTX_NOT_PRESENT);
     const uint64_t r0 = ce[0] & u->rsvd_smctx[0], r1 = ce[1] & u->rsvd_smctx[1];
     if (r0 || r1 || ce[2] || ce[3]) {
         if (walk_diags(w))
@@ -118,7 +143,7 @@ static int sm_ctx_fetch(struct walk *w, struct smctx *sc)
                       "0x%llx q2 0x%llx q3 0x%llx)",
                       bus, devfn >> 3, devfn & 7, (unsigned long long)ca, (unsigned long long)r0,
                       (unsigned long long)r1, (unsigned long long)ce[2], (unsigned long long)ce[3]);
-        return sm_fault(w, VTD_FR_SM_CTX_RSVD, true);
+        return smctx_neg_fill(w, VTD_FR_SM_CTX_RSVD);
     }
     struct chit h = {.d0 = ce[0], .d1 = CTX_SM | (ce[1] & VTD_GENMASK(20, 0)) << 32};
     smctx_from_cache(&h, sc);
@@ -132,7 +157,7 @@ static int sm_ctx_fetch(struct walk *w, struct smctx *sc)
                       "scalable-mode context entry for %02x:%02x.%u enables page requests (PRE=1) without "
                       "device-TLBs (DTE=0)",
                       bus, devfn >> 3, devfn & 7);
-        return sm_fault(w, VTD_FR_SM_CTX_INVALID, true);
+        return smctx_neg_fill(w, VTD_FR_SM_CTX_INVALID);
     }
     if (sc->rid_pasid > pdts_max(sc->pdts)) {
         if (walk_diags(w))
@@ -140,7 +165,7 @@ static int sm_ctx_fetch(struct walk *w, struct smctx *sc)
                       "scalable-mode context entry for %02x:%02x.%u: RID_PASID %u is beyond the %u PASIDs that "
                       "PDTS=%u covers",
                       bus, devfn >> 3, devfn & 7, sc->rid_pasid, pdts_max(sc->pdts) + 1, sc->pdts);
-        return sm_fault(w, VTD_FR_SM_CTX_INVALID, true);
+        return smctx_neg_fill(w, VTD_FR_SM_CTX_INVALID);
     }
     if (walk_caches(w) && u->ctxc.nsets &&
         cache_insert(&u->ctxc, ctx_set(&u->ctxc, sid), ctx_tag(sid), ce[0] & ~(uint64_t)VTD_SMCTX_P, h.d1,

@@ -111,7 +111,7 @@ static void front_fill(struct vtd *u, uint16_t sid, uint64_t iova, uint64_t pa, 
     if ((s & 1) || !atomic_compare_exchange_strong_explicit(&fe->seq, &s, s + 1, memory_order_acq_rel,
                                                             memory_order_relaxed))
         return; /* another thread is writing it: skip, this is only a memo */
-    atomic_thread_fence(memory_order_release);
+    vtd_fence(memory_order_release);
     atomic_store_explicit(&fe->tag, front_tag(sid, pfn), memory_order_relaxed);
     /* d0: the output page; size: page size | perm (a page size leaves the
      * low 12 bits free), so the hit path needs no mask constant */
@@ -681,7 +681,7 @@ static inline __attribute__((always_inline)) bool fast_translate(struct vtd *u, 
     uint64_t d0 = atomic_load_explicit(&fe->d0, memory_order_relaxed);
     uint64_t size = atomic_load_explicit(&fe->size, memory_order_relaxed);
     uint32_t ep = atomic_load_explicit(&fe->epoch, memory_order_relaxed);
-    atomic_thread_fence(memory_order_acquire);
+    vtd_fence(memory_order_acquire);
     if ((s1 & 1) || atomic_load_explicit(&fe->seq, memory_order_relaxed) != s1 || tag != front_tag(sid, pfn) ||
         ep != atomic_load_explicit(&u->front_epoch, memory_order_acquire))
         return false;

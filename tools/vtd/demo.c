@@ -8,8 +8,10 @@
  * host pages and one device each; the story then shows what the IOMMU does
  * for them: DMA to guest-physical addresses reaching the right host pages
  * (with the table walk), a device reaching into the other VM's memory
- * stopped with a recorded fault, an interrupt posted to a vCPU, and an
- * unmapped page faulting after invalidation.  Every outcome it tells is
+ * stopped with a recorded fault, an interrupt posted to a vCPU, an
+ * unmapped page faulting after invalidation, and (on a second host with a
+ * scalable-mode unit) a guest's own IOMMU tables translated nested over
+ * its VM's second level.  Every outcome it tells is
  * checked; the exit status is 1 when any differs (docs/demo.md).
  */
 #include <inttypes.h>
@@ -65,7 +67,10 @@ static void demo_usage(FILE *f)
                "  - a device reaching into the other VM's memory, stopped with a fault\n"
                "    record (decoded from the unit's fault recording registers);\n"
                "  - a device interrupt posted to a vCPU (PIR bit, notification);\n"
-               "  - a page unmapped and invalidated, the device's next access faulting.\n"
+               "  - a page unmapped and invalidated, the device's next access faulting;\n"
+               "  - on a second host with a scalable-mode unit, a guest's own IOMMU tables\n"
+               "    translated nested over its VM's second level, the guest's invalidation\n"
+               "    forwarded, a guest table pointer outside the VM faulting.\n"
                "Every outcome told is checked; a summary closes the story.\n\n"
                "  --quiet   print only the summary (and any check that failed)\n"
                "  --json    print the checks as one JSON object instead of the story\n"
@@ -665,6 +670,146 @@ static void act_unmap(struct demo *d)
     check(d, res.status == VTD_OK, "the page next to it still works");
 }
 
+/* ---- Act 8: a guest with its own IOMMU ---- */
+
+#define GUEST_PASID 1u
+#define GUEST_IOVA UINT64_C(0x7f000000) /* what the guest's NIC driver maps */
+#define GUEST_CR3 UINT64_C(0x10000)     /* its tables: GPA 0x10000-0x1ffff */
+#define GUEST_DID 0x2A                  /* the domain id the guest uses in its vIOMMU */
+
+struct nest_count {
+    unsigned pgtt, fl, sl;
+};
+static void count_nested(void *arg, const struct vtd_walk_step *s)
+{
+    struct nest_count *c = arg;
+    if (s->kind == VTD_STEP_PASID_ENTRY)
+        c->pgtt = (unsigned)((s->val[0] & VTD_PE_Q0_PGTT_MASK) >> VTD_PE_Q0_PGTT_SHIFT);
+    c->fl += s->kind == VTD_STEP_FL_PTE;
+    c->sl += s->kind == VTD_STEP_SL_PTE && s->nested;
+}
+
+/* A DMA read with PASID by m's NIC; *hpa: where the GPA is in host memory. */
+static struct vtd_result nic_pasid_read(struct mach *m, struct vtd_vm *vm, uint64_t iova, uint64_t gpa, uint64_t *hpa)
+{
+    struct vtd_result res;
+    char buf[8];
+    *hpa = 0;
+    vtd_vm_gpa_to_hpa(vm, gpa, hpa);
+    if (mach_dma_pasid(m, NIC, GUEST_PASID, iova, VTD_R, buf, sizeof buf, &res))
+        res.status = VTD_FAULT;
+    return res;
+}
+
+static void act_nested(struct demo *d, struct mach *m, struct vtd_vm *vm)
+{
+    char b1[16];
+    uint64_t hpa;
+    struct mach_gfl g;
+    bool ok = mach_gfl_init(&g, vm, GUEST_CR3, GUEST_CR3 + 16 * PAGE) == 0 &&
+              mach_gfl_set(&g, GUEST_IOVA, 1, 0x3000 | MACH_GFL_TABLE) == 0;
+    say(d, "   The guest's NIC driver maps IOVA 0x%" PRIx64 " -> GPA 0x3000 in IA-32e tables", GUEST_IOVA);
+    say(d, "   it writes into its own memory (CR3 = GPA 0x%" PRIx64 ") and hands its vIOMMU.", GUEST_CR3);
+    int r = ok ? vtd_vm_nest(vm, NIC, GUEST_PASID, g.cr3, 4) : VTD_EINVAL;
+    check(d, r == 0, "the VMM binds them for PASID %u of %s%s%s", GUEST_PASID, bdf(NIC, b1), r ? ": " : "",
+          r ? vtd_assign_error(m->as) : "");
+    struct vtd_result res = nic_pasid_read(m, vm, GUEST_IOVA + 0x18, 0x3018, &hpa);
+    check(d, res.status == VTD_OK && res.pa == hpa && hpa,
+          "IOVA 0x%" PRIx64 " with PASID %u -> GPA 0x3018 (guest's tables) -> HPA 0x%" PRIx64 " (VM's)",
+          GUEST_IOVA + 0x18, GUEST_PASID, res.pa);
+    struct vtd_request req = {.sid = NIC, .at = VTD_AT_UNTRANSLATED, .access = VTD_R, .pasid_valid = true,
+                              .pasid = GUEST_PASID, .addr = GUEST_IOVA};
+    struct nest_count c = {0};
+    vtd_walk(m->u, &req, &res, count_nested, &c);
+    check(d, c.pgtt == 3 && c.fl == 4 && c.sl == 5 * 4,
+          "the walk: PASID entry PGTT 011b (nested); %u guest entries, %u second-level reads", c.fl, c.sl);
+    say(d, "   (the guest's CR3, its 3 table pointers and the page are GPAs: 5 x 4 levels)");
+    gap(d);
+
+    say(d, "   The guest remaps that IOVA to GPA 0x4000 by rewriting its PTE.  Until it");
+    say(d, "   invalidates, the unit may use what it cached, as on bare metal:");
+    uint64_t old = hpa;
+    int nd = m->ndiag;
+    ok = mach_gfl_set(&g, GUEST_IOVA, 1, 0x4000 | MACH_GFL_TABLE) == 0;
+    res = nic_pasid_read(m, vm, GUEST_IOVA + 0x18, 0x4018, &hpa);
+    check(d, ok && res.status == VTD_OK && res.pa == old && stale_diags(m, nd) == 1,
+          "still HPA 0x%" PRIx64 " (GPA 0x3018): stale, and the model flags it", res.pa);
+    say(d, "   The guest queues a PASID-based IOTLB invalidation (type 6, its own DID");
+    say(d, "   0x%x) in its vIOMMU; the VMM traps it and forwards the descriptor:", GUEST_DID);
+    uint64_t desc[2];
+    mach_guest_piotlb(desc, GUEST_DID, GUEST_PASID, true, GUEST_IOVA, 0, false);
+    struct vtd_drv_stats s0, s1;
+    vtd_drv_stats(m->drv, &s0);
+    r = vtd_vm_nest_inval(vm, NIC, desc);
+    vtd_drv_stats(m->drv, &s1);
+    check(d, r == 0 && s1.iotlb_psi == s0.iotlb_psi + 1,
+          "the host issued it with the VM's DID %d (page-selective, PASID %u)", vtd_vm_domain_id(vm), GUEST_PASID);
+    res = nic_pasid_read(m, vm, GUEST_IOVA + 0x18, 0x4018, &hpa);
+    check(d, res.status == VTD_OK && res.pa == hpa && stale_diags(m, nd) == 1,
+          "now HPA 0x%" PRIx64 " (GPA 0x4018)", res.pa);
+    gap(d);
+
+    say(d, "   A buggy (or hostile) guest points a table entry at GPA 0x500000, which the");
+    say(d, "   VM does not have; the unit walks the second level for that table and stops:");
+    ok = mach_gfl_set(&g, GUEST_IOVA + 0x200000, 2, 0x500000 | MACH_GFL_TABLE) == 0;
+    res = nic_pasid_read(m, vm, GUEST_IOVA + 0x200000, 0, &hpa);
+    int n = mach_poll_faults(m);
+    const struct vtd_drv_fault *f = n > 0 && m->nfault <= MACH_LOG ? &m->fault[m->nfault - 1] : NULL;
+    check(d, ok && res.status == VTD_FAULT && res.fault_reason == VTD_FR_SM_SL_PERM && f && f->pasid_present &&
+                 f->pasid == GUEST_PASID && f->addr == GUEST_IOVA + 0x200000,
+          "fault %02Xh (second-level entry R = W = 0), recorded with PASID %u and IOVA 0x%" PRIx64,
+          res.fault_reason, GUEST_PASID, GUEST_IOVA + 0x200000);
+    r = vtd_vm_unnest(vm, NIC, GUEST_PASID);
+    res = nic_pasid_read(m, vm, GUEST_IOVA, 0, &hpa);
+    mach_poll_faults(m);
+    struct vtd_result plain;
+    char buf[8];
+    vtd_vm_gpa_to_hpa(vm, 0x3018, &hpa);
+    mach_dma(m, NIC, 0x3018, VTD_R, buf, sizeof buf, &plain);
+    check(d, r == 0 && res.fault_reason == VTD_FR_SM_PTE_NOT_PRESENT && plain.status == VTD_OK && plain.pa == hpa,
+          "unbound: PASID %u faults %02Xh, requests without PASID still reach GPA 0x3018", GUEST_PASID,
+          res.fault_reason);
+}
+
+/* A second host with a scalable-mode unit (ECAP.NEST) for act 8. */
+static void act_nested_host(struct demo *d)
+{
+    act(d, 8, "A guest with its own IOMMU: nested translation");
+    say(d, "   A guest whose OS drives a virtual IOMMU maps its DMA with its own page");
+    say(d, "   tables (guest IOVA -> GPA).  A unit in scalable mode with ECAP.NEST walks");
+    say(d, "   them nested: every GPA the guest wrote, table pointers and the page, goes");
+    say(d, "   through the VM's second level.  So this act builds a second host, with a");
+    say(d, "   vtd_config_scalable() unit, one VM and the NIC.");
+    static const struct vtd_assign_dev devs[] = {{NIC, true}};
+    const struct vtd_assign_topology topo = {.devs = devs, .ndevs = 1};
+    struct vtd_config cfg;
+    vtd_config_scalable(&cfg);
+    struct mach *m = NULL;
+    struct vtd_vm *vm = NULL;
+    char err[256], b1[16];
+    struct vtd_drv_info in = {0};
+    int r = mach_create(&m, &cfg, VTD_DRV_CFG_SCALABLE | VTD_DRV_CFG_FORCE_SCALABLE, &topo, err, sizeof err);
+    if (!r)
+        vtd_drv_info(m->drv, &in);
+    if (!check(d, r == 0 && in.scalable && in.nested, "driver in scalable mode, unit with ECAP.NEST%s%s",
+               r ? ": " : "", r ? err : ""))
+        return;
+    r = vtd_vm_create(m->as, &vm);
+    if (!r)
+        r = vtd_vm_add_memory(vm, 0, 0x100000);
+    if (!r)
+        r = vtd_vm_assign(vm, (uint16_t[]){NIC}, 1);
+    struct vtd_request req = {.sid = NIC, .at = VTD_AT_UNTRANSLATED, .access = VTD_R, .addr = 0x3000};
+    struct vtd_result res;
+    struct nest_count c = {0};
+    if (!r)
+        vtd_walk(m->u, &req, &res, count_nested, &c);
+    if (check(d, r == 0 && c.pgtt == 2, "a VM with GPA [0x0, 0x100000), %s assigned: RID_PASID entry PGTT 010b%s%s",
+              bdf(NIC, b1), r ? ": " : "", r ? vtd_assign_error(m->as) : ""))
+        act_nested(d, m, vm);
+    mach_destroy(m);
+}
+
 static void summary(struct demo *d)
 {
     if (d->json) {
@@ -683,7 +828,7 @@ static void summary(struct demo *d)
         return;
     }
     if (d->out) {
-        act(d, 8, "Summary");
+        act(d, 9, "Summary");
         say(d, "   - Each VM's memory is scattered host pages; its device saw only its own");
         say(d, "     GPAs, translated by its domain's second-level tables to the right HPAs.");
         say(d, "   - Devices sharing a requester id (a PCIe-to-PCI bridge) form one group;");
@@ -696,6 +841,8 @@ static void summary(struct demo *d)
             say(d, "   - Without CAP.PI a device interrupt is remapped to the host, which injects it.");
         say(d, "   - A cleared PTE alone leaves the IOTLB's copy in use; unmapping with the");
         say(d, "     invalidation makes the device's next access fault.");
+        say(d, "   - A guest's own IOMMU tables run nested over its VM's second level: the");
+        say(d, "     guest's invalidations are forwarded, and its GPAs cannot leave the VM.");
         gap(d);
     }
     printf("vtd demo: %d checks, %d passed, %d failed\n", d->passed + d->failed, d->passed, d->failed);
@@ -758,6 +905,7 @@ int cmd_demo(int argc, char **argv)
     act_isolation(d);
     act_irq(d);
     act_unmap(d);
+    act_nested_host(d);
     summary(d);
     int status = d->failed ? 1 : 0;
     mach_destroy(d->m);

@@ -245,18 +245,31 @@ void mach_destroy(struct mach *m)
     free(m);
 }
 
+int mach_dma_req(struct mach *m, const struct vtd_request *req, void *buf, size_t len, struct vtd_result *res)
+{
+    if ((req->addr & (PAGE - 1)) + len > PAGE)
+        return VTD_EINVAL;
+    int r = vtd_translate(m->u, req, res);
+    if (r || res->status != VTD_OK || !len)
+        return r;
+    if (req->access & VTD_W)
+        return vtd_mem_write(m->mem, res->pa, buf, len) ? VTD_EINVAL : 0;
+    return vtd_mem_read(m->mem, res->pa, buf, len) ? VTD_EINVAL : 0;
+}
+
 int mach_dma(struct mach *m, uint16_t sid, uint64_t addr, uint8_t access, void *buf, size_t len,
              struct vtd_result *res)
 {
-    if ((addr & (PAGE - 1)) + len > PAGE)
-        return VTD_EINVAL;
     struct vtd_request req = {.sid = sid, .at = VTD_AT_UNTRANSLATED, .access = access, .addr = addr};
-    int r = vtd_translate(m->u, &req, res);
-    if (r || res->status != VTD_OK || !len)
-        return r;
-    if (access & VTD_W)
-        return vtd_mem_write(m->mem, res->pa, buf, len) ? VTD_EINVAL : 0;
-    return vtd_mem_read(m->mem, res->pa, buf, len) ? VTD_EINVAL : 0;
+    return mach_dma_req(m, &req, buf, len, res);
+}
+
+int mach_dma_pasid(struct mach *m, uint16_t sid, uint32_t pasid, uint64_t addr, uint8_t access, void *buf,
+                   size_t len, struct vtd_result *res)
+{
+    struct vtd_request req = {.sid = sid, .at = VTD_AT_UNTRANSLATED, .access = access, .pasid_valid = true,
+                              .pasid = pasid, .addr = addr};
+    return mach_dma_req(m, &req, buf, len, res);
 }
 
 int mach_poll_faults(struct mach *m)
@@ -264,4 +277,60 @@ int mach_poll_faults(struct mach *m)
     int before = m->nfault;
     int r = vtd_drv_fault_poll(m->drv);
     return r < 0 ? r : m->nfault - before;
+}
+
+/* ---- The guest's first-level tables ---- */
+
+int mach_gfl_init(struct mach_gfl *g, struct vtd_vm *vm, uint64_t first, uint64_t end)
+{
+    *g = (struct mach_gfl){.vm = vm, .cr3 = first, .next = first + PAGE, .end = end};
+    uint64_t hpa;
+    return first >= end ? VTD_ENOMEM : vtd_vm_gpa_to_hpa(vm, first, &hpa);
+}
+
+int mach_gfl_entry(struct mach_gfl *g, uint64_t va, int level, uint64_t *gpa)
+{
+    uint64_t table = g->cr3;
+    for (int l = 4;; l--) {
+        uint64_t at = table + ((va >> (12 + 9 * (l - 1))) & 511) * 8, e;
+        if (l <= level) {
+            *gpa = at;
+            return 0;
+        }
+        int r = vtd_vm_read(g->vm, at, &e, 8);
+        if (r)
+            return r;
+        if (!(e & VTD_FL_P)) {
+            if (g->next >= g->end)
+                return VTD_ENOMEM;
+            e = g->next | MACH_GFL_TABLE; /* guest memory starts zeroed */
+            g->next += PAGE;
+            if ((r = vtd_vm_write(g->vm, at, &e, 8)))
+                return r;
+        }
+        table = e & VTD_FL_ADDR_MASK;
+    }
+}
+
+int mach_gfl_set(struct mach_gfl *g, uint64_t va, int level, uint64_t val)
+{
+    uint64_t at;
+    int r = mach_gfl_entry(g, va, level, &at);
+    return r ? r : vtd_vm_write(g->vm, at, &val, 8);
+}
+
+int mach_gfl_get(struct mach_gfl *g, uint64_t va, int level, uint64_t *val)
+{
+    uint64_t at;
+    int r = mach_gfl_entry(g, va, level, &at);
+    return r ? r : vtd_vm_read(g->vm, at, val, 8);
+}
+
+void mach_guest_piotlb(uint64_t desc[2], uint16_t guest_did, uint32_t pasid, bool page, uint64_t addr, unsigned am,
+                       bool ih)
+{
+    const uint64_t g = page ? VTD_DESC_PIOTLB_G_PAGE : VTD_DESC_PIOTLB_G_PASID;
+    desc[0] = VTD_DESC_PIOTLB | g << VTD_DESC_G_SHIFT | (uint64_t)guest_did << VTD_DESC_DID_SHIFT |
+              (uint64_t)pasid << VTD_DESC_PASID_SHIFT;
+    desc[1] = page ? addr | am | (ih ? VTD_DESC_IOTLB_IH : 0) : 0;
 }

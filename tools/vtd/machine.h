@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include <vtd/assign.h>
+#include <vtd/defs.h>
 #include <vtd/drv.h>
 #include <vtd/mem.h>
 #include <vtd/vtd.h>
@@ -70,8 +71,36 @@ void mach_destroy(struct mach *m);
  * translated address.  Returns 0 with *res filled, or a negative code. */
 int mach_dma(struct mach *m, uint16_t sid, uint64_t addr, uint8_t access, void *buf, size_t len,
              struct vtd_result *res);
+/* The same with a PASID (a user request, untranslated). */
+int mach_dma_pasid(struct mach *m, uint16_t sid, uint32_t pasid, uint64_t addr, uint8_t access, void *buf,
+                   size_t len, struct vtd_result *res);
+/* The same for any request (req->addr, req->access as issued). */
+int mach_dma_req(struct mach *m, const struct vtd_request *req, void *buf, size_t len, struct vtd_result *res);
 /* Let the driver collect pending faults (vtd_drv_fault_poll) into m->fault;
  * returns how many were added. */
 int mach_poll_faults(struct mach *m);
+
+/* ---- A guest's OS driving its virtual IOMMU (nested translation) ---- */
+
+/* The guest writing IA-32e first-level tables (4 levels, 4 KiB leaves) in
+ * its own memory with its CPU (vtd_vm_write): every table and entry is a
+ * guest-physical address.  Table pages come from [next, end) of guest
+ * memory (which starts zeroed); cr3 is the first. */
+#define MACH_GFL_TABLE (VTD_FL_P | VTD_FL_RW | VTD_FL_US) /* bits of the entries it writes */
+struct mach_gfl {
+    struct vtd_vm *vm;
+    uint64_t cr3, next, end;
+};
+/* 0, VTD_ENOMEM when [next, end) ran out, VTD_AS_ENODEV for GPAs the VM lacks. */
+int mach_gfl_init(struct mach_gfl *g, struct vtd_vm *vm, uint64_t first, uint64_t end);
+/* The GPA of the entry for va at `level` (1 = PTE), allocating the tables above it. */
+int mach_gfl_entry(struct mach_gfl *g, uint64_t va, int level, uint64_t *gpa);
+int mach_gfl_set(struct mach_gfl *g, uint64_t va, int level, uint64_t val);
+int mach_gfl_get(struct mach_gfl *g, uint64_t va, int level, uint64_t *val);
+/* The guest's PASID-based IOTLB invalidation descriptor (type 6) with its
+ * own DID: page-selective (G = 11b, 2^am pages at addr, IH) or for the
+ * whole PASID (G = 10b). */
+void mach_guest_piotlb(uint64_t desc[2], uint16_t guest_did, uint32_t pasid, bool page, uint64_t addr, unsigned am,
+                       bool ih);
 
 #endif

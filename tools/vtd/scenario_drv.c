@@ -164,6 +164,14 @@ static const char *op_name(int op)
     case OP_DRV_MAP: return "drv map";
     case OP_DRV_UNMAP: return "drv unmap";
     case OP_DRV_FLUSH: return "drv flush";
+    case OP_DRV_NESTED: return "drv nested";
+    case OP_DRV_IRTE_ALLOC: return "drv irte-alloc";
+    case OP_DRV_IRTE_FREE: return "drv irte-free";
+    case OP_DRV_IRTE_REMAP: return "drv irte-remap";
+    case OP_DRV_IRTE_POST: return "drv irte-post";
+    case OP_DRV_IRTE_CLEAR: return "drv irte-clear";
+    case OP_DRV_PID: return "drv pid";
+    case OP_DRV_MSI: return "drv msi";
     default: return "drv faults";
     }
 }
@@ -240,6 +248,62 @@ static int drv_domain(struct sc_world *w, const struct sc_cmd *c, struct vtd_drv
     return 0;
 }
 
+static int drv_irte_alloc(struct sc_world *w, const struct sc_cmd *c, struct vtd_drv *d)
+{
+    const unsigned count = SC_HAS(c, DQ_COUNT) ? (unsigned)c->v[DQ_COUNT] : 1;
+    uint32_t index = 0;
+    int r = vtd_drv_irte_alloc(d, count, &index);
+    if (r)
+        return r;
+    FILE *out = sw_out(w);
+    if (out && sw_json(w)) {
+        sw_json_begin(w, "drv_irte", w->cur);
+        fprintf(out, ",\"index\":%" PRIu32 ",\"count\":%u}\n", index, count);
+    } else if (out) {
+        sw_text_prefix(w, w->cur);
+        fprintf(out, "driver IRTE%s %" PRIu32 "%s", count > 1 ? "s" : "", index, count > 1 ? ".." : "\n");
+        if (count > 1)
+            fprintf(out, "%" PRIu32 "\n", index + count - 1);
+    }
+    return 0;
+}
+
+/* The remappable-format message the driver composes for the IRTE, sent by
+ * the device `sid` (message n of a multi-message block). */
+static int drv_msi(struct sc_world *w, const struct sc_cmd *c, struct vtd_drv *d)
+{
+    struct vtd_msi m = {.sid = (uint16_t)c->v[DQ_SID]};
+    int r = vtd_drv_msi_compose(d, (uint32_t)c->v[DQ_INDEX], c->v[DQ_MULTI] != 0, &m.addr, &m.data);
+    if (r)
+        return r;
+    m.data += (uint32_t)c->v[DQ_N];
+    sw_send_msi(w, &m);
+    return 0;
+}
+
+static int drv_irte_call(struct sc_world *w, const struct sc_cmd *c, struct vtd_drv *d)
+{
+    const uint64_t *v = c->v;
+    const uint32_t index = (uint32_t)v[DQ_INDEX];
+    const int svt = SC_HAS(c, DQ_SVT) ? (int)v[DQ_SVT] : VTD_DRV_SVT_SID;
+    switch (c->op) {
+    case OP_DRV_IRTE_ALLOC: return drv_irte_alloc(w, c, d);
+    case OP_DRV_IRTE_FREE: return vtd_drv_irte_free(d, index, SC_HAS(c, DQ_COUNT) ? (unsigned)v[DQ_COUNT] : 1);
+    case OP_DRV_IRTE_REMAP: {
+        struct vtd_drv_irq_target t = {.vector = (uint8_t)v[DQ_VECTOR], .delivery_mode = (uint8_t)v[DQ_DLM],
+                                       .dest = (uint32_t)v[DQ_DEST], .dest_logical = v[DQ_LOGICAL] != 0,
+                                       .redir_hint = v[DQ_RH] != 0, .level = v[DQ_LEVEL] != 0};
+        return vtd_drv_irte_set_remapped(d, index, (uint16_t)v[DQ_SID], svt, &t);
+    }
+    case OP_DRV_IRTE_POST:
+        return vtd_drv_irte_set_posted(d, index, (uint16_t)v[DQ_SID], svt, v[DQ_PID], (uint8_t)v[DQ_VECTOR],
+                                       v[DQ_URG] != 0);
+    case OP_DRV_IRTE_CLEAR: return vtd_drv_irte_clear(d, index);
+    case OP_DRV_PID: return vtd_drv_pid_init(d, v[DQ_ADDR], (uint8_t)v[DQ_NV], (uint32_t)v[DQ_NDST]);
+    default: return drv_msi(w, c, d);
+    }
+}
+
 static int drv_call(struct sc_world *w, const struct sc_cmd *c)
 {
     if (c->op == OP_DRV_INIT)
@@ -251,7 +315,10 @@ static int drv_call(struct sc_world *w, const struct sc_cmd *c)
     }
     const uint64_t *v = c->v;
     struct domrec *dr = NULL;
-    if (c->op == OP_DRV_ATTACH || c->op == OP_DRV_MAP || c->op == OP_DRV_UNMAP || c->op == OP_DRV_FLUSH) {
+    if (c->op >= OP_DRV_IRTE_ALLOC && c->op <= OP_DRV_MSI)
+        return drv_irte_call(w, c, d);
+    if (c->op == OP_DRV_ATTACH || c->op == OP_DRV_NESTED || c->op == OP_DRV_MAP || c->op == OP_DRV_UNMAP ||
+        c->op == OP_DRV_FLUSH) {
         dr = find_dom(w, c->name);
         if (!dr || dr->unit != w->cur) {
             sw_run_error(w, "%s: domain '%s' %s", op_name(c->op), c->name,
@@ -267,10 +334,20 @@ static int drv_call(struct sc_world *w, const struct sc_cmd *c)
             return 1;
         }
         return drv_domain(w, c, d);
-    case OP_DRV_ATTACH:
-        return vtd_drv_attach(dr->dom, (uint16_t)v[DA_SID],
-                              (v[DA_ATS] ? VTD_DRV_ATTACH_ATS : 0) | (v[DA_FPD] ? VTD_DRV_ATTACH_FPD : 0));
-    case OP_DRV_DETACH: return vtd_drv_detach(d, (uint16_t)v[DA_SID]);
+    case OP_DRV_ATTACH: {
+        const unsigned fl = (v[DA_ATS] ? VTD_DRV_ATTACH_ATS : 0) | (v[DA_FPD] ? VTD_DRV_ATTACH_FPD : 0);
+        if (SC_HAS(c, DA_PASID))
+            return vtd_drv_attach_pasid(dr->dom, (uint16_t)v[DA_SID], (uint32_t)v[DA_PASID], fl);
+        return vtd_drv_attach(dr->dom, (uint16_t)v[DA_SID], fl);
+    }
+    case OP_DRV_NESTED:
+        return vtd_drv_attach_nested(dr->dom, (uint16_t)v[DA_SID], (uint32_t)v[DA_PASID], v[DA_FLPTR],
+                                     SC_HAS(c, DA_LEVELS) ? (unsigned)v[DA_LEVELS] : 4,
+                                     v[DA_FPD] ? VTD_DRV_ATTACH_FPD : 0);
+    case OP_DRV_DETACH:
+        if (SC_HAS(c, DA_PASID))
+            return vtd_drv_detach_pasid(d, (uint16_t)v[DA_SID], (uint32_t)v[DA_PASID]);
+        return vtd_drv_detach(d, (uint16_t)v[DA_SID]);
     case OP_DRV_MAP: {
         unsigned prot = (v[DM_PERM] & VTD_R ? VTD_DRV_PROT_READ : 0) | (v[DM_PERM] & VTD_W ? VTD_DRV_PROT_WRITE : 0) |
                         (v[DM_PERM] & VTD_X ? VTD_DRV_PROT_EXEC : 0) | (v[DM_SNOOP] ? VTD_DRV_PROT_SNOOP : 0);

@@ -624,6 +624,12 @@ static void do_msi(struct sc_world *w, const struct sc_cmd *c)
                  (SC_HAS(c, MS_SUBHANDLE) ? VTD_MSI_ADDR_SHV : 0);
         m.data = (uint32_t)c->v[MS_SUBHANDLE];
     }
+    sw_send_msi(w, &m);
+}
+
+void sw_send_msi(struct sc_world *w, const struct vtd_msi *mp)
+{
+    struct vtd_msi m = *mp;
     struct vtd_irq irq;
     memset(&irq, 0, sizeof irq);
     size_t d0 = w->ndiag, m0 = w->nmsi;
@@ -778,7 +784,15 @@ static void exec_one(struct sc_world *w, const struct sc_cmd *c)
     case OP_DRV_MAP:
     case OP_DRV_UNMAP:
     case OP_DRV_FLUSH:
-    case OP_DRV_FAULTS: sw_drv(w, c); break;
+    case OP_DRV_FAULTS:
+    case OP_DRV_NESTED:
+    case OP_DRV_IRTE_ALLOC:
+    case OP_DRV_IRTE_FREE:
+    case OP_DRV_IRTE_REMAP:
+    case OP_DRV_IRTE_POST:
+    case OP_DRV_IRTE_CLEAR:
+    case OP_DRV_PID:
+    case OP_DRV_MSI: sw_drv(w, c); break;
     }
 }
 

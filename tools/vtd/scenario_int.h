@@ -25,6 +25,8 @@ enum sc_op {
     OP_EX_REG, OP_EX_MEM, OP_EX_MSI, OP_EX_NO_MSI, OP_EX_DIAG, OP_EX_NO_DIAG,
     OP_DRV_INIT, OP_DRV_DISABLE, OP_DRV_DOMAIN, OP_DRV_ATTACH, OP_DRV_DETACH, OP_DRV_MAP, OP_DRV_UNMAP,
     OP_DRV_FLUSH, OP_DRV_FAULTS, OP_EX_DRV_FAULT,
+    OP_DRV_NESTED, OP_DRV_IRTE_ALLOC, OP_DRV_IRTE_FREE, OP_DRV_IRTE_REMAP, OP_DRV_IRTE_POST, OP_DRV_IRTE_CLEAR,
+    OP_DRV_PID, OP_DRV_MSI,
 };
 
 /* Slots of each command's keys (the key tables in scenario_parse.c use them). */
@@ -53,9 +55,12 @@ enum { ED_CODE };
  * and most a domain name (slot SC_NAME_SLOT, in cmd->name) */
 enum { DI_SCALABLE, DI_NOQI, DI_NOIR, DI_X2APIC, DI_COMPAT, DI_QIORDER, DI_IRORDER, DI_FMSI, DI_FDATA };
 enum { DD_TYPE, DD_LEVELS, DD_DEFERRED };
-enum { DA_SID, DA_ATS, DA_FPD };
+enum { DA_SID, DA_ATS, DA_FPD, DA_PASID, DA_FLPTR, DA_LEVELS };
 enum { DM_IOVA, DM_PA, DM_SIZE, DM_PERM, DM_SNOOP };
 enum { EDF_REASON, EDF_SID, EDF_ADDR };
+/* drv irte-*, drv pid, drv msi */
+enum { DQ_INDEX, DQ_COUNT, DQ_SID, DQ_SVT, DQ_VECTOR, DQ_DEST, DQ_DLM, DQ_LOGICAL, DQ_RH, DQ_LEVEL, DQ_PID,
+       DQ_URG, DQ_MULTI, DQ_N, DQ_NV, DQ_NDST, DQ_ADDR };
 #define DV_EXPECT (SC_NSLOT - 2)
 #define SC_NAME_SLOT (SC_NSLOT - 1)
 

@@ -445,8 +445,28 @@ static const struct keydef drv_plain_keys[] = {KX, KEND};
 static const struct keydef drv_domain_keys[] = {KDOM, {"type", K_ENUM, DD_TYPE, 0, dom_types, false},
                                                 KM("levels", DD_LEVELS, 5), KF("deferred", DD_DEFERRED), KX, KEND};
 static const struct keydef drv_attach_keys[] = {KDOM, {"sid", K_BDF, DA_SID, 0xFFFF, NULL, false}, KF("ats", DA_ATS),
-                                                KF("fpd", DA_FPD), KX, KEND};
-static const struct keydef drv_detach_keys[] = {{"sid", K_BDF, DA_SID, 0xFFFF, NULL, false}, KX, KEND};
+                                                KF("fpd", DA_FPD), KM("pasid", DA_PASID, 0xFFFFF), KX, KEND};
+static const struct keydef drv_nested_keys[] = {KDOM, {"sid", K_BDF, DA_SID, 0xFFFF, NULL, false},
+                                                KM("pasid", DA_PASID, 0xFFFFF), KE("flptr", DA_FLPTR),
+                                                KM("levels", DA_LEVELS, 5), KF("fpd", DA_FPD), KX, KEND};
+static const struct keydef drv_detach_keys[] = {{"sid", K_BDF, DA_SID, 0xFFFF, NULL, false},
+                                                KM("pasid", DA_PASID, 0xFFFFF), KX, KEND};
+static const char *const svts[] = {"none", "sid", "bus", NULL};
+#define KSVT {"svt", K_ENUM, DQ_SVT, 0, svts, false}
+#define KQSID {"sid", K_BDF, DQ_SID, 0xFFFF, NULL, false}
+static const struct keydef drv_irte_alloc_keys[] = {KM("count", DQ_COUNT, 32), KX, KEND};
+static const struct keydef drv_irte_free_keys[] = {KM("index", DQ_INDEX, 0xFFFF), KM("count", DQ_COUNT, 32), KX,
+                                                   KEND};
+static const struct keydef drv_irte_remap_keys[] = {
+    KM("index", DQ_INDEX, 0xFFFF), KQSID, KSVT, KM("vector", DQ_VECTOR, 255), KM("dest", DQ_DEST, 0xFFFFFFFF),
+    KM("dlm", DQ_DLM, 7), KF("logical", DQ_LOGICAL), KF("rh", DQ_RH), KF("level", DQ_LEVEL), KX, KEND};
+static const struct keydef drv_irte_post_keys[] = {KM("index", DQ_INDEX, 0xFFFF), KQSID, KSVT, KE("pid", DQ_PID),
+                                                   KM("vector", DQ_VECTOR, 255), KF("urg", DQ_URG), KX, KEND};
+static const struct keydef drv_irte_clear_keys[] = {KM("index", DQ_INDEX, 0xFFFF), KX, KEND};
+static const struct keydef drv_pid_keys[] = {KE("addr", DQ_ADDR), KM("nv", DQ_NV, 255), KM("ndst", DQ_NDST, 0xFFFFFFFF),
+                                             KX, KEND};
+static const struct keydef drv_msi_keys[] = {KM("index", DQ_INDEX, 0xFFFF), KQSID, KF("multi", DQ_MULTI),
+                                             KM("n", DQ_N, 31), KX, KEND};
 static const struct keydef drv_map_keys[] = {KDOM, KE("iova", DM_IOVA), KE("pa", DM_PA), KE("size", DM_SIZE),
                                              {"perm", K_PERM, DM_PERM, 0, NULL, false}, KF("snoop", DM_SNOOP), KX,
                                              KEND};
@@ -528,6 +548,17 @@ static const struct cmddef cmds[] = {
      true, NULL},
     {"drv", "flush", OP_DRV_FLUSH, 0, drv_dom_only_keys, {SC_NAME_SLOT, -1, -1}, B(SC_NAME_SLOT), true, NULL},
     {"drv", "faults", OP_DRV_FAULTS, 0, drv_plain_keys, NOPOS, 0, true, NULL},
+    {"drv", "nested", OP_DRV_NESTED, 0, drv_nested_keys, {SC_NAME_SLOT, -1, -1},
+     B(SC_NAME_SLOT) | B(DA_SID) | B(DA_PASID) | B(DA_FLPTR), true, NULL},
+    {"drv", "irte-alloc", OP_DRV_IRTE_ALLOC, 0, drv_irte_alloc_keys, NOPOS, 0, true, NULL},
+    {"drv", "irte-free", OP_DRV_IRTE_FREE, 0, drv_irte_free_keys, NOPOS, B(DQ_INDEX), true, NULL},
+    {"drv", "irte-remap", OP_DRV_IRTE_REMAP, 0, drv_irte_remap_keys, NOPOS, B(DQ_INDEX) | B(DQ_SID) | B(DQ_VECTOR),
+     true, NULL},
+    {"drv", "irte-post", OP_DRV_IRTE_POST, 0, drv_irte_post_keys, NOPOS,
+     B(DQ_INDEX) | B(DQ_SID) | B(DQ_PID) | B(DQ_VECTOR), true, NULL},
+    {"drv", "irte-clear", OP_DRV_IRTE_CLEAR, 0, drv_irte_clear_keys, NOPOS, B(DQ_INDEX), true, NULL},
+    {"drv", "pid", OP_DRV_PID, 0, drv_pid_keys, {DQ_ADDR, -1, -1}, B(DQ_ADDR) | B(DQ_NV), true, NULL},
+    {"drv", "msi", OP_DRV_MSI, 0, drv_msi_keys, NOPOS, B(DQ_INDEX) | B(DQ_SID), true, NULL},
 };
 #define NCMDS (sizeof cmds / sizeof cmds[0])
 
@@ -1151,9 +1182,15 @@ static int check(struct pstate *ps, const struct cmddef *d, struct sc_cmd *c, co
         memcpy(ps->doms[ps->ndoms++], c->name, SC_NAME_MAX);
         break;
     case OP_DRV_ATTACH:
+    case OP_DRV_NESTED:
     case OP_DRV_MAP:
     case OP_DRV_UNMAP:
     case OP_DRV_FLUSH: {
+        if (c->op == OP_DRV_ATTACH && SC_HAS(c, DA_PASID) && SC_HAS(c, DA_ATS))
+            return perr(ps, t[0].s, "drv attach: ats goes with the device (attach it without pasid=), not a PASID");
+        if (c->op == OP_DRV_NESTED && SC_HAS(c, DA_LEVELS) && c->v[DA_LEVELS] != 4 && c->v[DA_LEVELS] != 5)
+            return perr(ps, t[0].s, "drv nested: levels= is 4 or 5 (first-level paging), not %" PRIu64,
+                        c->v[DA_LEVELS]);
         bool known = false;
         for (unsigned i = 0; i < ps->ndoms; i++)
             known |= strcmp(ps->doms[i], c->name) == 0;
@@ -1164,9 +1201,20 @@ static int check(struct pstate *ps, const struct cmddef *d, struct sc_cmd *c, co
             c->v[DM_PERM] = VTD_R | VTD_W;
         break;
     }
+    case OP_DRV_MSI:
+        ps->seen_msi = true;
+        if (SC_HAS(c, DQ_N) && !SC_HAS(c, DQ_MULTI))
+            return perr(ps, t[0].s, "drv msi: n= (the message number) goes with multi");
+        /* fall through */
     case OP_DRV_DISABLE:
     case OP_DRV_DETACH:
     case OP_DRV_FAULTS:
+    case OP_DRV_IRTE_ALLOC:
+    case OP_DRV_IRTE_FREE:
+    case OP_DRV_IRTE_REMAP:
+    case OP_DRV_IRTE_POST:
+    case OP_DRV_IRTE_CLEAR:
+    case OP_DRV_PID:
     case OP_EX_DRV_FAULT:
         if (!ps->seen_drv)
             return perr(ps, t[0].s, "%s %s: no 'drv init' before it", d->w1, d->w2);

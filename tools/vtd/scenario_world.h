@@ -98,6 +98,8 @@ void sw_expect_result(struct sc_world *w, bool ok, const char *fmt, ...) __attri
 
 /* driver commands (scenario_drv.c) */
 void sw_drv(struct sc_world *w, const struct sc_cmd *c);
+/* vtd_remap_msi on the current unit, reported as an irq event (`msi`, `drv msi`) */
+void sw_send_msi(struct sc_world *w, const struct vtd_msi *m);
 void sw_drv_destroy_all(struct sc_world *w);
 
 #endif
