@@ -254,7 +254,7 @@ static void drop_in_set(struct cache *c, uint32_t set, entry_pred pred, const vo
             any = t && pred(t, atomic_load_explicit(&e[w].d0, memory_order_relaxed),
                             atomic_load_explicit(&e[w].d1, memory_order_relaxed), arg);
         }
-        atomic_thread_fence(memory_order_acquire);
+        vtd_fence(memory_order_acquire);
         if (!any && atomic_load_explicit(&c->meta[set].seq, memory_order_relaxed) == s1)
             return;
     }
