@@ -40,7 +40,12 @@ static int cache_alloc(struct cache *c, uint32_t entries, uint32_t ways)
         memset(c->meta, 0, (size_t)c->nsets * sizeof(*c->meta));
     c->e = calloc((size_t)entries, sizeof(*c->e));
     c->nwords = (c->nsets + 63) / 64;
-    c->used = calloc(c->nwords, sizeof(*c->used));
+    /* whole cache lines of its own: fills of one unit write it, and another
+     * unit's hot data must not share its lines */
+    size_t ubytes = ((size_t)c->nwords * sizeof(*c->used) + 63) & ~(size_t)63;
+    c->used = aligned_alloc(64, ubytes);
+    if (c->used)
+        memset(c->used, 0, ubytes);
     if (!c->meta || !c->e || !c->used)
         return VTD_ENOMEM;
     return 0;
