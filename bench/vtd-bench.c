@@ -275,12 +275,13 @@ static void *run_job(void *arg)
     return NULL;
 }
 
-/* ns per translation per thread, best of `reps` */
+/* ns per translation per thread of each of `reps` runs */
 /* warmup false (--no-warmup): for instruction counts under callgrind */
-static double measure(struct bench *b, unsigned threads, uint64_t npages, uint64_t iters, int reps, bool warmup,
-                      int irq)
+static const struct vtd_bench_runs *measure(struct bench *b, unsigned threads, uint64_t npages, uint64_t iters,
+                                            int reps, bool warmup, int irq)
 {
-    double best = 1e30;
+    static struct vtd_bench_runs runs; /* cases run one at a time */
+    runs.n = 0;
     for (int r = 0; r < reps; r++) {
         pthread_t tid[16];
         struct job jobs[16];
@@ -303,10 +304,9 @@ static double measure(struct bench *b, unsigned threads, uint64_t npages, uint64
                 worst = jobs[t].ns;
         }
         pthread_barrier_destroy(&bar);
-        if (worst / iters < best)
-            best = worst / iters;
+        vtd_bench_runs_add(&runs, worst / iters);
     }
-    return best;
+    return &runs;
 }
 
 static void run_case(const struct vtd_bench_case *c, const struct vtd_bench_opts *o, const struct vtd_bench_report *r)
@@ -422,9 +422,10 @@ struct line_state {
     double one; /* ns on 1 thread, for the speed-up */
 };
 
-static void print_sample(void *opaque, const struct vtd_bench_case *c, unsigned t, double ns)
+static void print_sample(void *opaque, const struct vtd_bench_case *c, unsigned t, const struct vtd_bench_runs *runs)
 {
     struct line_state *ls = opaque;
+    double ns = vtd_bench_best(runs);
     if (t == 1)
         ls->one = ns;
     if (!strcmp(c->unit, "interrupt"))
@@ -482,8 +483,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (!iters || threads < 1 || threads > 16 || reps < 1) {
-        fprintf(stderr, "vtd-bench: --iters must be > 0, --threads 1..16, --reps >= 1\n");
+    if (!iters || threads < 1 || threads > 16 || reps < 1 || reps > VTD_BENCH_MAX_REPS) {
+        fprintf(stderr, "vtd-bench: --iters must be > 0, --threads 1..16, --reps 1..%d\n", VTD_BENCH_MAX_REPS);
         return 2;
     }
     const struct vtd_bench_opts o = {.threads = threads, .iters = iters, .reps = reps, .warmup = warmup};

@@ -87,6 +87,17 @@ static int op_mrd(void *o, uint64_t pa, void *buf, size_t len)
     return vtd_mem_read(H(o)->t.mem, pa, buf, len);
 }
 
+/* only with h->direct, and never while flushes are checked (writes through
+ * the pointer would not be seen) */
+static uint64_t *op_mptr(void *o, uint64_t pa)
+{
+    struct dh *h = H(o);
+    if (!h->direct || h->check_flush)
+        return NULL;
+    h->nptr++;
+    return vtd_mem_ptr_rw(h->t.mem, pa);
+}
+
 static int op_mwr(void *o, uint64_t pa, const void *buf, size_t len)
 {
     struct dh *h = H(o);
@@ -188,6 +199,7 @@ static void on_notice(struct th *t, const struct vtd_inval_notice *n)
     if (n->cache == VTD_NOTICE_IOTLB && n->granularity == VTD_NOTICE_PAGE) {
         h->last_psi_addr = n->addr;
         h->last_psi_size = n->size;
+        h->last_psi_ih = n->ih;
     }
 }
 
@@ -220,6 +232,7 @@ void dh_init_unit(struct dh *h, const struct vtd_config *cfg)
     h->ops.write64 = op_wr64;
     h->ops.mem_read = op_mrd;
     h->ops.mem_write = op_mwr;
+    h->ops.mem_ptr = op_mptr;
     h->ops.page_alloc = op_page_alloc;
     h->ops.page_free = op_page_free;
     h->ops.zalloc = op_zalloc;

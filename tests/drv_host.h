@@ -24,6 +24,8 @@ struct dh {
     long pages_live;
     long bytes_live;
     int fail_page_allocs_after; /* >= 0: page_alloc fails after that many more */
+    bool direct;                /* ops.mem_ptr gives pointers (vtd_mem_ptr_rw) */
+    uint64_t nptr;              /* pointers it gave */
     int nfault;
     struct vtd_drv_fault fault[DH_MAX_FAULT];
     int nlog;
@@ -40,6 +42,7 @@ struct dh {
     /* invalidations the unit carried out: [VTD_NOTICE_CONTEXT/IOTLB][granularity] */
     int notices[3][5];
     uint64_t last_psi_addr, last_psi_size;
+    bool last_psi_ih;
     /* device-TLB invalidations delivered to endpoints */
     int ndevtlb;
     uint64_t devtlb_addr, devtlb_size;

@@ -357,6 +357,37 @@ static void test_iotlb_psi_am(void **state)
     }
 }
 
+/* Page-selective on a busy IOTLB (256 pages cached): a range of 32 pages
+ * (fewer than the sets in use: the sets its pages name are visited) and one
+ * of 512 (more: the sets in use are visited) drop exactly their pages; the
+ * others stay stale. */
+static void test_iotlb_psi_busy(void **state)
+{
+    (void)state;
+    struct th t;
+    const uint64_t base = 0x40000000ULL * 4, n = 256;
+    static uint64_t leaf[256];
+    th_init(&t, NULL);
+    uint64_t root = dom(&t, SA, 1);
+    for (uint64_t i = 0; i < n; i++)
+        leaf[i] = map4k(&t, root, base + i * SZ_4K, PA1 + i * SZ_4K);
+    th_enable(&t);
+    for (uint64_t i = 0; i < n; i++)
+        EXPECT_PA(&t, SA, base + i * SZ_4K, PA1 + i * SZ_4K);
+    for (uint64_t i = 0; i < n; i++)
+        th_w64(&t, leaf[i], (PA2 + i * SZ_4K) | RW);
+    th_clear_logs(&t);
+    /* pages 64..95 */
+    IOTLB_PSI(&t, 1, base + 64 * SZ_4K, 5, false);
+    for (uint64_t i = 0; i < n; i++)
+        EXPECT_PA(&t, SA, base + i * SZ_4K, (i >= 64 && i < 96 ? PA2 : PA1) + i * SZ_4K);
+    /* pages 0..511: all of them */
+    IOTLB_PSI(&t, 1, base, 9, false);
+    for (uint64_t i = 0; i < n; i++)
+        EXPECT_PA(&t, SA, base + i * SZ_4K, PA2 + i * SZ_4K);
+    th_fini(&t);
+}
+
 /* ADDR bits below 2^AM pages are ignored (diag): the aligned range goes. */
 static void test_iotlb_psi_addr_unaligned(void **state)
 {
@@ -1123,6 +1154,7 @@ int main(void)
         cmocka_unit_test(test_iotlb_domain_shared_by_devices),
         cmocka_unit_test(test_iotlb_psi_am0),
         cmocka_unit_test(test_iotlb_psi_am),
+        cmocka_unit_test(test_iotlb_psi_busy),
         cmocka_unit_test(test_iotlb_psi_addr_unaligned),
         cmocka_unit_test(test_iotlb_psi_superpage),
         cmocka_unit_test(test_pwc_stale_without_invalidation),

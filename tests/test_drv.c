@@ -263,6 +263,13 @@ static void map_sizes(void **state)
     assert_int_equal(vtd_drv_iova_to_phys(dom, 0x3000, &pa, &prot, NULL), VTD_DRV_ENOENT);
     /* errors */
     assert_int_equal(vtd_drv_map(dom, 0x1000, 0x9000000, 4 * KiB, RW), VTD_DRV_EEXIST);
+    /* one page over a page or inside a superpage: the mapping stays as it was */
+    assert_int_equal(vtd_drv_map(dom, 1 * GiB + 8 * KiB, 0x9000000, 4 * KiB, RW), VTD_DRV_EEXIST);
+    assert_int_equal(vtd_drv_iova_to_phys(dom, 0x1000, &pa, &prot, NULL), 0);
+    assert_int_equal(prot, VTD_DRV_PROT_READ);
+    assert_int_equal(vtd_drv_iova_to_phys(dom, 1 * GiB + 8 * KiB, &pa, &prot, &ps), 0);
+    assert_int_equal(pa, 0x80002000);
+    assert_int_equal(ps, 1 * GiB);
     assert_int_equal(vtd_drv_map(dom, 2 * MiB - 4 * KiB, 0x9000000, 8 * KiB, RW), VTD_DRV_EEXIST);
     /* EEXIST left nothing behind: the first page of that range is still unmapped */
     assert_int_equal(vtd_drv_iova_to_phys(dom, 2 * MiB - 4 * KiB, &pa, &prot, NULL), VTD_DRV_ENOENT);
@@ -514,6 +521,52 @@ static void deferred_emptied_table_span(void **state)
     expect_pa(h, DEV, 0x5ff010, VTD_W, 0x31000010, 4 * KiB);
     assert_int_equal(vtd_drv_flush_pending(dom), 0);
     expect_fault(h, DEV, 0x400000, VTD_R, VTD_FR_NO_READ);
+    vtd_drv_fault_poll(h->drv);
+    dh_fini(h);
+}
+
+/* Strict unmap sets IH (keep the paging-structure caches) only when it
+ * changed leaves alone: not when it unlinked a table (even one whose span is
+ * exactly the range) nor when it split a superpage.  check_stale (on in
+ * dh_new) reports any translation the caches would answer differently. */
+static void strict_invalidation_hint(void **state)
+{
+    struct dh *h = dh_new(state, NULL, NULL);
+    assert_int_equal(vtd_drv_enable(h->drv), 0);
+    struct vtd_drv_domain *dom = paging_domain(h, 0);
+    assert_int_equal(vtd_drv_attach(dom, DEV, 0), 0);
+    assert_int_equal(vtd_drv_map(dom, 0x400000, 0x30000000, 8 * KiB, RW), 0);
+    expect_pa(h, DEV, 0x400000, VTD_R, 0x30000000, 4 * KiB);
+    expect_pa(h, DEV, 0x401000, VTD_R, 0x30001000, 4 * KiB);
+    /* a leaf of a table that keeps another: IH=1, the other still translates */
+    assert_int_equal(vtd_drv_unmap(dom, 0x401000, 4 * KiB, NULL), 0);
+    assert_int_equal(h->last_psi_addr, 0x401000);
+    assert_true(h->last_psi_ih);
+    expect_fault(h, DEV, 0x401000, VTD_R, VTD_FR_NO_READ);
+    expect_pa(h, DEV, 0x400008, VTD_R, 0x30000008, 4 * KiB);
+    /* the last leaf: its table is unlinked, IH=0 */
+    assert_int_equal(vtd_drv_unmap(dom, 0x400000, 4 * KiB, NULL), 0);
+    assert_false(h->last_psi_ih);
+    expect_fault(h, DEV, 0x400000, VTD_R, VTD_FR_NO_READ);
+    /* a new table for the same 2 MiB: the unit walks it, not the freed one */
+    assert_int_equal(vtd_drv_map(dom, 0x5ff000, 0x31000000, 4 * KiB, RW), 0);
+    expect_pa(h, DEV, 0x5ff010, VTD_W, 0x31000010, 4 * KiB);
+    /* 2 MiB of 4 KiB pages (pa not 2 MiB aligned): unmapping all of them
+     * unlinks their table although the span is exactly the range */
+    assert_int_equal(vtd_drv_map(dom, 0x600000, 0x32001000, 2 * MiB, RW), 0);
+    expect_pa(h, DEV, 0x7ff000, VTD_R, 0x32200000, 4 * KiB);
+    assert_int_equal(vtd_drv_unmap(dom, 0x600000, 2 * MiB, NULL), 0);
+    assert_int_equal(h->last_psi_addr, 0x600000);
+    assert_int_equal(h->last_psi_size, 2 * MiB);
+    assert_false(h->last_psi_ih);
+    expect_fault(h, DEV, 0x7ff000, VTD_R, VTD_FR_NO_READ);
+    /* a 2 MiB superpage partly unmapped: split, IH=0 */
+    assert_int_equal(vtd_drv_map(dom, 0x800000, 0x34000000, 2 * MiB, RW), 0);
+    expect_pa(h, DEV, 0x800000, VTD_R, 0x34000000, 2 * MiB);
+    assert_int_equal(vtd_drv_unmap(dom, 0x800000, 4 * KiB, NULL), 0);
+    assert_false(h->last_psi_ih);
+    expect_fault(h, DEV, 0x800000, VTD_R, VTD_FR_NO_READ);
+    expect_pa(h, DEV, 0x801000, VTD_R, 0x34001000, 4 * KiB);
     vtd_drv_fault_poll(h->drv);
     dh_fini(h);
 }
@@ -845,6 +898,7 @@ int main(void)
         cmocka_unit_test_teardown(queue_error, dh_teardown),
         cmocka_unit_test_teardown(leaks_and_nomem, dh_teardown),
         cmocka_unit_test_teardown(deferred_emptied_table_span, dh_teardown),
+        cmocka_unit_test_teardown(strict_invalidation_hint, dh_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,10 +28,10 @@
 
 static const uint16_t DEV = SID(0, 5, 0);
 
-enum { CFG_DEFAULT, CFG_NO_SP, CFG_NO_PSI, CFG_SMALL_MAMV, CFG_CM, CFG_REG, CFG_SM_SL, CFG_SM_FL, CFG_N };
+enum { CFG_DEFAULT, CFG_NO_SP, CFG_NO_PSI, CFG_SMALL_MAMV, CFG_CM, CFG_REG, CFG_SM_SL, CFG_SM_FL, CFG_DIRECT, CFG_N };
 static const char *const cfg_name[CFG_N] = {"default", "no-superpages", "no-PSI", "MAMV=1", "caching-mode",
                                             "register-invalidation", "scalable second-level",
-                                            "scalable first-level"};
+                                            "scalable first-level", "direct-pointers"};
 
 struct rnd_state {
     uint64_t s;
@@ -284,6 +284,8 @@ static void configure(int which, struct vtd_config *cfg, struct vtd_drv_config *
     case CFG_CM:
         cfg->cap |= VTD_CAP_CM;
         break;
+    case CFG_DIRECT:
+        break; /* the default unit; the driver gets ops.mem_ptr (one_run) */
     case CFG_REG:
         cfg->ecap &= ~(VTD_ECAP_QI | VTD_ECAP_IR | VTD_ECAP_EIM | VTD_ECAP_DT);
         cfg->cap &= ~VTD_CAP_PI;
@@ -308,6 +310,7 @@ static void one_run(int which, bool deferred, uint64_t seed)
     assert_non_null(h);
     assert_non_null(sh);
     dh_init(h, &cfg, &dcfg);
+    h->direct = which == CFG_DIRECT;
     struct run ru = {.h = h, .sh = sh, .seed = seed, .cfg = which, .deferred = deferred, .op = "setup"};
     ru.r.s = seed;
     assert_int_equal(vtd_drv_enable(h->drv), 0);
@@ -362,6 +365,8 @@ static void one_run(int which, bool deferred, uint64_t seed)
         RUN_FAIL(&ru, "no page table was allocated: the run tested nothing");
     if (which != CFG_NO_SP && st1.superpage_splits == st0.superpage_splits)
         RUN_FAIL(&ru, "no superpage was split");
+    if (h->direct != (h->nptr != 0))
+        RUN_FAIL(&ru, "ops.mem_ptr used %llu times", (unsigned long long)h->nptr);
     vtd_drv_fault_poll(h->drv);
     assert_int_equal(vtd_drv_detach(h->drv, DEV), 0);
     assert_int_equal(vtd_drv_domain_destroy(ru.dom), 0);
@@ -397,6 +402,7 @@ CASE(cm, CFG_CM)
 CASE(reg, CFG_REG)
 CASE(sm_sl, CFG_SM_SL)
 CASE(sm_fl, CFG_SM_FL)
+CASE(direct, CFG_DIRECT)
 
 int main(void)
 {
@@ -406,7 +412,7 @@ int main(void)
         cmocka_unit_test(mamv_strict),   cmocka_unit_test(mamv_deferred), cmocka_unit_test(cm_strict),
         cmocka_unit_test(cm_deferred),   cmocka_unit_test(reg_strict),    cmocka_unit_test(reg_deferred),
         cmocka_unit_test(sm_sl_strict),  cmocka_unit_test(sm_sl_deferred), cmocka_unit_test(sm_fl_strict),
-        cmocka_unit_test(sm_fl_deferred),
+        cmocka_unit_test(sm_fl_deferred), cmocka_unit_test(direct_strict), cmocka_unit_test(direct_deferred),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -171,6 +171,15 @@ static void test_random_vs_reference(void **state)
         x ^= x << 17;
         uint64_t pa = x % size;
         size_t len = (size_t)((x >> 20) % ((it & 15) == 0 ? 9000 : 24));
+        if ((x >> 41) & 1) {
+            /* the qword shapes of the fast paths: 0-5 aligned qwords, some
+             * at the end of a page or of the memory */
+            pa &= ~7ULL;
+            if ((x >> 42) & 1)
+                pa |= 4096 - 8 * ((x >> 43) & 3);
+            pa %= size;
+            len = 8 * (size_t)((x >> 45) % 6);
+        }
         bool fits = len <= size - pa;
         if ((x >> 40) & 1) {
             fill_pattern(buf, len, (unsigned)it);
@@ -189,6 +198,34 @@ static void test_random_vs_reference(void **state)
     assert_memory_equal(buf, ref, size);
     free(ref);
     free(buf);
+    vtd_mem_destroy(m);
+}
+
+/* vtd_mem_ptr_rw: writes through the pointer are what vtd_mem_read sees,
+ * the rest of the page is reachable through it, a never-written page is
+ * allocated; NULL when unaligned, beyond the size or with a hole. */
+static void test_ptr_rw(void **state)
+{
+    (void)state;
+    struct vtd_mem *m = mk(1 * MIB);
+    assert_null(vtd_mem_ptr_rw(m, 0x1004));
+    assert_null(vtd_mem_ptr_rw(m, 1 * MIB));
+    assert_null(vtd_mem_ptr_rw(NULL, 0));
+    assert_int_equal(vtd_mem_pages(m), 0);
+    uint64_t *p = vtd_mem_ptr_rw(m, 0x2ff8);
+    assert_non_null(p);
+    assert_int_equal(vtd_mem_pages(m), 1);
+    assert_int_equal(__atomic_load_n(p, __ATOMIC_RELAXED), 0);
+    __atomic_store_n(p, 0x1122334455667788ULL, __ATOMIC_RELAXED);
+    assert_int_equal(r64(m, 0x2ff8), 0x1122334455667788ULL);
+    uint64_t *q = vtd_mem_ptr_rw(m, 0x2000);
+    assert_ptr_equal(q + 511, p);
+    w64(m, 0x2010, 42);
+    assert_int_equal(__atomic_load_n(&q[2], __ATOMIC_RELAXED), 42);
+    /* the read-only pointer now sees the page too */
+    assert_ptr_equal(vtd_mem_ptr(m, 0x2010), &q[2]);
+    assert_int_equal(vtd_mem_add_hole(m, 0x80000, 4096), 0);
+    assert_null(vtd_mem_ptr_rw(m, 0x2000));
     vtd_mem_destroy(m);
 }
 
@@ -525,6 +562,7 @@ int main(void)
         cmocka_unit_test(test_zero_reads),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_random_vs_reference),
+        cmocka_unit_test(test_ptr_rw),
         cmocka_unit_test(test_size_limit),
         cmocka_unit_test(test_overflow),
         cmocka_unit_test(test_holes),

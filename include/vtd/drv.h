@@ -193,6 +193,14 @@ struct vtd_drv_ops {
     /* Optional: serialise every public call on this unit. */
     void (*lock)(void *opaque);
     void (*unlock)(void *opaque);
+
+    /* Optional, a speed-up for memory the CPU reaches directly: a host
+     * pointer to the 8-byte aligned qword at pa, through which the driver
+     * reads and writes it and the rest of its 4 KiB page with atomic 8-byte
+     * accesses instead of calling mem_read / mem_write; NULL to use those
+     * for this access.  Used for page-table entries, queue descriptors and
+     * the wait status (vtd_mem_ptr_rw has this contract). */
+    uint64_t *(*mem_ptr)(void *opaque, uint64_t pa);
 };
 
 /* ---- Unit ---- */

@@ -54,6 +54,13 @@ VTD_API uint64_t vtd_mem_pages(const struct vtd_mem *m); /* pages allocated so f
  * take a fresh pointer for every read. */
 VTD_API const uint64_t *vtd_mem_ptr(struct vtd_mem *m, uint64_t pa);
 
+/* The contract of vtd_drv_ops.mem_ptr: a pointer to the aligned qword at pa
+ * through which it and the rest of its 4 KiB page may be read and written
+ * with atomic 8-byte accesses, valid until vtd_mem_destroy (a page never
+ * written is allocated, zeroed); NULL when pa is unaligned, beyond the size,
+ * while any hole exists, or when no memory is left. */
+VTD_API uint64_t *vtd_mem_ptr_rw(struct vtd_mem *m, uint64_t pa);
+
 /* Fill h->opaque, mem_read, mem_write, mem_cmpxchg64 and mem_ptr for this
  * memory; leaves msi and diag as they are.  Since opaque becomes the memory,
  * an embedder whose msi/diag callbacks need their own context should wrap

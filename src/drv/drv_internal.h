@@ -146,6 +146,7 @@ struct vtd_drv_domain {
     unsigned fq_n, fq_max;
     uint64_t fq_max_age;
     uint64_t freed_lo, freed_hi; /* unmap_table: span of the tables it emptied */
+    bool unlinked;               /* unmap_table: it unlinked a table */
     /* tables to free after the next invalidation of this domain */
     struct vdrv_pfree *pf;
     unsigned pf_n, pf_cap;
@@ -223,6 +224,10 @@ int vdrv_mrd64(struct vtd_drv *d, uint64_t pa, uint64_t *v);
 int vdrv_mwr64(struct vtd_drv *d, uint64_t pa, uint64_t v);
 int vdrv_mwr(struct vtd_drv *d, uint64_t pa, const void *buf, size_t len);
 int vdrv_mrd(struct vtd_drv *d, uint64_t pa, void *buf, size_t len);
+/* n qwords at pa (8-byte aligned), through ops->mem_ptr when it gives a pointer */
+int vdrv_mwrq(struct vtd_drv *d, uint64_t pa, const uint64_t *q, unsigned n);
+/* the 4 bytes at pa (4-byte aligned) */
+int vdrv_mrd32(struct vtd_drv *d, uint64_t pa, uint32_t *v);
 /* make [pa, pa+len) visible to a non-coherent unit (ECAP.C = 0) */
 void vdrv_clflush(struct vtd_drv *d, uint64_t pa, size_t len);
 void *vdrv_zalloc(struct vtd_drv *d, size_t size);
@@ -256,8 +261,9 @@ void vdrv_qi_teardown(struct vtd_drv *d);
  * now).  vdrv_sync submits the batch with a wait descriptor and polls it. */
 void vdrv_inv_cc(struct vtd_drv *d, int gran, uint16_t did, uint16_t sid, uint8_t fm);
 void vdrv_inv_iotlb(struct vtd_drv *d, int gran, uint16_t did, uint64_t addr, unsigned am, bool ih);
-/* page-selective for [iova, iova+size) when possible, else domain-selective */
-void vdrv_inv_iotlb_range(struct vtd_drv *d, uint16_t did, uint64_t iova, uint64_t size);
+/* page-selective for [iova, iova+size) when possible, else domain-selective;
+ * ih: the invalidation hint (only leaf entries changed) */
+void vdrv_inv_iotlb_range(struct vtd_drv *d, uint16_t did, uint64_t iova, uint64_t size, bool ih);
 /* PASID-based IOTLB: page-selective for [iova, iova+size) (ih: leaf entries
  * only) when the block fits CAP.MAMV, else PASID-selective; size 0: PASID-selective */
 void vdrv_inv_piotlb_range(struct vtd_drv *d, uint16_t did, uint32_t pasid, uint64_t iova, uint64_t size, bool ih);
@@ -273,6 +279,10 @@ void vdrv_inv_pdevtlb_pasid(struct vtd_drv *d, uint16_t sid, uint32_t pasid);
 /* the domain's IOTLB (and, with devtlb, the device-TLBs of its ATS
  * devices) for a range; size 0: everything */
 void vdrv_inv_domain_range(struct vtd_drv_domain *dom, uint64_t iova, uint64_t size, bool devtlb);
+/* the same with IH = ih: true only when no non-leaf entry of the range
+ * changed (Rev 5.10 §6.5.2.3: the unit may keep its paging-structure
+ * caches) */
+void vdrv_inv_domain_leaves(struct vtd_drv_domain *dom, uint64_t iova, uint64_t size, bool devtlb, bool ih);
 /* Queue errors (FSTS.IQE/ITE/ICE): report each through ops->fault, recover
  * (IQE: the offending descriptor becomes a no-op), clear.  *events counts
  * the reports.  Returns VTD_DRV_EIO after an IQE, VTD_DRV_ETIMEDOUT after an

@@ -116,7 +116,7 @@ static int qi_submit(struct vtd_drv *d, uint64_t wait_flags)
     int rc = 0;
     for (unsigned i = 0; i < n && !rc; i++) {
         uint64_t desc[4] = { d->batch[i][0], d->batch[i][1], 0, 0 };
-        rc = vdrv_mwr(d, d->qi_pa + (uint64_t)d->qi_tail * d->desc_sz, desc, d->desc_sz);
+        rc = vdrv_mwrq(d, d->qi_pa + (uint64_t)d->qi_tail * d->desc_sz, desc, d->desc_sz / 8);
         d->qi_tail = (d->qi_tail + 1) % d->qi_n;
     }
     if (rc)
@@ -127,7 +127,7 @@ static int qi_submit(struct vtd_drv *d, uint64_t wait_flags)
     int err = 0, events = 0;
     for (uint32_t i = 0; i < d->poll_limit; i++) {
         uint32_t st = 0;
-        if ((rc = vdrv_mrd(d, d->st_pa, &st, 4)))
+        if ((rc = vdrv_mrd32(d, d->st_pa, &st)))
             return rc;
         if (st == seq)
             return err;
@@ -292,7 +292,7 @@ static unsigned cover(uint64_t iova, uint64_t size, uint64_t *base)
     return am;
 }
 
-void vdrv_inv_iotlb_range(struct vtd_drv *d, uint16_t did, uint64_t iova, uint64_t size)
+void vdrv_inv_iotlb_range(struct vtd_drv *d, uint16_t did, uint64_t iova, uint64_t size, bool ih)
 {
     uint64_t base;
     unsigned am = size ? cover(iova, size, &base) : 64;
@@ -300,7 +300,7 @@ void vdrv_inv_iotlb_range(struct vtd_drv *d, uint16_t did, uint64_t iova, uint64
     if (!size || !d->psi || am > d->mamv)
         vdrv_inv_iotlb(d, VTD_IOTLB_DOMAIN, did, 0, 0, false);
     else
-        vdrv_inv_iotlb(d, VTD_IOTLB_PAGE, did, base, am, false);
+        vdrv_inv_iotlb(d, VTD_IOTLB_PAGE, did, base, am, ih);
 }
 
 void vdrv_inv_piotlb_range(struct vtd_drv *d, uint16_t did, uint32_t pasid, uint64_t iova, uint64_t size, bool ih)
@@ -402,13 +402,18 @@ void vdrv_qi_page_response(struct vtd_drv *d, uint16_t sid, bool pp, uint32_t pa
 
 void vdrv_inv_domain_range(struct vtd_drv_domain *dom, uint64_t iova, uint64_t size, bool devtlb)
 {
+    vdrv_inv_domain_leaves(dom, iova, size, devtlb, false);
+}
+
+void vdrv_inv_domain_leaves(struct vtd_drv_domain *dom, uint64_t iova, uint64_t size, bool devtlb, bool ih)
+{
     struct vtd_drv *d = dom->d;
     if (d->sm && dom->fl) {
         /* first-level and nested entries are tagged with the PASID: P_IOTLB */
         for (unsigned i = 0; i < dom->nrefs; i++)
-            vdrv_inv_piotlb_range(d, dom->did, dom->refs[i].pasid, iova, size, false);
+            vdrv_inv_piotlb_range(d, dom->did, dom->refs[i].pasid, iova, size, ih);
     } else {
-        vdrv_inv_iotlb_range(d, dom->did, iova, size);
+        vdrv_inv_iotlb_range(d, dom->did, iova, size, ih);
     }
     for (unsigned i = 0; devtlb && i < dom->nrefs; i++)
         if (dom->refs[i].ats && dom->refs[i].pasid == 0)

@@ -255,14 +255,17 @@ static int split(struct vtd_drv_domain *dom, uint64_t ea, uint64_t e, unsigned l
     return 0;
 }
 
+/* *empty: the table at tpa has no present entry left (one count lookup per
+ * table serves both the changes and this answer) */
 static int unmap_table(struct vtd_drv_domain *dom, uint64_t tpa, unsigned level, uint64_t iova, uint64_t end,
-                       uint64_t *unmapped, bool *changed)
+                       uint64_t *unmapped, bool *changed, bool *empty)
 {
     struct vtd_drv *d = dom->d;
     unsigned shift = lvl_shift(level);
     uint64_t span = 1ULL << shift;
     unsigned lo = 512, hi = 0;
     int rc = 0;
+    uint32_t *cnt = vdrv_table_count(d, tpa);
     while (iova < end) {
         unsigned idx = (unsigned)((iova >> shift) & 511);
         uint64_t ea = tpa + idx * 8ULL;
@@ -281,7 +284,8 @@ static int unmap_table(struct vtd_drv_domain *dom, uint64_t tpa, unsigned level,
             if (ce - iova == span) {
                 if ((rc = vdrv_mwr64(d, ea, 0)))
                     break;
-                count_add(dom, tpa, -1);
+                if (cnt)
+                    (*cnt)--;
                 *unmapped += span;
                 iova = ce;
                 continue;
@@ -290,13 +294,16 @@ static int unmap_table(struct vtd_drv_domain *dom, uint64_t tpa, unsigned level,
                 break;
         }
         uint64_t child = e & ADDR_MASK;
-        rc = unmap_table(dom, child, level - 1, iova, ce, unmapped, changed);
+        bool child_empty;
+        rc = unmap_table(dom, child, level - 1, iova, ce, unmapped, changed, &child_empty);
         if (rc)
             break;
-        if (table_empty(dom, child)) {
+        if (child_empty) {
+            dom->unlinked = true;
             if ((rc = vdrv_mwr64(d, ea, 0)))
                 break;
-            count_add(dom, tpa, -1);
+            if (cnt)
+                (*cnt)--;
             if ((rc = pf_add(dom, child)))
                 break;
             /* a paging-structure cache may map all of [base, base + span)
@@ -310,6 +317,7 @@ static int unmap_table(struct vtd_drv_domain *dom, uint64_t tpa, unsigned level,
         iova = ce;
     }
     flush_entries(d, tpa, lo, hi);
+    *empty = !rc && (cnt ? *cnt == 0 : table_empty(dom, tpa));
     return rc;
 }
 
@@ -400,15 +408,21 @@ static int map_locked(struct vtd_drv_domain *dom, uint64_t iova, uint64_t pa, ui
      * flush queue: retire it before reusing the addresses */
     if (fq_overlaps(dom, iova, size) && (rc = vdrv_fq_flush(dom)))
         return rc;
-    if (range_mapped(dom, dom->root_pa, dom->levels, iova, iova + size))
+    /* One page needs no look-ahead: map_table finds a mapping of it (a
+     * present leaf on its path) before it writes anything, and tables are
+     * only added below not-present entries, where nothing is mapped. */
+    bool one = size == VDRV_PAGE;
+    if (!one && range_mapped(dom, dom->root_pa, dom->levels, iova, iova + size))
         return VTD_DRV_EEXIST;
     rc = map_table(dom, dom->root_pa, dom->levels, iova, iova + size, pa, prot);
+    if (rc == VTD_DRV_EEXIST && one)
+        return rc;
     if (rc) {
         /* undo: a device may already have used (and the unit cached) part
          * of the new mappings, so removing them is invalidated like unmap */
         uint64_t un = 0;
-        bool ch = false;
-        unmap_table(dom, dom->root_pa, dom->levels, iova, iova + size, &un, &ch);
+        bool ch = false, empty;
+        unmap_table(dom, dom->root_pa, dom->levels, iova, iova + size, &un, &ch, &empty);
         vdrv_inv_domain_range(dom, iova, size, true);
         vdrv_sync(d);
         pf_release(dom);
@@ -444,11 +458,15 @@ static int unmap_locked(struct vtd_drv_domain *dom, uint64_t iova, uint64_t size
      * release list) under an invalidation that does not cover this range. */
     if ((dom->flags & VTD_DRV_DOM_DEFERRED) && dom->fq_n == dom->fq_max && (rc = vdrv_fq_flush(dom)))
         return rc;
-    uint64_t un = 0;
-    bool changed = false;
+    uint64_t un = 0, splits = d->st.superpage_splits;
+    bool changed = false, empty;
+    dom->unlinked = false;
     dom->freed_lo = iova;
     dom->freed_hi = iova + size;
-    rc = unmap_table(dom, dom->root_pa, dom->levels, iova, iova + size, &un, &changed);
+    rc = unmap_table(dom, dom->root_pa, dom->levels, iova, iova + size, &un, &changed, &empty);
+    /* only leaves changed: no table unlinked and no superpage split (a leaf
+     * became a table pointer) */
+    bool leaves = !dom->unlinked && d->st.superpage_splits == splits;
     if (unmapped)
         *unmapped = un;
     if (!changed) {
@@ -471,8 +489,9 @@ static int unmap_locked(struct vtd_drv_domain *dom, uint64_t iova, uint64_t size
         }
         return rc;
     }
-    /* strict: IOTLB (page-selective when it fits), device-TLBs, then free */
-    vdrv_inv_domain_range(dom, iova, size, true);
+    /* strict: IOTLB (page-selective when it fits; IH when only leaves
+     * changed), device-TLBs, then free */
+    vdrv_inv_domain_leaves(dom, iova, size, true, leaves && !rc);
     int r = vdrv_sync(d);
     if (!rc)
         rc = r;

@@ -64,8 +64,19 @@ int vdrv_mwr(struct vtd_drv *d, uint64_t pa, const void *buf, size_t len)
     return 0;
 }
 
+/* ops->mem_ptr's pointer to the qword at pa (8-byte aligned), or NULL */
+static uint64_t *qword_ptr(struct vtd_drv *d, uint64_t pa)
+{
+    return d->ops.mem_ptr ? d->ops.mem_ptr(d->ops.opaque, pa) : NULL;
+}
+
 int vdrv_mrd64(struct vtd_drv *d, uint64_t pa, uint64_t *v)
 {
+    const uint64_t *p = qword_ptr(d, pa);
+    if (p) {
+        *v = __atomic_load_n(p, __ATOMIC_RELAXED);
+        return 0;
+    }
     int rc = vdrv_mrd(d, pa, v, 8);
     if (rc)
         *v = 0;
@@ -74,7 +85,33 @@ int vdrv_mrd64(struct vtd_drv *d, uint64_t pa, uint64_t *v)
 
 int vdrv_mwr64(struct vtd_drv *d, uint64_t pa, uint64_t v)
 {
+    uint64_t *p = qword_ptr(d, pa);
+    if (p) {
+        __atomic_store_n(p, v, __ATOMIC_RELAXED);
+        return 0;
+    }
     return vdrv_mwr(d, pa, &v, 8);
+}
+
+int vdrv_mwrq(struct vtd_drv *d, uint64_t pa, const uint64_t *q, unsigned n)
+{
+    uint64_t *p = (pa & (VDRV_PAGE - 1)) + n * 8ULL <= VDRV_PAGE ? qword_ptr(d, pa) : NULL;
+    if (!p)
+        return vdrv_mwr(d, pa, q, n * 8ULL);
+    for (unsigned i = 0; i < n; i++)
+        __atomic_store_n(&p[i], q[i], __ATOMIC_RELAXED);
+    return 0;
+}
+
+int vdrv_mrd32(struct vtd_drv *d, uint64_t pa, uint32_t *v)
+{
+    /* memory is little-endian: the low half of the qword at pa & ~7 */
+    const uint64_t *p = qword_ptr(d, pa & ~7ULL);
+    if (p) {
+        *v = (uint32_t)(__atomic_load_n(p, __ATOMIC_RELAXED) >> (8 * (pa & 4)));
+        return 0;
+    }
+    return vdrv_mrd(d, pa, v, 4);
 }
 
 void vdrv_clflush(struct vtd_drv *d, uint64_t pa, size_t len)

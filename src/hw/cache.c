@@ -11,6 +11,16 @@
  * sets never contend.  Domain-selective and global invalidations are O(1): entries
  * carry the generation (global << 32 | per-domain) they were filled under and
  * a lookup compares it with the current one.
+ *
+ * Other invalidations cost what is cached, not the size of what they name:
+ * a set none of whose entries is selected is checked like a lookup (no
+ * lock, no write), and one with more pages named than sets in use visits
+ * only the sets in use (struct cache.used).  Why no fill can slip past:
+ * an invalidation bumps the cache's epoch and then reads a set's counter
+ * or used bit; a fill owns its set and sets its used bit and then reads
+ * the epoch.  All four are sequentially consistent, so either the fill
+ * sees the bump (and does not fill) or the invalidation sees the set owned
+ * or used (and takes it, waiting for the fill).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +39,14 @@ static int cache_alloc(struct cache *c, uint32_t entries, uint32_t ways)
     if (c->meta)
         memset(c->meta, 0, (size_t)c->nsets * sizeof(*c->meta));
     c->e = calloc((size_t)entries, sizeof(*c->e));
-    if (!c->meta || !c->e)
+    c->nwords = (c->nsets + 63) / 64;
+    /* whole cache lines of its own: fills of one unit write it, and another
+     * unit's hot data must not share its lines */
+    size_t ubytes = ((size_t)c->nwords * sizeof(*c->used) + 63) & ~(size_t)63;
+    c->used = aligned_alloc(64, ubytes);
+    if (c->used)
+        memset(c->used, 0, ubytes);
+    if (!c->meta || !c->e || !c->used)
         return VTD_ENOMEM;
     return 0;
 }
@@ -38,6 +55,7 @@ static void cache_free(struct cache *c)
 {
     free(c->meta);
     free(c->e);
+    free(c->used);
     memset(c, 0, sizeof(*c));
 }
 
@@ -47,7 +65,8 @@ static void set_lock(struct cache *c, uint32_t set)
 {
     for (;;) {
         uint32_t s = atomic_load_explicit(&c->meta[set].seq, memory_order_relaxed);
-        if (!(s & 1) && atomic_compare_exchange_weak_explicit(&c->meta[set].seq, &s, s + 1, memory_order_acquire,
+        /* seq_cst: see the comment at the top */
+        if (!(s & 1) && atomic_compare_exchange_weak_explicit(&c->meta[set].seq, &s, s + 1, memory_order_seq_cst,
                                                               memory_order_relaxed))
             break;
     }
@@ -60,6 +79,25 @@ static void set_unlock(struct cache *c, uint32_t set)
     atomic_fetch_add_explicit(&c->meta[set].seq, 1, memory_order_release);
 }
 
+/* The used bit of a set (struct cache.used).  Set and cleared only by the
+ * set's owner. */
+static bool set_used(const struct cache *c, uint32_t set)
+{
+    return (atomic_load_explicit(&c->used[set / 64], memory_order_seq_cst) >> (set % 64)) & 1;
+}
+
+static void set_mark_used(struct cache *c, uint32_t set)
+{
+    if (!set_used(c, set))
+        atomic_fetch_or_explicit(&c->used[set / 64], 1ULL << (set % 64), memory_order_seq_cst);
+}
+
+static void set_mark_unused(struct cache *c, uint32_t set)
+{
+    if (set_used(c, set))
+        atomic_fetch_and_explicit(&c->used[set / 64], ~(1ULL << (set % 64)), memory_order_seq_cst);
+}
+
 static void cache_clear(struct cache *c)
 {
     for (uint32_t s = 0; s < c->nsets; s++) {
@@ -69,6 +107,7 @@ static void cache_clear(struct cache *c)
             atomic_store_explicit(&e->tag, 0, memory_order_relaxed);
         }
         c->meta[s].victim = 0;
+        set_mark_unused(c, s);
         set_unlock(c, s);
     }
 }
@@ -158,10 +197,11 @@ int cache_insert_k(struct cache *c, uint32_t set, uint64_t tag, uint64_t keymask
 {
     struct centry *e = &c->e[(size_t)set * c->ways];
     set_lock(c, set);
-    /* checked with the set owned: an invalidation bumps the epoch before it
-     * takes the sets it drops from, so either it sees this entry or this
-     * fill sees its bump */
-    if (atomic_load_explicit(epoch, memory_order_acquire) != expect) {
+    set_mark_used(c, set);
+    /* checked with the set owned and marked used: an invalidation bumps the
+     * epoch before it looks at the sets it drops from, so either it sees
+     * this entry or this fill sees its bump (see the top of this file) */
+    if (atomic_load_explicit(epoch, memory_order_seq_cst) != expect) {
         set_unlock(c, set);
         return -1;
     }
@@ -203,39 +243,72 @@ bool cache_mark(struct cache *c, uint32_t set, uint64_t tag)
     return found;
 }
 
-/* Drop every entry of `set` whose tag satisfies pred. */
-typedef bool (*tag_pred)(uint64_t tag, const void *arg);
-static void drop_in_set(struct cache *c, uint32_t set, tag_pred pred, const void *arg)
+/* Drop every entry of `set` that pred selects.  After the epoch bump of
+ * the invalidation (see the top of this file).  A set with nothing
+ * selected is only read, as a lookup reads it. */
+static void drop_in_set(struct cache *c, uint32_t set, entry_pred pred, const void *arg)
 {
     struct centry *e = &c->e[(size_t)set * c->ways];
+    if (!set_used(c, set))
+        return;
+    uint32_t s1 = atomic_load_explicit(&c->meta[set].seq, memory_order_seq_cst);
+    if (!(s1 & 1)) {
+        bool any = false;
+        for (uint32_t w = 0; w < c->ways && !any; w++) {
+            uint64_t t = atomic_load_explicit(&e[w].tag, memory_order_relaxed);
+            any = t && pred(t, atomic_load_explicit(&e[w].d0, memory_order_relaxed),
+                            atomic_load_explicit(&e[w].d1, memory_order_relaxed), arg);
+        }
+        vtd_fence(memory_order_acquire);
+        if (!any && atomic_load_explicit(&c->meta[set].seq, memory_order_relaxed) == s1)
+            return;
+    }
     set_lock(c, set);
+    bool empty = true;
     for (uint32_t w = 0; w < c->ways; w++) {
         uint64_t t = atomic_load_explicit(&e[w].tag, memory_order_relaxed);
-        if (t && pred(t, arg))
+        if (t && pred(t, atomic_load_explicit(&e[w].d0, memory_order_relaxed),
+                      atomic_load_explicit(&e[w].d1, memory_order_relaxed), arg)) {
             atomic_store_explicit(&e[w].tag, 0, memory_order_relaxed);
+            t = 0;
+        }
+        empty &= !t;
     }
+    if (empty)
+        set_mark_unused(c, set);
     set_unlock(c, set);
+}
+
+/* Every set that may hold an entry (its used bit set). */
+static void drop_all(struct cache *c, entry_pred pred, const void *arg)
+{
+    for (uint32_t i = 0; i < c->nwords; i++) {
+        uint64_t w = atomic_load_explicit(&c->used[i], memory_order_seq_cst);
+        for (; w; w &= w - 1)
+            drop_in_set(c, i * 64 + (uint32_t)__builtin_ctzll(w), pred, arg);
+    }
 }
 
 void cache_drop_if(struct cache *c, entry_pred pred, const void *arg)
 {
-    for (uint32_t set = 0; set < c->nsets; set++) {
-        struct centry *e = &c->e[(size_t)set * c->ways];
-        set_lock(c, set);
-        for (uint32_t w = 0; w < c->ways; w++) {
-            uint64_t t = atomic_load_explicit(&e[w].tag, memory_order_relaxed);
-            if (t && pred(t, atomic_load_explicit(&e[w].d0, memory_order_relaxed),
-                          atomic_load_explicit(&e[w].d1, memory_order_relaxed), arg))
-                atomic_store_explicit(&e[w].tag, 0, memory_order_relaxed);
-        }
-        set_unlock(c, set);
-    }
+    drop_all(c, pred, arg);
 }
 
-static void drop_all(struct cache *c, tag_pred pred, const void *arg)
+/* Should an invalidation naming `nkeys` sets (one per key, some maybe
+ * shared) visit the sets in use instead?  Yes when they are fewer. */
+static bool count_fewer(const struct cache *c, uint64_t nkeys)
 {
-    for (uint32_t s = 0; s < c->nsets; s++)
-        drop_in_set(c, s, pred, arg);
+    if (nkeys > c->nsets)
+        return true;
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < c->nwords && n < nkeys; i++)
+        n += (unsigned)__builtin_popcountll(atomic_load_explicit(&c->used[i], memory_order_relaxed));
+    return n < nkeys;
+}
+
+static inline bool fewer_used(const struct cache *c, uint64_t nkeys)
+{
+    return nkeys > c->nwords && count_fewer(c, nkeys); /* a few keys: cheaper than counting */
 }
 
 /* ---- context cache ---- */
@@ -253,7 +326,7 @@ void vtd_inval_ctx_global(struct vtd *u)
 {
     if (sm_latched(u))
         vtd_inval_pc_global(u);
-    atomic_fetch_add_explicit(&u->ctx_epoch, 1, memory_order_acq_rel);
+    atomic_fetch_add_explicit(&u->ctx_epoch, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&u->ctx_ggen, 1, memory_order_acq_rel);
     front_bump(u);
     vtd_notify(u, &(struct vtd_inval_notice){.cache = VTD_NOTICE_CONTEXT, .granularity = VTD_NOTICE_GLOBAL});
@@ -266,15 +339,16 @@ void vtd_inval_ctx_domain(struct vtd *u, uint16_t did)
         vtd_inval_ctx_global(u);
         return;
     }
-    atomic_fetch_add_explicit(&u->ctx_epoch, 1, memory_order_acq_rel);
+    atomic_fetch_add_explicit(&u->ctx_epoch, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&u->ctx_dgen[did], 1, memory_order_acq_rel);
     front_bump(u);
     vtd_notify(u, &(struct vtd_inval_notice){.cache = VTD_NOTICE_CONTEXT, .granularity = VTD_NOTICE_DOMAIN,
                                              .did = did});
 }
 
-static bool tag_is(uint64_t tag, const void *arg)
+static bool tag_is(uint64_t tag, uint64_t d0, uint64_t d1, const void *arg)
 {
+    (void)d0, (void)d1;
     return tag == *(const uint64_t *)arg;
 }
 
@@ -285,7 +359,7 @@ void vtd_inval_ctx_device(struct vtd *u, uint16_t sid, unsigned fm)
     uint16_t m = masks[fm & 3];
     if (sm_latched(u))
         vtd_inval_pc_device(u, sid, fm);
-    atomic_fetch_add_explicit(&u->ctx_epoch, 1, memory_order_acq_rel);
+    atomic_fetch_add_explicit(&u->ctx_epoch, 1, memory_order_seq_cst);
     for (unsigned v = 0; v < 8 && u->ctxc.nsets; v++) {
         if (v & ~m)
             continue;
@@ -302,7 +376,7 @@ void vtd_inval_ctx_device(struct vtd *u, uint16_t sid, unsigned fm)
 
 void vtd_inval_iotlb_global(struct vtd *u)
 {
-    atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
+    atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&u->tlb_ggen, 1, memory_order_acq_rel);
     front_bump(u);
     vtd_notify(u, &(struct vtd_inval_notice){.cache = VTD_NOTICE_IOTLB, .granularity = VTD_NOTICE_GLOBAL});
@@ -310,7 +384,7 @@ void vtd_inval_iotlb_global(struct vtd *u)
 
 void vtd_inval_iotlb_domain(struct vtd *u, uint16_t did)
 {
-    atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
+    atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&u->tlb_dgen[did], 1, memory_order_acq_rel);
     front_bump(u);
     vtd_notify(u, &(struct vtd_inval_notice){.cache = VTD_NOTICE_IOTLB, .granularity = VTD_NOTICE_DOMAIN,
@@ -322,18 +396,20 @@ struct range_arg {
     uint64_t first, last; /* page numbers, inclusive */
 };
 
-static bool iotlb_in_range(uint64_t tag, const void *arg)
+static bool iotlb_in_range(uint64_t tag, uint64_t d0, uint64_t d1, const void *arg)
 {
     const struct range_arg *r = arg;
+    (void)d0, (void)d1;
     if (iotlb_tag_did(tag) != r->did)
         return false;
     uint64_t pfn = iotlb_tag_pfn(tag), npages = 1ULL << (9 * iotlb_tag_size(tag));
     return pfn <= r->last && pfn + npages - 1 >= r->first;
 }
 
-static bool pwc_in_range(uint64_t tag, const void *arg)
+static bool pwc_in_range(uint64_t tag, uint64_t d0, uint64_t d1, const void *arg)
 {
     const struct range_arg *r = arg;
+    (void)d0, (void)d1;
     if (pwc_tag_did(tag) != r->did)
         return false;
     unsigned level = pwc_tag_level(tag);
@@ -389,7 +465,7 @@ void vtd_inval_piotlb_pasid(struct vtd *u, uint16_t did, uint32_t pasid)
      * paging-structure-cache entries of (DID, PASID); second-level
      * paging-structure-cache entries are not affected */
     struct pasid_sel ps = {.did = did, .pasid = pasid, .by_pasid = true};
-    atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
+    atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_seq_cst);
     if (u->iotlb.nsets)
         cache_drop_if(&u->iotlb, iotlb_pasid_match, &ps);
     ps.fs_only = true;
@@ -411,7 +487,7 @@ void vtd_inval_piotlb_page(struct vtd *u, uint16_t did, uint32_t pasid, uint64_t
     struct pasid_sel ps = {.did = did, .pasid = pasid, .by_pasid = true, .fs_only = true, .by_range = true};
     ps.first = (addr >> VTD_PAGE_SHIFT) & ~((1ULL << am) - 1);
     ps.last = ps.first + (1ULL << am) - 1;
-    atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
+    atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_seq_cst);
     if (u->iotlb.nsets)
         cache_drop_if(&u->iotlb, iotlb_pasid_match, &ps);
     if (!ih && u->pwc.nsets)
@@ -430,11 +506,11 @@ void vtd_inval_iotlb_page(struct vtd *u, uint16_t did, uint64_t addr, unsigned a
     struct range_arg r = {.did = did};
     r.first = (addr >> VTD_PAGE_SHIFT) & ~((1ULL << am) - 1);
     r.last = r.first + (1ULL << am) - 1;
-    atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
+    atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_seq_cst);
     if (u->iotlb.nsets) {
         for (unsigned s = 0; s < 3; s++) {
             uint64_t k0 = r.first >> (9 * s), k1 = r.last >> (9 * s);
-            if (k1 - k0 + 1 > u->iotlb.nsets) {
+            if (fewer_used(&u->iotlb, k1 - k0 + 1)) {
                 drop_all(&u->iotlb, iotlb_in_range, &r);
                 break;
             }
@@ -451,7 +527,7 @@ void vtd_inval_iotlb_page(struct vtd *u, uint16_t did, uint64_t addr, unsigned a
         for (unsigned level = 2; level <= 5; level++) {
             unsigned sh = 9 * (level - 1);
             uint64_t k0 = r.first >> sh, k1 = r.last >> sh;
-            if (k1 - k0 + 1 > u->pwc.nsets) {
+            if (fewer_used(&u->pwc, k1 - k0 + 1)) {
                 drop_all(&u->pwc, pwc_in_range, &r);
                 break;
             }
@@ -480,7 +556,7 @@ void vtd_inval_fl_domain(struct vtd *u, uint16_t did)
 {
     if (!u->fl_dgen)
         return;
-    atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
+    atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&u->fl_dgen[did], 1, memory_order_acq_rel);
 }
 
@@ -516,7 +592,7 @@ void vtd_inval_fl(struct vtd *u, uint16_t did, uint32_t pasid, bool page, uint64
     r.first = ((addr >> VTD_PAGE_SHIFT) & FL_PFN_MASK) & ~((1ULL << am) - 1);
     r.last = r.first + (1ULL << am) - 1;
     /* the epoch first: a walk that read the tables before this does not fill */
-    atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_acq_rel);
+    atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_seq_cst);
     if (u->fltlb.nsets)
         cache_drop_if(&u->fltlb, fltlb_match, &r);
     if (u->flpwc.nsets && !(page && ih))
@@ -528,9 +604,10 @@ void vtd_inval_fl(struct vtd *u, uint16_t did, uint32_t pasid, bool page, uint64
 struct iec_range {
     uint32_t lo, hi; /* inclusive */
 };
-static bool iec_in_range(uint64_t tag, const void *arg)
+static bool iec_in_range(uint64_t tag, uint64_t d0, uint64_t d1, const void *arg)
 {
     const struct iec_range *r = arg;
+    (void)d0, (void)d1;
     uint64_t idx = tag >> 1;
     return idx >= r->lo && idx <= r->hi;
 }
@@ -538,7 +615,7 @@ static bool iec_in_range(uint64_t tag, const void *arg)
 void vtd_inval_iec(struct vtd *u, bool global, uint32_t idx, unsigned im)
 {
     /* the epoch first: a fill that read the table before this cannot land after it */
-    atomic_fetch_add_explicit(&u->iec_epoch, 1, memory_order_acq_rel);
+    atomic_fetch_add_explicit(&u->iec_epoch, 1, memory_order_seq_cst);
     if (!u->iec.nsets)
         return;
     if (global) {
@@ -547,7 +624,7 @@ void vtd_inval_iec(struct vtd *u, bool global, uint32_t idx, unsigned im)
     }
     uint64_t n = 1ULL << im;
     struct iec_range r = {idx, (uint32_t)((uint64_t)idx + n - 1 > 0xFFFFFFFFu ? 0xFFFFFFFFu : idx + n - 1)};
-    if (n >= u->iec.nsets) {
+    if (fewer_used(&u->iec, n)) {
         drop_all(&u->iec, iec_in_range, &r);
         return;
     }

@@ -59,6 +59,12 @@ struct centry {
 struct cache {
     uint32_t nsets, ways, setmask;
     struct set_meta *meta; /* per set, one cache line each (no false sharing) */
+    /* bit s of used[s / 64]: set s may hold an entry.  A fill sets it (with
+     * the set owned, before it checks the epoch); an invalidation clears it
+     * when it leaves the set empty.  Lets invalidations visit only the sets
+     * that hold something (cache.c). */
+    _Atomic uint64_t *used;
+    uint32_t nwords; /* of used */
 
     struct centry *e;      /* nsets * ways */
 };

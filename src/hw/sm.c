@@ -468,7 +468,7 @@ int vtd_sm_stale(struct walk *w, const struct smctx *sc, const struct pasidinfo 
 
 void vtd_inval_pc_global(struct vtd *u)
 {
-    atomic_fetch_add_explicit(&u->pc_epoch, 1, memory_order_acq_rel);
+    atomic_fetch_add_explicit(&u->pc_epoch, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&u->pc_ggen, 1, memory_order_acq_rel);
 }
 
@@ -490,7 +490,7 @@ static bool pc_match(uint64_t tag, uint64_t d0, uint64_t d1, const void *arg)
 
 static void pc_drop(struct vtd *u, const struct pc_sel *s)
 {
-    atomic_fetch_add_explicit(&u->pc_epoch, 1, memory_order_acq_rel);
+    atomic_fetch_add_explicit(&u->pc_epoch, 1, memory_order_seq_cst);
     if (u->pc.nsets)
         cache_drop_if(&u->pc, pc_match, s);
 }

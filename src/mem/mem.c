@@ -37,6 +37,7 @@
 #define PG_SIZE (1ULL << PG_SHIFT)
 #define PG_MASK (PG_SIZE - 1)
 #define PG_QWORDS (PG_SIZE / 8)
+#define VTD_MEM_LIKELY(x) __builtin_expect(!!(x), 1)
 
 #define LEAF_BITS 13
 #define MID_BITS 13
@@ -250,30 +251,22 @@ void vtd_mem_destroy(struct vtd_mem *m)
     free(m);
 }
 
-int vtd_mem_read(struct vtd_mem *m, uint64_t pa, void *buf, size_t len)
+/* The shape of table-entry, descriptor and status accesses: at most 32
+ * bytes inside one page, with no hole anywhere. */
+static inline bool small_fast(const struct vtd_mem *m, uint64_t pa, const void *buf, size_t len)
 {
-    /* Fastest path first: one aligned qword with no hole anywhere, the shape
-     * of every table-entry read. */
-    if (len == 8 && !(pa & 7) && m && buf && pa < m->size && !__atomic_load_n(&m->holes, __ATOMIC_ACQUIRE)) {
-        const struct pg *pg = page_lookup(m, pa >> PG_SHIFT);
-        uint64_t v = pg ? __atomic_load_n(&pg->q[(pa & PG_MASK) / 8], __ATOMIC_RELAXED) : 0;
-        memcpy(buf, &v, 8);
-        return 0;
-    }
+    return len && len <= 32 && m && buf && pa < m->size && (pa & PG_MASK) + len <= PG_SIZE &&
+           !__atomic_load_n(&m->holes, __ATOMIC_ACQUIRE);
+}
+
+static __attribute__((noinline)) int mem_read_slow(struct vtd_mem *m, uint64_t pa, void *buf, size_t len)
+{
     if (!m || !in_range(m, pa, len) || (len && !buf))
         return NOT_BACKED;
     if (len == 0)
         return 0;
     if (hits_hole(m, pa, len))
         return NOT_BACKED;
-
-    /* Fast path: one aligned qword, the shape of every table-entry read. */
-    if (len == 8 && !(pa & 7)) {
-        const struct pg *pg = page_lookup(m, pa >> PG_SHIFT);
-        uint64_t v = pg ? __atomic_load_n(&pg->q[(pa & PG_MASK) / 8], __ATOMIC_RELAXED) : 0;
-        memcpy(buf, &v, 8);
-        return 0;
-    }
 
     unsigned char *dst = buf;
     while (len) {
@@ -291,7 +284,27 @@ int vtd_mem_read(struct vtd_mem *m, uint64_t pa, void *buf, size_t len)
     return 0;
 }
 
-int vtd_mem_write(struct vtd_mem *m, uint64_t pa, const void *buf, size_t len)
+int vtd_mem_read(struct vtd_mem *m, uint64_t pa, void *buf, size_t len)
+{
+    if (VTD_MEM_LIKELY(small_fast(m, pa, buf, len))) {
+        const struct pg *pg = page_lookup(m, pa >> PG_SHIFT);
+        if (!pg) {
+            memset(buf, 0, len);
+        } else if (!((pa | len) & 7)) { /* aligned qwords */
+            unsigned char *dst = buf;
+            for (size_t i = 0; i < len / 8; i++) {
+                uint64_t v = __atomic_load_n(&pg->q[(pa & PG_MASK) / 8 + i], __ATOMIC_RELAXED);
+                memcpy(dst + 8 * i, &v, 8);
+            }
+        } else {
+            copy_out(pg, (size_t)(pa & PG_MASK), buf, len);
+        }
+        return 0;
+    }
+    return mem_read_slow(m, pa, buf, len);
+}
+
+static __attribute__((noinline)) int mem_write_slow(struct vtd_mem *m, uint64_t pa, const void *buf, size_t len)
 {
     if (!m || !in_range(m, pa, len) || (len && !buf))
         return NOT_BACKED;
@@ -324,6 +337,27 @@ int vtd_mem_write(struct vtd_mem *m, uint64_t pa, const void *buf, size_t len)
         len -= chunk;
     }
     return 0;
+}
+
+int vtd_mem_write(struct vtd_mem *m, uint64_t pa, const void *buf, size_t len)
+{
+    if (VTD_MEM_LIKELY(small_fast(m, pa, buf, len))) {
+        struct pg *pg = page_lookup(m, pa >> PG_SHIFT);
+        if (VTD_MEM_LIKELY(pg != NULL)) { /* else: a first write, which allocates */
+            if (!((pa | len) & 7)) { /* aligned qwords */
+                const unsigned char *src = buf;
+                for (size_t i = 0; i < len / 8; i++) {
+                    uint64_t v;
+                    memcpy(&v, src + 8 * i, 8);
+                    __atomic_store_n(&pg->q[(pa & PG_MASK) / 8 + i], v, __ATOMIC_RELAXED);
+                }
+            } else {
+                copy_in(pg, (size_t)(pa & PG_MASK), buf, len);
+            }
+            return 0;
+        }
+    }
+    return mem_write_slow(m, pa, buf, len);
 }
 
 int vtd_mem_cmpxchg64(struct vtd_mem *m, uint64_t pa, uint64_t *expected, uint64_t desired)
@@ -443,6 +477,16 @@ static inline const uint64_t *mem_ptr(struct vtd_mem *m, uint64_t pa)
 const uint64_t *vtd_mem_ptr(struct vtd_mem *m, uint64_t pa)
 {
     return mem_ptr(m, pa);
+}
+
+uint64_t *vtd_mem_ptr_rw(struct vtd_mem *m, uint64_t pa)
+{
+    if (!m || (pa & 7) || pa >= m->size || __atomic_load_n(&m->holes, __ATOMIC_ACQUIRE))
+        return NULL;
+    struct pg *pg = page_lookup(m, pa >> PG_SHIFT);
+    if (!pg)
+        pg = page_get_or_create(m, pa >> PG_SHIFT);
+    return pg ? &pg->q[(pa & PG_MASK) / 8] : NULL;
 }
 
 static const uint64_t *host_ptr(void *opaque, uint64_t pa)

@@ -98,13 +98,12 @@ __attribute__((noinline)) uint64_t bench_iova_tree(struct vtd_iova *d, unsigned 
 }
 
 struct iova_job {
+    struct vtd_bench_thread th;
     struct vtd_iova *d;
     unsigned cpu;
     int kind;
     uint64_t iters, bad;
     bool warmup;
-    pthread_barrier_t *bar;
-    double ns;
 };
 
 static double now_ns(void)
@@ -128,10 +127,10 @@ static void *iova_thread(void *arg)
     struct iova_job *j = arg;
     if (j->warmup)
         j->bad += iova_loop(j, j->iters / 10 + 16);
-    pthread_barrier_wait(j->bar);
+    pthread_barrier_wait(j->th.bar);
     double t0 = now_ns();
     j->bad += iova_loop(j, j->iters);
-    j->ns = now_ns() - t0;
+    j->th.ns = now_ns() - t0;
     return NULL;
 }
 
@@ -151,34 +150,24 @@ static void run_iova(const struct vtd_bench_case *c, const struct vtd_bench_opts
         for (unsigned i = 0; i < 20000; i += 2)
             vtd_iova_free(d, 0, at[i], 1 + i % 64);
     }
+    static struct vtd_bench_runs runs;
     for (unsigned t = 1; t <= o->threads; t++) {
-        double best = 1e30;
+        runs.n = 0;
         for (int rep = 0; rep < o->reps; rep++) {
-            pthread_t tid[VTD_BENCH_MAX_THREADS];
             struct iova_job jobs[VTD_BENCH_MAX_THREADS];
-            pthread_barrier_t bar;
-            pthread_barrier_init(&bar, NULL, t);
+            for (unsigned k = 0; k < t; k++)
+                jobs[k] = (struct iova_job){.d = d, .cpu = k, .kind = kind, .iters = iters, .warmup = o->warmup};
+            double worst = vtd_bench_threads(t, iova_thread, jobs, sizeof jobs[0]);
             for (unsigned k = 0; k < t; k++) {
-                jobs[k] = (struct iova_job){.d = d, .cpu = k, .kind = kind, .iters = iters, .warmup = o->warmup,
-                                            .bar = &bar};
-                pthread_create(&tid[k], NULL, iova_thread, &jobs[k]);
-            }
-            double worst = 0;
-            for (unsigned k = 0; k < t; k++) {
-                pthread_join(tid[k], NULL);
                 if (jobs[k].bad) {
                     fprintf(stderr, "vtd bench: %s: %llu IOVA calls failed\n", c->name,
                             (unsigned long long)jobs[k].bad);
                     exit(1);
                 }
-                if (jobs[k].ns > worst)
-                    worst = jobs[k].ns;
             }
-            pthread_barrier_destroy(&bar);
-            if (worst / iters < best)
-                best = worst / iters;
+            vtd_bench_runs_add(&runs, worst / iters);
         }
-        r->sample(r->opaque, c, t, best);
+        r->sample(r->opaque, c, t, &runs);
     }
     struct vtd_iova_stats st;
     vtd_iova_get_stats(d, &st);
@@ -223,7 +212,7 @@ static size_t all_cases(const struct vtd_bench_case **out, size_t max)
 struct sample {
     const struct vtd_bench_case *c;
     unsigned threads;
-    double ns, one; /* one: the same case on 1 thread */
+    double ns, median, one; /* ns: the best run; one: the same case's best on 1 thread */
 };
 
 struct note {
@@ -241,16 +230,19 @@ struct results {
     size_t nnotes;
 };
 
-static void on_sample(void *opaque, const struct vtd_bench_case *c, unsigned threads, double ns)
+static void on_sample(void *opaque, const struct vtd_bench_case *c, unsigned threads,
+                      const struct vtd_bench_runs *runs)
 {
     struct results *res = opaque;
+    double ns = vtd_bench_best(runs), median = vtd_bench_median(runs);
     double one = ns;
     for (size_t i = 0; i < res->ns; i++)
         if (res->s[i].c == c && res->s[i].threads == 1)
             one = res->s[i].ns;
     if (res->ns < MAX_SAMPLES)
-        res->s[res->ns++] = (struct sample){c, threads, ns, one};
-    fprintf(stderr, "vtd bench:   %s threads=%u: %.1f ns/%s/thread\n", c->name, threads, ns, c->unit);
+        res->s[res->ns++] = (struct sample){c, threads, ns, median, one};
+    fprintf(stderr, "vtd bench:   %s threads=%u: %.1f ns/%s/thread (median %.1f)\n", c->name, threads, ns, c->unit,
+            median);
 }
 
 static void on_note(void *opaque, const struct vtd_bench_case *c, const char *text)
@@ -310,15 +302,15 @@ static void print_table(const struct results *res, const struct vtd_bench_opts *
 {
     printf("vtd bench: %ld cores, %s; --threads %u --iters %llu --reps %d%s\n", sysconf(_SC_NPROCESSORS_ONLN), cpu,
            o->threads, (unsigned long long)o->iters, o->reps, o->warmup ? "" : " --no-warmup");
-    printf("%-14s %-11s %7s %13s %12s %9s %-13s %s\n", "case", "operation", "threads", "ns/op/thread", "Mops/s total",
-           "speed-up", "target", "what");
+    printf("%-20s %-11s %7s %13s %9s %12s %9s %-13s %s\n", "case", "operation", "threads", "ns/op/thread", "median",
+           "Mops/s total", "speed-up", "target", "what");
     for (size_t i = 0; i < res->ns; i++) {
         const struct sample *s = &res->s[i];
         char target[32] = "-";
         if (s->c->target_ns)
             snprintf(target, sizeof target, "%.0f ns %s", s->c->target_ns, verdict(s));
-        printf("%-14s %-11s %7u %13.1f %12.2f %8.2fx %-13s %s\n", s->c->name, s->c->unit, s->threads, s->ns,
-               s->threads * 1e3 / s->ns, s->threads * s->one / s->ns, target, s->c->what);
+        printf("%-20s %-11s %7u %13.1f %9.1f %12.2f %8.2fx %-13s %s\n", s->c->name, s->c->unit, s->threads, s->ns,
+               s->median, s->threads * 1e3 / s->ns, s->threads * s->one / s->ns, target, s->c->what);
     }
     for (size_t i = 0; i < res->nnotes; i++)
         printf("  %s: %s\n", res->notes[i].c->name, res->notes[i].text);
@@ -340,8 +332,9 @@ static void print_json(const struct results *res, const struct vtd_bench_opts *o
         json_str(stdout, s->c->unit);
         printf(", \"what\": ");
         json_str(stdout, s->c->what);
-        printf(", \"threads\": %u, \"ns_per_op\": %.2f, \"mops_total\": %.3f, \"speedup\": %.3f", s->threads, s->ns,
-               s->threads * 1e3 / s->ns, s->threads * s->one / s->ns);
+        printf(", \"threads\": %u, \"ns_per_op\": %.2f, \"ns_per_op_median\": %.2f, \"mops_total\": %.3f, "
+               "\"speedup\": %.3f",
+               s->threads, s->ns, s->median, s->threads * 1e3 / s->ns, s->threads * s->one / s->ns);
         if (s->c->target_ns)
             printf(", \"target_ns\": %.0f, \"target_met\": %s}", s->c->target_ns,
                    s->ns <= s->c->target_ns ? "true" : "false");
@@ -365,16 +358,16 @@ static void bench_usage(FILE *f)
                "       vtd bench --list\n\n"
                "Runs the benchmarks: the model's translation and interrupt cases, the IOVA\n"
                "allocator, the driver's map+unmap.  Each case runs on 1..T threads; a row gives wall-clock ns per\n"
-               "operation per thread (best of R runs, a run timed by its slowest thread),\n"
-               "the total rate, the speed-up over one thread and the issue's target.\n\n"
+               "operation per thread (best of R runs, a run timed by its slowest thread, and\n"
+               "the median run), the total rate, the speed-up over one thread and the issue's target.\n\n"
                "  --case NAME  a case or a group (translate, irq, iova, drv); repeat, or\n"
                "               separate with commas.  Default: all\n"
                "  --threads T  1..%d (default 2)     --iters N  operations per thread (default 2000000)\n"
-               "  --reps R     runs per row (default 5)\n"
+               "  --reps R     runs per row, 1..%d (default 5)\n"
                "  --json       results as JSON on stdout    --list  the cases, one a line\n"
                "  --no-warmup  skip the warm-up pass (for instruction counts under callgrind)\n"
                "Progress goes to stderr.  Exit status: 0, 1 a case failed, 2 bad usage.\n",
-               VTD_BENCH_MAX_THREADS);
+               VTD_BENCH_MAX_THREADS, VTD_BENCH_MAX_REPS);
 }
 
 /* Parses an unsigned number in [lo, hi]; false with a message otherwise. */
@@ -457,7 +450,7 @@ int cmd_bench(int argc, char **argv)
                 return 2;
             o.iters = x;
         } else if (!strcmp(a, "--reps")) {
-            if (!parse_num(a, v, 1, 1000, &x))
+            if (!parse_num(a, v, 1, VTD_BENCH_MAX_REPS, &x))
                 return 2;
             o.reps = (int)x;
         } else {
