@@ -461,11 +461,17 @@ int cmd_bench(int argc, char **argv)
     const struct vtd_bench_case *cases[MAX_CASES];
     size_t ncases = all_cases(cases, MAX_CASES);
     if (list) {
+        int wn = 4, ww = 4;
+        for (size_t i = 0; i < ncases; i++) {
+            int n = (int)strlen(cases[i]->name), m = (int)strlen(cases[i]->what);
+            wn = n > wn ? n : wn;
+            ww = m > ww ? m : ww;
+        }
         for (size_t i = 0; i < ncases; i++) {
             char target[32] = "";
             if (cases[i]->target_ns)
                 snprintf(target, sizeof target, "target %.0f ns", cases[i]->target_ns);
-            printf("%-14s %-10s %-44s %s\n", cases[i]->name, cases[i]->group, cases[i]->what, target);
+            printf("%-*s %-10s %-*s %s\n", wn, cases[i]->name, cases[i]->group, ww, cases[i]->what, target);
         }
         return 0;
     }
