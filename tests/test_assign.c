@@ -539,6 +539,19 @@ static void test_nested_guest_iommu(void **state)
     expect_pasid_fault(m, DEV_A, GPASID + 1, GIOVA, VTD_R, VTD_FR_SM_SL_PERM);
     assert_int_equal(m->ndiag, 2);
 
+    /* a guest with 5-level first-level paging (CAP.FL5LP): an IOVA above
+     * 2^48 walks five guest tables, each through the second level */
+    struct mach_gfl g5;
+    assert_int_equal(mach_gfl_init(&g5, v1, 0x118000, 0x120000), 0);
+    g5.levels = 5;
+    const uint64_t hi = (1ULL << 52) | GIOVA;
+    gfl_set(&g5, hi, 1, 0x3000 | GFL_TABLE);
+    assert_int_equal(vtd_vm_nest(v1, DEV_A, GPASID + 2, g5.cr3, 5), 0);
+    expect_pasid_dma(m, v1, DEV_A, GPASID + 2, hi + 0x18, 0x3018);
+    expect_pasid_fault(m, DEV_A, GPASID + 2, hi + PAGE, VTD_R, VTD_FR_SM_FL_NOT_PRESENT);
+    assert_int_equal(vtd_vm_unnest(v1, DEV_A, GPASID + 2), 0);
+    assert_int_equal(m->ndiag, 2);
+
     /* unbinding restores second level only: the PASID faults at its entry
      * (SPT.2, 59h), requests without PASID still reach the VM's memory */
     assert_int_equal(vtd_vm_unnest(v1, DEV_A, GPASID), 0);

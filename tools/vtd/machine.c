@@ -283,7 +283,7 @@ int mach_poll_faults(struct mach *m)
 
 int mach_gfl_init(struct mach_gfl *g, struct vtd_vm *vm, uint64_t first, uint64_t end)
 {
-    *g = (struct mach_gfl){.vm = vm, .cr3 = first, .next = first + PAGE, .end = end};
+    *g = (struct mach_gfl){.vm = vm, .cr3 = first, .next = first + PAGE, .end = end, .levels = 4};
     uint64_t hpa;
     return first >= end ? VTD_ENOMEM : vtd_vm_gpa_to_hpa(vm, first, &hpa);
 }
@@ -291,7 +291,7 @@ int mach_gfl_init(struct mach_gfl *g, struct vtd_vm *vm, uint64_t first, uint64_
 int mach_gfl_entry(struct mach_gfl *g, uint64_t va, int level, uint64_t *gpa)
 {
     uint64_t table = g->cr3;
-    for (int l = 4;; l--) {
+    for (int l = g->levels == 5 ? 5 : 4;; l--) {
         uint64_t at = table + ((va >> (12 + 9 * (l - 1))) & 511) * 8, e;
         if (l <= level) {
             *gpa = at;

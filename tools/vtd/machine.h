@@ -82,14 +82,16 @@ int mach_poll_faults(struct mach *m);
 
 /* ---- A guest's OS driving its virtual IOMMU (nested translation) ---- */
 
-/* The guest writing IA-32e first-level tables (4 levels, 4 KiB leaves) in
- * its own memory with its CPU (vtd_vm_write): every table and entry is a
- * guest-physical address.  Table pages come from [next, end) of guest
- * memory (which starts zeroed); cr3 is the first. */
+/* The guest writing IA-32e first-level tables (4 levels, or 5 after
+ * setting `levels`; 4 KiB leaves) in its own memory with its CPU
+ * (vtd_vm_write): every table and entry is a guest-physical address.
+ * Table pages come from [next, end) of guest memory (which starts zeroed);
+ * cr3 is the first. */
 #define MACH_GFL_TABLE (VTD_FL_P | VTD_FL_RW | VTD_FL_US) /* bits of the entries it writes */
 struct mach_gfl {
     struct vtd_vm *vm;
     uint64_t cr3, next, end;
+    int levels; /* 4 (mach_gfl_init) or 5 */
 };
 /* 0, VTD_ENOMEM when [next, end) ran out, VTD_AS_ENODEV for GPAs the VM lacks. */
 int mach_gfl_init(struct mach_gfl *g, struct vtd_vm *vm, uint64_t first, uint64_t end);
