@@ -324,8 +324,9 @@ bool cache_mark_k(struct cache *c, uint32_t set, uint64_t tag, uint64_t keymask,
 struct front_entry {
     _Atomic uint32_t seq;
     _Atomic uint32_t epoch;
-    _Atomic uint64_t tag, d0, size;
+    _Atomic uint64_t v[3]; /* FE_TAG, FE_D0, FE_SIZE */
 };
+enum { FE_TAG, FE_D0, FE_SIZE };
 static inline uint32_t front_index(uint16_t sid, uint64_t pfn)
 {
     /* consecutive pages of one device land in consecutive entries */
@@ -347,8 +348,9 @@ static inline uint64_t front_tag(uint16_t sid, uint64_t pfn) { return 1 | (uint6
 struct smfront_entry {
     _Atomic uint32_t seq;
     _Atomic uint32_t epoch;
-    _Atomic uint64_t key, pfn, d0, size;
+    _Atomic uint64_t v[4]; /* SFE_KEY, SFE_PFN, SFE_D0, SFE_SIZE */
 };
+enum { SFE_KEY, SFE_PFN, SFE_D0, SFE_SIZE };
 static inline uint64_t smfront_key(uint16_t sid, bool pv, bool priv, uint32_t pasid)
 {
     return pv ? 3 | (uint64_t)priv << 2 | (uint64_t)sid << 3 | (uint64_t)pasid << 32 : 1 | (uint64_t)sid << 3;

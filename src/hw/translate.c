@@ -102,33 +102,36 @@ static bool request_valid(const struct vtd_request *req)
 /* Memo a result that the context cache and IOTLB hold now (see struct
  * front_entry): `epoch` is the front epoch read before the translation
  * started, so an invalidation or eviction since then leaves the memo dead. */
-/* A front entry's writer owns it while its seq is odd: false (and nothing
- * written) when another thread is writing it, this is only a memo. */
-static bool front_write_begin(_Atomic uint32_t *seq, uint32_t *s)
+/* Write a front entry (struct front_entry or smfront_entry: seq, epoch and
+ * n qwords v[]).  Its writer owns it while seq is odd; one that finds it
+ * owned skips the write, this is only a memo. */
+static void front_write(_Atomic uint32_t *seq, _Atomic uint32_t *ep, _Atomic uint64_t *v, const uint64_t *val,
+                        unsigned n, uint32_t epoch)
 {
-    *s = atomic_load_explicit(seq, memory_order_relaxed);
-    if ((*s & 1) ||
-        !atomic_compare_exchange_strong_explicit(seq, s, *s + 1, memory_order_acq_rel, memory_order_relaxed))
-        return false;
+    uint32_t s = atomic_load_explicit(seq, memory_order_relaxed);
+    if ((s & 1) ||
+        !atomic_compare_exchange_strong_explicit(seq, &s, s + 1, memory_order_acq_rel, memory_order_relaxed))
+        return;
     vtd_fence(memory_order_release);
-    return true;
+    for (unsigned i = 0; i < n; i++)
+        atomic_store_explicit(&v[i], val[i], memory_order_relaxed);
+    atomic_store_explicit(ep, epoch, memory_order_relaxed);
+    atomic_store_explicit(seq, s + 2, memory_order_release);
 }
 
+/* Memo a result that the context cache and IOTLB hold now (see struct
+ * front_entry): `epoch` is the front epoch read before the translation
+ * started, so an invalidation or eviction since then leaves the memo dead. */
 static void front_fill(struct vtd *u, uint16_t sid, uint64_t iova, uint64_t pa, uint64_t size, uint8_t perm,
                        uint32_t epoch)
 {
     uint64_t pfn = iova >> VTD_PAGE_SHIFT;
     struct front_entry *fe = &u->front[front_index(sid, pfn)];
-    uint32_t s;
-    if (!front_write_begin(&fe->seq, &s))
-        return;
-    atomic_store_explicit(&fe->tag, front_tag(sid, pfn), memory_order_relaxed);
     /* d0: the output page; size: page size | perm (a page size leaves the
      * low 12 bits free), so the hit path needs no mask constant */
-    atomic_store_explicit(&fe->d0, pa & ~(VTD_PAGE_SIZE - 1), memory_order_relaxed);
-    atomic_store_explicit(&fe->size, size | perm, memory_order_relaxed);
-    atomic_store_explicit(&fe->epoch, epoch, memory_order_relaxed);
-    atomic_store_explicit(&fe->seq, s + 2, memory_order_release);
+    const uint64_t val[3] = {[FE_TAG] = front_tag(sid, pfn), [FE_D0] = pa & ~(VTD_PAGE_SIZE - 1),
+                             [FE_SIZE] = size | perm};
+    front_write(&fe->seq, &fe->epoch, fe->v, val, 3, epoch);
 }
 
 /* The scalable-mode memo (struct smfront_entry) of a successful untranslated
@@ -146,16 +149,10 @@ static void smfront_fill(struct walk *w, uint64_t pa, uint64_t size, uint8_t per
     const uint64_t key = smfront_key(req->sid, req->pasid_valid, req->priv, req->pasid),
                    pfn = req->addr >> VTD_PAGE_SHIFT;
     struct smfront_entry *fe = &u->smfront[smfront_index(key, pfn)];
-    uint32_t s;
-    if (!front_write_begin(&fe->seq, &s))
-        return;
-    atomic_store_explicit(&fe->key, key, memory_order_relaxed);
-    atomic_store_explicit(&fe->pfn, pfn, memory_order_relaxed);
-    atomic_store_explicit(&fe->d0, (pa & ~(VTD_PAGE_SIZE - 1)) | perm | (uint64_t)(w->memo_allow & perm) << 2,
-                          memory_order_relaxed);
-    atomic_store_explicit(&fe->size, size, memory_order_relaxed);
-    atomic_store_explicit(&fe->epoch, epoch, memory_order_relaxed);
-    atomic_store_explicit(&fe->seq, s + 2, memory_order_release);
+    const uint64_t val[4] = {[SFE_KEY] = key, [SFE_PFN] = pfn,
+                             [SFE_D0] = (pa & ~(VTD_PAGE_SIZE - 1)) | perm | (uint64_t)(w->memo_allow & perm) << 2,
+                             [SFE_SIZE] = size};
+    front_write(&fe->seq, &fe->epoch, fe->v, val, 4, epoch);
 }
 
 static int do_translate(struct vtd *u, const struct vtd_request *req, struct vtd_result *res, unsigned flags,
@@ -725,6 +722,25 @@ _Static_assert(VTD_OK == 0 && offsetof(struct vtd_result, status) == 0 &&
                "struct vtd_result layout");
 #define FAST_REQ_MASK (0xFFULL << 16 | (0xFFULL & ~(uint64_t)(VTD_R | VTD_W)) << 24 | 0xFFULL << 32 | 0xFFULL << 48)
 
+/* Read a front entry's n qwords into out[] (seqlock): false when it was
+ * being written or its epoch is not the current one. */
+static inline __attribute__((always_inline)) bool front_read(struct vtd *u, const _Atomic uint32_t *seq,
+                                                             const _Atomic uint32_t *ep, const _Atomic uint64_t *v,
+                                                             uint64_t *out, unsigned n)
+{
+    uint32_t s1 = atomic_load_explicit(seq, memory_order_acquire);
+    /* written out: n is 3 or 4, and the hit path wants no loop */
+    out[0] = atomic_load_explicit(&v[0], memory_order_relaxed);
+    out[1] = atomic_load_explicit(&v[1], memory_order_relaxed);
+    out[2] = atomic_load_explicit(&v[2], memory_order_relaxed);
+    if (n > 3)
+        out[3] = atomic_load_explicit(&v[3], memory_order_relaxed);
+    uint32_t e = atomic_load_explicit(ep, memory_order_relaxed);
+    vtd_fence(memory_order_acquire);
+    return !(s1 & 1) && atomic_load_explicit(seq, memory_order_relaxed) == s1 &&
+           e == atomic_load_explicit(&u->front_epoch, memory_order_acquire);
+}
+
 /* A front-cache hit's result (no ATS bits) and its count: as the context
  * cache and IOTLB hits it stands for (vtd_get_stats adds fast_hits to
  * translations, context-cache and IOTLB hits). */
@@ -753,15 +769,10 @@ static inline __attribute__((always_inline)) bool fast_translate(struct vtd *u, 
     const uint8_t access = (uint8_t)(head >> 24);
     const uint64_t addr = req->addr, pfn = addr >> VTD_PAGE_SHIFT;
     const struct front_entry *fe = &u->front[front_index(sid, pfn)];
-    uint32_t s1 = atomic_load_explicit(&fe->seq, memory_order_acquire);
-    uint64_t tag = atomic_load_explicit(&fe->tag, memory_order_relaxed);
-    uint64_t d0 = atomic_load_explicit(&fe->d0, memory_order_relaxed);
-    uint64_t size = atomic_load_explicit(&fe->size, memory_order_relaxed);
-    uint32_t ep = atomic_load_explicit(&fe->epoch, memory_order_relaxed);
-    vtd_fence(memory_order_acquire);
-    if ((s1 & 1) || atomic_load_explicit(&fe->seq, memory_order_relaxed) != s1 || tag != front_tag(sid, pfn) ||
-        ep != atomic_load_explicit(&u->front_epoch, memory_order_acquire))
+    uint64_t v[3];
+    if (!front_read(u, &fe->seq, &fe->epoch, fe->v, v, 3) || v[FE_TAG] != front_tag(sid, pfn))
         return false;
+    const uint64_t d0 = v[FE_D0], size = v[FE_SIZE];
     const uint8_t perm = (uint8_t)(size & (VTD_R | VTD_W));
     if ((perm & access) != access || VTD_UNLIKELY(!access))
         return false;
@@ -791,16 +802,10 @@ static inline __attribute__((always_inline)) bool sm_fast_translate(struct vtd *
     const uint64_t addr = req->addr, pfn = addr >> VTD_PAGE_SHIFT;
     const uint64_t key = smfront_key(req->sid, req->pasid_valid, req->priv, req->pasid);
     const struct smfront_entry *fe = &u->smfront[smfront_index(key, pfn)];
-    uint32_t s1 = atomic_load_explicit(&fe->seq, memory_order_acquire);
-    uint64_t k = atomic_load_explicit(&fe->key, memory_order_relaxed);
-    uint64_t p = atomic_load_explicit(&fe->pfn, memory_order_relaxed);
-    uint64_t d0 = atomic_load_explicit(&fe->d0, memory_order_relaxed);
-    uint64_t size = atomic_load_explicit(&fe->size, memory_order_relaxed);
-    uint32_t ep = atomic_load_explicit(&fe->epoch, memory_order_relaxed);
-    vtd_fence(memory_order_acquire);
-    if ((s1 & 1) || atomic_load_explicit(&fe->seq, memory_order_relaxed) != s1 || k != key || p != pfn ||
-        ep != atomic_load_explicit(&u->front_epoch, memory_order_acquire))
+    uint64_t v[4];
+    if (!front_read(u, &fe->seq, &fe->epoch, fe->v, v, 4) || v[SFE_KEY] != key || v[SFE_PFN] != pfn)
         return false;
+    const uint64_t d0 = v[SFE_D0], size = v[SFE_SIZE];
     const uint8_t allow = (uint8_t)((d0 >> 2) & (VTD_R | VTD_W));
     if ((allow & access) != access)
         return false;
