@@ -217,8 +217,8 @@ int cache_insert_k(struct cache *c, uint32_t set, uint64_t tag, uint64_t keymask
             !((atomic_load_explicit(&e[w].d1, memory_order_relaxed) ^ d1) & keymask))
             way = w;
     /* the same entry again, from a walk that may have read other values: a
-     * memo of the old one must go too */
-    if (way < c->ways && (atomic_load_explicit(&e[way].d1, memory_order_relaxed) & CACHE_MARK))
+     * memo of the old one must go too (the context cache always counts) */
+    if (way < c->ways && (c->ways == 1 || (atomic_load_explicit(&e[way].d1, memory_order_relaxed) & CACHE_MARK)))
         evicted = 1;
     for (uint32_t w = 0; w < c->ways && way == c->ways; w++)
         if (atomic_load_explicit(&e[w].tag, memory_order_relaxed) == 0)

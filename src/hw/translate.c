@@ -858,6 +858,8 @@ static bool fast_miss(struct vtd *u, const struct vtd_request *req, struct vtd_r
     w.neg_cached = w.qualified = w.perm_fault = w.ats = false;
     w.tlb_d1 = 0;      /* the scalable-mode fields the legacy walk reads */
     w.slade = false;
+    w.memo_tlb = NULL;
+    w.d_rewalk = false;
     w.ctx_hit = true;
     w.fpd = ci.fpd;
     w.need = (uint8_t)(head >> 24) & (VTD_R | VTD_W);
