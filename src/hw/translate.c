@@ -722,11 +722,11 @@ _Static_assert(VTD_OK == 0 && offsetof(struct vtd_result, status) == 0 &&
                "struct vtd_result layout");
 #define FAST_REQ_MASK (0xFFULL << 16 | (0xFFULL & ~(uint64_t)(VTD_R | VTD_W)) << 24 | 0xFFULL << 32 | 0xFFULL << 48)
 
-/* Read a front entry's n qwords into out[] (seqlock): false when it was
- * being written or its epoch is not the current one. */
-static inline __attribute__((always_inline)) bool front_read(struct vtd *u, const _Atomic uint32_t *seq,
-                                                             const _Atomic uint32_t *ep, const _Atomic uint64_t *v,
-                                                             uint64_t *out, unsigned n)
+/* Read a front entry's n qwords into out[] and its epoch into *e
+ * (seqlock): false when it was being written. */
+static inline __attribute__((always_inline)) bool front_read(const _Atomic uint32_t *seq, const _Atomic uint32_t *ep,
+                                                             const _Atomic uint64_t *v, uint64_t *out, unsigned n,
+                                                             uint32_t *e)
 {
     uint32_t s1 = atomic_load_explicit(seq, memory_order_acquire);
     /* written out: n is 3 or 4, and the hit path wants no loop */
@@ -735,10 +735,15 @@ static inline __attribute__((always_inline)) bool front_read(struct vtd *u, cons
     out[2] = atomic_load_explicit(&v[2], memory_order_relaxed);
     if (n > 3)
         out[3] = atomic_load_explicit(&v[3], memory_order_relaxed);
-    uint32_t e = atomic_load_explicit(ep, memory_order_relaxed);
+    *e = atomic_load_explicit(ep, memory_order_relaxed);
     vtd_fence(memory_order_acquire);
-    return !(s1 & 1) && atomic_load_explicit(seq, memory_order_relaxed) == s1 &&
-           e == atomic_load_explicit(&u->front_epoch, memory_order_acquire);
+    return !(s1 & 1) && atomic_load_explicit(seq, memory_order_relaxed) == s1;
+}
+
+/* The epoch a front entry was read with is the current one. */
+static inline bool front_current(struct vtd *u, uint32_t e)
+{
+    return e == atomic_load_explicit(&u->front_epoch, memory_order_acquire);
 }
 
 /* A front-cache hit's result (no ATS bits) and its count: as the context
@@ -770,7 +775,9 @@ static inline __attribute__((always_inline)) bool fast_translate(struct vtd *u, 
     const uint64_t addr = req->addr, pfn = addr >> VTD_PAGE_SHIFT;
     const struct front_entry *fe = &u->front[front_index(sid, pfn)];
     uint64_t v[3];
-    if (!front_read(u, &fe->seq, &fe->epoch, fe->v, v, 3) || v[FE_TAG] != front_tag(sid, pfn))
+    uint32_t ep;
+    if (!front_read(&fe->seq, &fe->epoch, fe->v, v, 3, &ep) || v[FE_TAG] != front_tag(sid, pfn) ||
+        !front_current(u, ep))
         return false;
     const uint64_t d0 = v[FE_D0], size = v[FE_SIZE];
     const uint8_t perm = (uint8_t)(size & (VTD_R | VTD_W));
@@ -803,7 +810,9 @@ static inline __attribute__((always_inline)) bool sm_fast_translate(struct vtd *
     const uint64_t key = smfront_key(req->sid, req->pasid_valid, req->priv, req->pasid);
     const struct smfront_entry *fe = &u->smfront[smfront_index(key, pfn)];
     uint64_t v[4];
-    if (!front_read(u, &fe->seq, &fe->epoch, fe->v, v, 4) || v[SFE_KEY] != key || v[SFE_PFN] != pfn)
+    uint32_t ep;
+    if (!front_read(&fe->seq, &fe->epoch, fe->v, v, 4, &ep) || v[SFE_KEY] != key || v[SFE_PFN] != pfn ||
+        !front_current(u, ep))
         return false;
     const uint64_t d0 = v[SFE_D0], size = v[SFE_SIZE];
     const uint8_t allow = (uint8_t)((d0 >> 2) & (VTD_R | VTD_W));
