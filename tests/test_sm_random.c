@@ -16,6 +16,9 @@
  * page size, permission, the fault record (FR, SID, FI, T1/T2, PP, PV, PRIV,
  * EXE, or no record under FPD) and the A/D bits the reference says are set.
  *
+ * Requests are often repeated, so that later ones are answered from the
+ * IOTLB and the front memo (docs/model.md) while the reference walks.
+ *
  * Between phases one entry of one structure is changed.  First some requests
  * run WITHOUT the invalidation: each must give the reference's result of
  * either the old or the new tables.  Then the invalidation the spec asks for
@@ -571,7 +574,23 @@ static void one_req(struct set *s, unsigned set_no, struct vtd_request q)
         report(set_no, "record or A/D", &q, &got, &o.res);
 }
 
-static void one_request(struct set *s, unsigned set_no) { one_req(s, set_no, rnd_req(s)); }
+/* A random request, often repeated (the repeats hit the IOTLB and then the
+ * unit's front memo, which must give the same), sometimes followed by the
+ * same page read or written (a write after reads must still set D). */
+static void one_request(struct set *s, unsigned set_no)
+{
+    struct vtd_request q = rnd_req(s);
+    one_req(s, set_no, q);
+    if (!pct(&s->r, 40))
+        return;
+    one_req(s, set_no, q);
+    one_req(s, set_no, q);
+    if (pct(&s->r, 40) && !(q.access & VTD_X)) {
+        q.access = q.access == VTD_R ? VTD_W : VTD_R;
+        one_req(s, set_no, q);
+        one_req(s, set_no, q);
+    }
+}
 
 /* ---- changes and their invalidations ---- */
 
