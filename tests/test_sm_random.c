@@ -851,6 +851,10 @@ static void check_mappings(struct set *s, unsigned set_no, struct mlist *l, unsi
                                       .page_size = o.res.page_size};
             if (o.res.status == VTD_FAULT && ad_or_intr(o.res.fault_reason))
                 continue;
+            /* without PASID a write to the interrupt range is an interrupt
+             * request (step 9), whatever the tables map there */
+            if (o.res.status == VTD_BLOCKED && !pv && (q.addr >> 20) == (0xFEE00000ULL >> 20) && q.access == VTD_W)
+                continue;
             if (!same_res(&o.res, &want))
                 report(set_no, "mappings: reported, reference differs", &q, &want, &o.res);
         }
