@@ -99,9 +99,6 @@ static bool request_valid(const struct vtd_request *req)
     return !(req->zlr && req->access != VTD_R);
 }
 
-/* Memo a result that the context cache and IOTLB hold now (see struct
- * front_entry): `epoch` is the front epoch read before the translation
- * started, so an invalidation or eviction since then leaves the memo dead. */
 /* Write a front entry (struct front_entry or smfront_entry: seq, epoch and
  * n qwords v[]).  Its writer owns it while seq is odd; one that finds it
  * owned skips the write, this is only a memo. */
