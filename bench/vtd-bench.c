@@ -20,6 +20,9 @@
  *   nestwalk PGTT 011 (nested, 4-level first and second level), no IOTLB or
  *            paging-structure caches: 4 first-level reads and 5 second-level
  *            walks of 4, 24 table reads per translation
+ *   smhit    PGTT 010 (second level only, 4 levels): IOTLB hit on 256 pages
+ *   nesthit  PGTT 011 (nested, 4-level first and second level): IOTLB hit on
+ *            256 pages
  *   post  posted interrupt: vtd_remap_msi on a posted-format IRTE (IEC hit);
  *         each thread posts vectors 128..255 to its own descriptor, which the
  *         loop leaves pending (ON=1 after the first post), so this is the
@@ -159,7 +162,8 @@ static void map4k_fl(struct bench *b, uint64_t root, uint64_t sl, uint64_t va, u
     wr64(b, table + ((va >> 12) & 511) * 8, pa | bits | VTD_FL_D);
     sl_ident(b, sl, pa);
 }
-static void setup_sm(struct bench *b, const struct vtd_config *cfg, unsigned ndev, uint64_t npages, bool nested)
+/* pgtt: 1 first level, 2 second level (4-level, SSADE off), 3 nested */
+static void setup_sm(struct bench *b, const struct vtd_config *cfg, unsigned ndev, uint64_t npages, unsigned pgtt)
 {
     memset(b, 0, sizeof(*b));
     b->next = 0x100000;
@@ -172,11 +176,15 @@ static void setup_sm(struct bench *b, const struct vtd_config *cfg, unsigned nde
     wr64(b, rta, ctp | VTD_SMROOT_P);
     for (unsigned d = 0; d < ndev; d++) {
         uint64_t dir = alloc_page(b), pt = alloc_page(b);
-        uint64_t sl = nested ? alloc_page(b) : 0, root = fl_table(b, sl);
-        for (uint64_t p = 0; p < npages; p++)
-            map4k_fl(b, root, sl, p * PAGE, 0x40000000ULL + (d * npages + p) * PAGE);
-        uint64_t q0 = VTD_PE_Q0_P | (uint64_t)(nested ? 3 : 1) << VTD_PE_Q0_PGTT_SHIFT;
-        if (nested)
+        uint64_t sl = pgtt != 1 ? alloc_page(b) : 0, root = pgtt != 2 ? fl_table(b, sl) : 0;
+        for (uint64_t p = 0; p < npages; p++) {
+            if (pgtt == 2)
+                map4k(b, sl, p * PAGE, 0x40000000ULL + (d * npages + p) * PAGE);
+            else
+                map4k_fl(b, root, sl, p * PAGE, 0x40000000ULL + (d * npages + p) * PAGE);
+        }
+        uint64_t q0 = VTD_PE_Q0_P | (uint64_t)pgtt << VTD_PE_Q0_PGTT_SHIFT;
+        if (pgtt != 1)
             q0 |= sl | (uint64_t)VTD_AW_48 << VTD_PE_Q0_AW_SHIFT;
         wr64(b, pt + 16, root);
         wr64(b, pt + 8, (d + 1) | VTD_PE_Q1_PWSNP);
@@ -317,7 +325,7 @@ static void run_case(const struct vtd_bench_case *c, const struct vtd_bench_opts
     int reps = o->reps;
     bool warmup = o->warmup;
     struct vtd_config cfg;
-    const bool sm = !strncmp(name, "fl", 2) || !strncmp(name, "nest", 4);
+    const bool sm = !strncmp(name, "fl", 2) || !strncmp(name, "nest", 4) || !strcmp(name, "smhit");
     if (sm)
         vtd_config_scalable(&cfg);
     else
@@ -335,7 +343,7 @@ static void run_case(const struct vtd_bench_case *c, const struct vtd_bench_opts
     }
     struct bench b;
     if (sm)
-        setup_sm(&b, &cfg, maxthreads, npages, !strcmp(name, "nestwalk"));
+        setup_sm(&b, &cfg, maxthreads, npages, !strncmp(name, "nest", 4) ? 3 : !strcmp(name, "smhit") ? 2 : 1);
     else
         setup(&b, &cfg, maxthreads, npages);
     for (unsigned t = 1; t <= maxthreads; t++)
@@ -413,6 +421,8 @@ const struct vtd_bench_case vtd_bench_model_cases[] = {
     {"flhit", "translate", "first level, IOTLB hit", "translation", 0, run_case},
     {"flwalk", "translate", "first level 4-level walk, no IOTLB/PWC", "translation", 0, run_case},
     {"nestwalk", "translate", "nested 4+4-level walk, no IOTLB/PWC", "translation", 0, run_case},
+    {"smhit", "translate", "scalable mode second level, IOTLB hit", "translation", 0, run_case},
+    {"nesthit", "translate", "nested, IOTLB hit", "translation", 0, run_case},
 };
 const size_t vtd_bench_model_ncases = sizeof vtd_bench_model_cases / sizeof vtd_bench_model_cases[0];
 

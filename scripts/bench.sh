@@ -28,7 +28,7 @@ echo "command: $bin --threads $threads --iters $iters"
 "$bin" --threads "$threads" --iters "$iters"
 echo
 echo "instructions per vtd_translate (callgrind, 1 thread, 1000000 translations, no warm-up):"
-for c in hit walk miss flhit flwalk nestwalk; do
+for c in hit walk miss flhit flwalk nestwalk smhit nesthit; do
     out=$(mktemp)
     valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect=vtd_translate \
         "$bin" --case "$c" --threads 1 --reps 1 --iters 1000000 --no-warmup >/dev/null 2>&1

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "harness.h"
+#include "fl_tables.h"
 
 #define ROUNDS 3000
 #define PAGES 8
@@ -18,6 +18,7 @@
 struct race {
     struct th *t;
     uint64_t root;
+    struct flx *sm; /* scalable mode, PGTT 001: FLX_PASID and RID_PASID 0 share the tables */
     _Atomic uint64_t version; /* invalidation for this version has completed */
     _Atomic int stop;
     _Atomic int errors;
@@ -29,13 +30,25 @@ static uint64_t pa_of(uint64_t version, unsigned page)
     return BASE_PA + (version * PAGES + page) * VTD_PAGE_SIZE;
 }
 
+/* The request for page (scalable mode: with and without PASID in turn, a
+ * write now and then: the leaves have D set, so nothing is written). */
+static struct vtd_request race_req(const struct race *r, unsigned page, uint64_t n)
+{
+    struct vtd_request req = {.sid = SID(0, 1, 0), .access = VTD_R, .addr = page * VTD_PAGE_SIZE + 0x10};
+    if (r->sm) {
+        req = flx_req(req.addr, n % 5 == 4 ? VTD_W : VTD_R, false);
+        req.pasid_valid = n % 3 != 0;
+    }
+    return req;
+}
+
 static void *translator(void *arg)
 {
     struct race *r = arg;
     unsigned page = 0;
-    while (!atomic_load(&r->stop)) {
+    for (uint64_t n = 0; !atomic_load(&r->stop); n++) {
         uint64_t v0 = atomic_load(&r->version);
-        struct vtd_request req = {.sid = SID(0, 1, 0), .access = VTD_R, .addr = page * VTD_PAGE_SIZE + 0x10};
+        struct vtd_request req = race_req(r, page, n);
         struct vtd_result res;
         if (vtd_translate(r->t->u, &req, &res) != 0 || res.status != VTD_OK) {
             if (atomic_fetch_add(&r->errors, 1) < 5)
@@ -59,9 +72,46 @@ static void *translator(void *arg)
 
 /* The mutator: remap every page to the next version, invalidate (a mix of
  * granularities), then publish the version. */
+static void mutate_sm(struct race *r, uint64_t v)
+{
+    struct th *t = r->t;
+    for (unsigned p = 0; p < PAGES; p++)
+        th_w64(t, flx_pte(r->sm, p * VTD_PAGE_SIZE, 1),
+               pa_of(v, p) | VTD_FL_P | VTD_FL_RW | VTD_FL_US | VTD_FL_A | VTD_FL_D);
+    uint64_t d[4];
+    switch (v % 4) {
+    case 0:
+        for (uint32_t pasid = 0; pasid <= FLX_PASID; pasid += FLX_PASID) {
+            sm_desc_piotlb(d, SM_PIOTLB_PASID, FLX_DID, pasid, 0, 0, false);
+            sm_qi_submit(t, d);
+        }
+        break;
+    case 1:
+        for (uint32_t pasid = 0; pasid <= FLX_PASID; pasid += FLX_PASID) {
+            sm_desc_piotlb(d, SM_PIOTLB_PAGE, FLX_DID, pasid, 0, 3, false); /* the 8 pages at 0 */
+            sm_qi_submit(t, d);
+        }
+        break;
+    case 2:
+        sm_desc_iotlb(d, VTD_IOTLB_DOMAIN, FLX_DID, 0, 0, false);
+        sm_qi_submit(t, d);
+        break;
+    default:
+        sm_desc_iotlb(d, VTD_IOTLB_GLOBAL, 0, 0, 0, false);
+        sm_qi_submit(t, d);
+        break;
+    }
+    sm_qi_sync(t);
+    atomic_store(&r->version, v);
+}
+
 static void mutate(struct race *r, uint64_t v)
 {
     struct th *t = r->t;
+    if (r->sm) {
+        mutate_sm(r, v);
+        return;
+    }
     for (unsigned p = 0; p < PAGES; p++) {
         uint64_t pte = th_pte_addr(t, r->root, 4, p * VTD_PAGE_SIZE, 1);
         th_w64(t, pte, pa_of(v, p) | VTD_SL_R | VTD_SL_W);
@@ -84,21 +134,35 @@ static void mutate(struct race *r, uint64_t v)
     atomic_store(&r->version, v);
 }
 
-static void run_race(bool check_stale)
+static void run_race(bool check_stale, bool sm)
 {
     struct vtd_config cfg;
-    vtd_config_default(&cfg);
+    if (sm)
+        fl_config(&cfg);
+    else
+        vtd_config_default(&cfg);
     cfg.check_stale = check_stale;
     struct th *t = malloc(sizeof(*t));
     assert_non_null(t);
     th_init(t, &cfg);
     struct race r = {.t = t};
-    r.root = th_alloc_page(t);
-    for (unsigned p = 0; p < PAGES; p++)
-        th_map(t, r.root, 4, p * VTD_PAGE_SIZE, pa_of(0, p), VTD_PAGE_SIZE, VTD_PAGE_SIZE, VTD_SL_R | VTD_SL_W);
-    th_set_ctx(t, SID(0, 1, 0), th_ctx_lo(r.root, 0, false), th_ctx_hi(VTD_AW_48, 7));
-    th_enable(t);
-    th_inval_all(t);
+    struct flx x;
+    if (sm) {
+        flx_init(&x, t, false, 4);
+        sm_set_pe(t, x.dir, 0, x.q); /* RID_PASID 0: the same entry */
+        r.sm = &x;
+        for (unsigned p = 0; p < PAGES; p++)
+            flx_map(&x, p * VTD_PAGE_SIZE, pa_of(0, p), VTD_PAGE_SIZE,
+                    VTD_FL_P | VTD_FL_RW | VTD_FL_US | VTD_FL_A | VTD_FL_D);
+    } else {
+        r.root = th_alloc_page(t);
+        for (unsigned p = 0; p < PAGES; p++)
+            th_map(t, r.root, 4, p * VTD_PAGE_SIZE, pa_of(0, p), VTD_PAGE_SIZE, VTD_PAGE_SIZE,
+                   VTD_SL_R | VTD_SL_W);
+        th_set_ctx(t, SID(0, 1, 0), th_ctx_lo(r.root, 0, false), th_ctx_hi(VTD_AW_48, 7));
+        th_enable(t);
+        th_inval_all(t);
+    }
 
     pthread_t tid[NTHREADS];
     for (int i = 0; i < NTHREADS; i++)
@@ -117,9 +181,12 @@ static void run_race(bool check_stale)
     assert_true(atomic_load(&r.checked) > 0);
     /* after the last invalidation every page gives the last version */
     for (unsigned p = 0; p < PAGES; p++) {
-        struct vtd_result res = th_dma(t, SID(0, 1, 0), p * VTD_PAGE_SIZE, VTD_R);
-        assert_int_equal(res.status, VTD_OK);
-        assert_int_equal(res.pa, pa_of(ROUNDS, p));
+        for (uint64_t n = 0; n < 6; n++) {
+            struct vtd_request req = race_req(&r, p, n);
+            struct vtd_result res = th_req(t, &req);
+            assert_int_equal(res.status, VTD_OK);
+            assert_int_equal(res.pa, pa_of(ROUNDS, p) + 0x10);
+        }
     }
     th_fini(t);
     free(t);
@@ -128,13 +195,27 @@ static void run_race(bool check_stale)
 static void test_race_invalidation_fast_path(void **state)
 {
     (void)state;
-    run_race(false);
+    run_race(false, false);
 }
 
 static void test_race_invalidation_stale_checking(void **state)
 {
     (void)state;
-    run_race(true);
+    run_race(true, false);
+}
+
+/* Scalable mode, first level, with and without PASID: P_IOTLB, IOTLB
+ * domain-selective and global invalidations racing the front memo. */
+static void test_race_invalidation_sm_fast_path(void **state)
+{
+    (void)state;
+    run_race(false, true);
+}
+
+static void test_race_invalidation_sm_stale_checking(void **state)
+{
+    (void)state;
+    run_race(true, true);
 }
 
 /* Faults from several threads at once: every record written is whole (a SID
@@ -209,6 +290,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_race_invalidation_fast_path),
         cmocka_unit_test(test_race_invalidation_stale_checking),
+        cmocka_unit_test(test_race_invalidation_sm_fast_path),
+        cmocka_unit_test(test_race_invalidation_sm_stale_checking),
         cmocka_unit_test(test_concurrent_fault_recording),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -138,9 +138,12 @@ int vtd_caches_init(struct vtd *u)
     u->ctx_dgen = calloc(65536, sizeof(*u->ctx_dgen));
     u->tlb_dgen = calloc(65536, sizeof(*u->tlb_dgen));
     u->dsizes = calloc(65536, sizeof(*u->dsizes));
-    if (u->iotlb.nsets && u->ctxc.nsets)
+    const bool front = u->iotlb.nsets && u->ctxc.nsets;
+    if (front)
         u->front = calloc(FRONT_ENTRIES, sizeof(*u->front));
-    if (!u->ctx_dgen || !u->tlb_dgen || !u->dsizes || (u->iotlb.nsets && u->ctxc.nsets && !u->front))
+    if (front && u->pc.nsets)
+        u->smfront = calloc(FRONT_ENTRIES, sizeof(*u->smfront));
+    if (!u->ctx_dgen || !u->tlb_dgen || !u->dsizes || (front && !u->front) || (front && u->pc.nsets && !u->smfront))
         return VTD_ENOMEM;
     return 0;
 }
@@ -161,6 +164,8 @@ void vtd_caches_free(struct vtd *u)
     free(u->dsizes);
     free(u->front);
     u->front = NULL;
+    free(u->smfront);
+    u->smfront = NULL;
     u->ctx_dgen = u->tlb_dgen = NULL;
     u->dsizes = NULL;
 }
@@ -206,14 +211,18 @@ int cache_insert_k(struct cache *c, uint32_t set, uint64_t tag, uint64_t keymask
         return -1;
     }
     uint32_t way = c->ways;
+    int evicted = 0;
     for (uint32_t w = 0; w < c->ways && way == c->ways; w++)
         if (atomic_load_explicit(&e[w].tag, memory_order_relaxed) == tag &&
             !((atomic_load_explicit(&e[w].d1, memory_order_relaxed) ^ d1) & keymask))
             way = w;
+    /* the same entry again, from a walk that may have read other values: a
+     * memo of the old one must go too (the context cache always counts) */
+    if (way < c->ways && (c->ways == 1 || (atomic_load_explicit(&e[way].d1, memory_order_relaxed) & CACHE_MARK)))
+        evicted = 1;
     for (uint32_t w = 0; w < c->ways && way == c->ways; w++)
         if (atomic_load_explicit(&e[w].tag, memory_order_relaxed) == 0)
             way = w;
-    int evicted = 0;
     if (way == c->ways) {
         way = c->meta[set].victim;
         c->meta[set].victim = (way + 1) % c->ways;
@@ -228,13 +237,15 @@ int cache_insert_k(struct cache *c, uint32_t set, uint64_t tag, uint64_t keymask
     return evicted;
 }
 
-bool cache_mark(struct cache *c, uint32_t set, uint64_t tag)
+bool cache_mark_k(struct cache *c, uint32_t set, uint64_t tag, uint64_t keymask, uint64_t key, uint64_t d0)
 {
     struct centry *e = &c->e[(size_t)set * c->ways];
     bool found = false;
     set_lock(c, set);
     for (uint32_t w = 0; w < c->ways && !found; w++) {
-        if (atomic_load_explicit(&e[w].tag, memory_order_relaxed) == tag) {
+        if (atomic_load_explicit(&e[w].tag, memory_order_relaxed) == tag &&
+            (atomic_load_explicit(&e[w].d1, memory_order_relaxed) & keymask) == key &&
+            atomic_load_explicit(&e[w].d0, memory_order_relaxed) == d0) {
             atomic_fetch_or_explicit(&e[w].d1, CACHE_MARK, memory_order_relaxed);
             found = true;
         }
@@ -558,6 +569,7 @@ void vtd_inval_fl_domain(struct vtd *u, uint16_t did)
         return;
     atomic_fetch_add_explicit(&u->tlb_epoch, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&u->fl_dgen[did], 1, memory_order_acq_rel);
+    front_bump(u);
 }
 
 struct fl_range {
@@ -574,7 +586,7 @@ static bool fltlb_match(uint64_t tag, uint64_t d0, uint64_t d1, const void *arg)
 {
     const struct fl_range *r = arg;
     (void)d0;
-    return d1 == r->key && fl_overlaps(r, fltlb_tag_pfn(tag), 9 * fltlb_tag_size(tag));
+    return (d1 & ~(uint64_t)CACHE_MARK) == r->key && fl_overlaps(r, fltlb_tag_pfn(tag), 9 * fltlb_tag_size(tag));
 }
 static bool flpwc_match(uint64_t tag, uint64_t d0, uint64_t d1, const void *arg)
 {
@@ -597,6 +609,7 @@ void vtd_inval_fl(struct vtd *u, uint16_t did, uint32_t pasid, bool page, uint64
         cache_drop_if(&u->fltlb, fltlb_match, &r);
     if (u->flpwc.nsets && !(page && ih))
         cache_drop_if(&u->flpwc, flpwc_match, &r);
+    front_bump(u);
 }
 
 /* ---- interrupt entry cache ---- */

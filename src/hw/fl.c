@@ -317,9 +317,10 @@ static void fl_fill(struct walk *w, const struct pasidinfo *pi, const struct pf_
         cache_insert(&u->flpwc, flpwc_set(&u->flpwc, pi->did, pi->pasid, pf[i].level, pf[i].key),
                      flpwc_tag(pi->did, pi->pasid, pf[i].level, pf[i].key), pf[i].d0, key, gen, &u->tlb_epoch,
                      w->tlb_epoch);
-    if (leaf && u->fltlb.nsets)
+    if (leaf && u->fltlb.nsets &&
         cache_insert(&u->fltlb, fltlb_set(&u->fltlb, pi->did, pi->pasid, size, pfn >> (9 * size)),
-                     fltlb_tag(pi->did, pi->pasid, size, pfn), d0, key, gen, &u->tlb_epoch, w->tlb_epoch);
+                     fltlb_tag(pi->did, pi->pasid, size, pfn), d0, key, gen, &u->tlb_epoch, w->tlb_epoch) > 0)
+        front_bump(u);
 }
 
 /* The IOTLB: a hit usable for this request (a write needs the dirty state
@@ -332,12 +333,14 @@ static int tlb_probe(struct walk *w, const struct pasidinfo *pi, bool priv, bool
     for (unsigned size = 0; size <= 2; size++) {
         uint64_t base = pfn & ~((1ULL << (9 * size)) - 1);
         struct chit h = {0};
-        if (!cache_lookup_k(&u->fltlb, fltlb_set(&u->fltlb, pi->did, pi->pasid, size, base >> (9 * size)),
-                            fltlb_tag(pi->did, pi->pasid, size, base), ~0ULL, key, &h) ||
-            h.gen != gen)
+        const uint32_t set = fltlb_set(&u->fltlb, pi->did, pi->pasid, size, base >> (9 * size));
+        const uint64_t tag = fltlb_tag(pi->did, pi->pasid, size, base);
+        if (!cache_lookup_k(&u->fltlb, set, tag, ~(uint64_t)CACHE_MARK, key, &h) || h.gen != gen)
             continue;
-        if (write && !(h.d0 & FLT_D))
+        if (write && !(h.d0 & FLT_D)) {
+            w->d_rewalk = true;
             break; /* the walk sets D */
+        }
         stat_inc(&w->st->iotlb_hits);
         w->used_cache = true;
         uint8_t perm;
@@ -350,6 +353,13 @@ static int tlb_probe(struct walk *w, const struct pasidinfo *pi, bool priv, bool
         lf->perm = perm;
         lf->flags = (h.d0 & FLT_SNP) ? TLB_SNP : 0;
         lf->amiss = 0;
+        /* for a memo of this hit: a write needs D recorded */
+        w->memo_tlb = &u->fltlb;
+        w->memo_set = set;
+        w->memo_tag = tag;
+        w->memo_key = key;
+        w->memo_d0 = h.d0;
+        w->memo_allow = (uint8_t)(perm & ((h.d0 & FLT_D) ? VTD_R | VTD_W : VTD_R));
         return 0;
     }
     stat_inc(&w->st->iotlb_misses);

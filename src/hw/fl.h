@@ -30,7 +30,9 @@ static inline uint16_t fl_hash(uint16_t did, uint32_t pasid)
     uint32_t h = ((uint32_t)did * 0x9E37u) ^ (pasid * 0x85EBCA6Bu);
     return (uint16_t)(h ^ (h >> 16));
 }
-/* d1 of both caches: did 16:1 | pasid 36:17 (bit 0 is CACHE_MARK, kept 0) */
+/* d1 of both caches: did 16:1 | pasid 36:17 (bit 0 is CACHE_MARK: set on the
+ * fltlb entries a scalable-mode front-cache memo derives from, so lookups
+ * compare d1 without it) */
 static inline uint64_t fl_key(uint16_t did, uint32_t pasid)
 {
     return (uint64_t)did << 1 | (uint64_t)pasid << 17;

@@ -183,6 +183,7 @@ struct vtd {
     _Atomic uint32_t pc_ggen, pc_epoch;
 
     struct front_entry *front;
+    struct smfront_entry *smfront; /* with the PASID cache too */
     _Atomic uint32_t front_epoch;
 
     _Atomic uint64_t faults_recorded, invalidations, diags;
@@ -300,10 +301,13 @@ static inline bool cache_lookup_k(const struct cache *c, uint32_t set, uint64_t 
 /* Drop every entry of every set for which pred(tag, d0, d1, arg) holds. */
 typedef bool (*entry_pred)(uint64_t tag, uint64_t d0, uint64_t d1, const void *arg);
 void cache_drop_if(struct cache *c, entry_pred pred, const void *arg);
-/* IOTLB d1 bit: a front-cache entry may derive from this entry, so evicting
- * it must bump the front epoch.  cache_mark sets it (false: tag gone). */
+/* d1 bit of an IOTLB, first-level IOTLB or PASID-cache entry: a front-cache
+ * entry may derive from this entry, so evicting it or replacing it in place
+ * must bump the front epoch (cache_insert returns 1 then).  cache_mark_k sets
+ * it on the entry of `tag` with (d1 & keymask) == key and d0 == `d0` (the
+ * entry the caller's lookup hit): false when that entry is gone. */
 #define CACHE_MARK 1u
-bool cache_mark(struct cache *c, uint32_t set, uint64_t tag);
+bool cache_mark_k(struct cache *c, uint32_t set, uint64_t tag, uint64_t keymask, uint64_t key, uint64_t d0);
 
 /*
  * The front cache: not architectural, a memo of results the context cache
@@ -320,14 +324,42 @@ bool cache_mark(struct cache *c, uint32_t set, uint64_t tag);
 struct front_entry {
     _Atomic uint32_t seq;
     _Atomic uint32_t epoch;
-    _Atomic uint64_t tag, d0, size;
+    _Atomic uint64_t v[3]; /* FE_TAG, FE_D0, FE_SIZE */
 };
+enum { FE_TAG, FE_D0, FE_SIZE };
 static inline uint32_t front_index(uint16_t sid, uint64_t pfn)
 {
     /* consecutive pages of one device land in consecutive entries */
     return (uint32_t)(pfn ^ ((uint32_t)sid * 0x9E3779B1u >> 16)) & (FRONT_ENTRIES - 1);
 }
 static inline uint64_t front_tag(uint16_t sid, uint64_t pfn) { return 1 | (uint64_t)sid << 1 | pfn << 17; }
+/*
+ * The scalable-mode front cache (translate.c), same rules: a memo of an
+ * untranslated request's result from a context-cache hit, a PASID-cache hit
+ * and an IOTLB (PGTT 010) or first-level IOTLB (001, 011) hit, whose PASID
+ * cache and IOTLB entries are marked (CACHE_MARK).  Keyed by what selects
+ * the result: source-id, PASID-valid and, with PASID, the PASID and PR (a
+ * request without PASID uses the context's RID_PASID and RID_PRIV, which
+ * the cached context fixes).  Entry: seq, epoch, key (valid 0 | PASID-valid
+ * 1 | PR 2 | sid 18:3 | PASID 63:32), pfn, d0 (output page | perm 1:0 |
+ * the accesses the memo may grant 3:2: a write only when nothing remains to
+ * be updated, i.e. no D bit to set), size.
+ */
+struct smfront_entry {
+    _Atomic uint32_t seq;
+    _Atomic uint32_t epoch;
+    _Atomic uint64_t v[4]; /* SFE_KEY, SFE_PFN, SFE_D0, SFE_SIZE */
+};
+enum { SFE_KEY, SFE_PFN, SFE_D0, SFE_SIZE };
+static inline uint64_t smfront_key(uint16_t sid, bool pv, bool priv, uint32_t pasid)
+{
+    return pv ? 3 | (uint64_t)priv << 2 | (uint64_t)sid << 3 | (uint64_t)pasid << 32 : 1 | (uint64_t)sid << 3;
+}
+static inline uint32_t smfront_index(uint64_t key, uint64_t pfn)
+{
+    return (uint32_t)(pfn ^ ((uint32_t)(key >> 3) * 0x9E3779B1u >> 16) ^ (uint32_t)(key >> 32) * 0x85EBCA6Bu) &
+           (FRONT_ENTRIES - 1);
+}
 static inline void front_bump(struct vtd *u);
 static inline uint32_t cache_set(const struct cache *c, uint64_t key)
 {
@@ -557,6 +589,13 @@ struct walk {
     bool pc_hit;     /* the PASID-table entry came from the PASID cache */
     bool sm_priv;    /* effective privilege (PR, or RID_PRIV) */
     uint32_t sm_pasid; /* effective PASID (the request's, or RID_PASID) */
+    /* the scalable-mode front cache (translate.c): the entries a hit came
+     * from, to mark them (memo_tlb NULL: no IOTLB hit) */
+    uint32_t pc_set, memo_set;
+    uint64_t pc_tag, pc_d0, memo_tag, memo_key, memo_d0;
+    struct cache *memo_tlb;
+    uint8_t memo_allow; /* VTD_R / VTD_W the IOTLB entry lets a memo grant */
+    bool d_rewalk;      /* an IOTLB hit was not used, to set D: a new entry may shadow it */
 };
 static inline bool walk_caches(const struct walk *w) { return !(w->flags & WALK_NOCACHE); }
 static inline bool walk_diags(const struct walk *w) { return !(w->flags & WALK_NORECORD); }

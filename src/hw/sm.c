@@ -179,7 +179,7 @@ static int sm_ctx_fetch(struct walk *w, struct smctx *sc)
 /* PASID cache entry:
  * d0 = SSPTPTR | P 0 | FPD 1 (directory or table entry) | AW 4:2 | PGTT 8:6 | SSADE 9 | PGSNP 10 |
  *      PWSNP 11 | DID[11:0] 63:52
- * d1 = FSPTPTR | SRE 0 | FSPM5 1 | WPE 2 | EAFE 3 | DID[15:12] 63:60 */
+ * d1 = FSPTPTR | CACHE_MARK 0 | FSPM5 1 | WPE 2 | EAFE 3 | SRE 4 | DID[15:12] 63:60 */
 static inline uint64_t pc_tag(uint16_t sid, uint32_t pasid) { return 1 | (uint64_t)sid << 1 | (uint64_t)pasid << 17; }
 static inline uint16_t pc_tag_sid(uint64_t tag) { return (uint16_t)(tag >> 1); }
 static inline uint32_t pc_tag_pasid(uint64_t tag) { return (uint32_t)(tag >> 17) & 0xFFFFF; }
@@ -196,9 +196,10 @@ static inline uint8_t pc_neg_reason(uint64_t d0) { return (uint8_t)(d0 >> 8); }
 static int pc_neg_fill(struct walk *w, uint64_t tag, uint32_t epoch, bool fpd, int reason)
 {
     struct vtd *u = w->u;
-    if (u->cm && walk_caches(w) && u->pc.nsets)
+    if (u->cm && walk_caches(w) && u->pc.nsets &&
         cache_insert(&u->pc, cache_set(&u->pc, tag), tag, (uint64_t)fpd << 1 | (uint64_t)(reason & 0xFF) << 8, 0,
-                     atomic_load_explicit(&u->pc_ggen, memory_order_acquire), &u->pc_epoch, epoch);
+                     atomic_load_explicit(&u->pc_ggen, memory_order_acquire), &u->pc_epoch, epoch) > 0)
+        front_bump(u); /* evicted an entry a memo derives from */
     return sm_fault(w, reason, true);
 }
 
@@ -215,7 +216,7 @@ static void pi_from_cache(uint64_t d0, uint64_t d1, struct pasidinfo *pi)
     pi->pwsnp = (d0 >> 11) & 1;
     pi->slptptr = d0 & VTD_GENMASK(51, 12);
     pi->flptptr = d1 & VTD_GENMASK(51, 12);
-    pi->sre = d1 & 1;
+    pi->sre = (d1 >> 4) & 1;
     pi->fspm5 = (d1 >> 1) & 1;
     pi->fl_levels = pi->fspm5 ? 5 : 4;
     pi->wpe = (d1 >> 2) & 1;
@@ -228,7 +229,7 @@ static void pi_to_cache(const struct pasidinfo *pi, uint64_t *d0, uint64_t *d1)
     *d0 = pi->slptptr | 1 | (uint64_t)pi->fpd << 1 | (uint64_t)(pi->aw & 7) << 2 | (uint64_t)(pi->pgtt & 7) << 6 |
           (uint64_t)pi->slade << 9 | (uint64_t)pi->pgsnp << 10 | (uint64_t)pi->pwsnp << 11 |
           (uint64_t)(pi->did & 0xFFF) << 52;
-    *d1 = pi->flptptr | (uint64_t)pi->sre | (uint64_t)pi->fspm5 << 1 | (uint64_t)pi->wpe << 2 |
+    *d1 = pi->flptptr | (uint64_t)pi->sre << 4 | (uint64_t)pi->fspm5 << 1 | (uint64_t)pi->wpe << 2 |
           (uint64_t)pi->eafe << 3 | (uint64_t)(pi->did >> 12) << 60;
 }
 
@@ -319,6 +320,9 @@ static int pe_fetch(struct walk *w, const struct smctx *sc, uint32_t pasid, stru
             pi->pasid = pasid;
             w->fpd |= pi->fpd;
             w->used_cache = w->pc_hit = true;
+            w->pc_set = set;
+            w->pc_tag = tag;
+            w->pc_d0 = h.d0;
             return 0;
         }
         epoch = atomic_load_explicit(&u->pc_epoch, memory_order_acquire);
@@ -380,8 +384,9 @@ static int pe_fetch(struct walk *w, const struct smctx *sc, uint32_t pasid, stru
     if (use) {
         uint64_t d0, d1;
         pi_to_cache(pi, &d0, &d1);
-        cache_insert(&u->pc, cache_set(&u->pc, tag), tag, d0, d1,
-                     atomic_load_explicit(&u->pc_ggen, memory_order_acquire), &u->pc_epoch, epoch);
+        if (cache_insert(&u->pc, cache_set(&u->pc, tag), tag, d0, d1,
+                         atomic_load_explicit(&u->pc_ggen, memory_order_acquire), &u->pc_epoch, epoch) > 0)
+            front_bump(u);
     }
     return 0;
 }
@@ -466,10 +471,13 @@ int vtd_sm_stale(struct walk *w, const struct smctx *sc, const struct pasidinfo 
 /* ---- PASID-cache invalidation (descriptor type 7, and context-cache
  *      invalidation in scalable mode) ---- */
 
+/* Each also retires the scalable-mode front memos (front_bump after the
+ * change took effect): a memo derives from a PASID-cache entry. */
 void vtd_inval_pc_global(struct vtd *u)
 {
     atomic_fetch_add_explicit(&u->pc_epoch, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&u->pc_ggen, 1, memory_order_acq_rel);
+    front_bump(u);
 }
 
 struct pc_sel {
@@ -493,6 +501,7 @@ static void pc_drop(struct vtd *u, const struct pc_sel *s)
     atomic_fetch_add_explicit(&u->pc_epoch, 1, memory_order_seq_cst);
     if (u->pc.nsets)
         cache_drop_if(&u->pc, pc_match, s);
+    front_bump(u);
 }
 
 void vtd_inval_pc_domain(struct vtd *u, uint16_t did)

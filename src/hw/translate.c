@@ -99,6 +99,23 @@ static bool request_valid(const struct vtd_request *req)
     return !(req->zlr && req->access != VTD_R);
 }
 
+/* Write a front entry (struct front_entry or smfront_entry: seq, epoch and
+ * n qwords v[]).  Its writer owns it while seq is odd; one that finds it
+ * owned skips the write, this is only a memo. */
+static void front_write(_Atomic uint32_t *seq, _Atomic uint32_t *ep, _Atomic uint64_t *v, const uint64_t *val,
+                        unsigned n, uint32_t epoch)
+{
+    uint32_t s = atomic_load_explicit(seq, memory_order_relaxed);
+    if ((s & 1) ||
+        !atomic_compare_exchange_strong_explicit(seq, &s, s + 1, memory_order_acq_rel, memory_order_relaxed))
+        return;
+    vtd_fence(memory_order_release);
+    for (unsigned i = 0; i < n; i++)
+        atomic_store_explicit(&v[i], val[i], memory_order_relaxed);
+    atomic_store_explicit(ep, epoch, memory_order_relaxed);
+    atomic_store_explicit(seq, s + 2, memory_order_release);
+}
+
 /* Memo a result that the context cache and IOTLB hold now (see struct
  * front_entry): `epoch` is the front epoch read before the translation
  * started, so an invalidation or eviction since then leaves the memo dead. */
@@ -107,18 +124,32 @@ static void front_fill(struct vtd *u, uint16_t sid, uint64_t iova, uint64_t pa, 
 {
     uint64_t pfn = iova >> VTD_PAGE_SHIFT;
     struct front_entry *fe = &u->front[front_index(sid, pfn)];
-    uint32_t s = atomic_load_explicit(&fe->seq, memory_order_relaxed);
-    if ((s & 1) || !atomic_compare_exchange_strong_explicit(&fe->seq, &s, s + 1, memory_order_acq_rel,
-                                                            memory_order_relaxed))
-        return; /* another thread is writing it: skip, this is only a memo */
-    vtd_fence(memory_order_release);
-    atomic_store_explicit(&fe->tag, front_tag(sid, pfn), memory_order_relaxed);
     /* d0: the output page; size: page size | perm (a page size leaves the
      * low 12 bits free), so the hit path needs no mask constant */
-    atomic_store_explicit(&fe->d0, pa & ~(VTD_PAGE_SIZE - 1), memory_order_relaxed);
-    atomic_store_explicit(&fe->size, size | perm, memory_order_relaxed);
-    atomic_store_explicit(&fe->epoch, epoch, memory_order_relaxed);
-    atomic_store_explicit(&fe->seq, s + 2, memory_order_release);
+    const uint64_t val[3] = {[FE_TAG] = front_tag(sid, pfn), [FE_D0] = pa & ~(VTD_PAGE_SIZE - 1),
+                             [FE_SIZE] = size | perm};
+    front_write(&fe->seq, &fe->epoch, fe->v, val, 3, epoch);
+}
+
+/* The scalable-mode memo (struct smfront_entry) of a successful untranslated
+ * request whose context, PASID-table entry and leaf all came from the
+ * caches (w->ctx_hit, w->pc_hit, w->memo_tlb): the PASID-cache and IOTLB
+ * entries are marked first, so that evicting them from now on retires it;
+ * one evicted before (the mark finds it gone) leaves no memo. */
+static void smfront_fill(struct walk *w, uint64_t pa, uint64_t size, uint8_t perm, uint32_t epoch)
+{
+    struct vtd *u = w->u;
+    const struct vtd_request *req = w->req;
+    if (!cache_mark_k(&u->pc, w->pc_set, w->pc_tag, 0, 0, w->pc_d0) ||
+        !cache_mark_k(w->memo_tlb, w->memo_set, w->memo_tag, ~(uint64_t)CACHE_MARK, w->memo_key, w->memo_d0))
+        return;
+    const uint64_t key = smfront_key(req->sid, req->pasid_valid, req->priv, req->pasid),
+                   pfn = req->addr >> VTD_PAGE_SHIFT;
+    struct smfront_entry *fe = &u->smfront[smfront_index(key, pfn)];
+    const uint64_t val[4] = {[SFE_KEY] = key, [SFE_PFN] = pfn,
+                             [SFE_D0] = (pa & ~(VTD_PAGE_SIZE - 1)) | perm | (uint64_t)(w->memo_allow & perm) << 2,
+                             [SFE_SIZE] = size};
+    front_write(&fe->seq, &fe->epoch, fe->v, val, 4, epoch);
 }
 
 static int do_translate(struct vtd *u, const struct vtd_request *req, struct vtd_result *res, unsigned flags,
@@ -270,9 +301,14 @@ static bool sm_iotlb_lookup(struct walk *w, uint16_t did, struct leaf *lf, uint6
             continue;
         uint64_t key = pfn >> (9 * size);
         struct chit h;
-        if (cache_lookup_k(&u->iotlb, iotlb_set(&u->iotlb, did, size, key), iotlb_tag(did, size, key << (9 * size)),
-                           TLB1_KEYMASK, w->tlb_d1 & TLB1_KEYMASK, &h) &&
-            h.gen == gen) {
+        const uint32_t set = iotlb_set(&u->iotlb, did, size, key);
+        const uint64_t tag = iotlb_tag(did, size, key << (9 * size));
+        if (cache_lookup_k(&u->iotlb, set, tag, TLB1_KEYMASK, w->tlb_d1 & TLB1_KEYMASK, &h) && h.gen == gen) {
+            w->memo_tlb = &u->iotlb; /* for a memo of this hit (sm_translate) */
+            w->memo_set = set;
+            w->memo_tag = tag;
+            w->memo_key = w->tlb_d1;
+            w->memo_d0 = h.d0;
             lf->size = 1ULL << (VTD_PAGE_SHIFT + 9 * size);
             lf->page = h.d0 & SL_ADDR;
             lf->perm = (uint8_t)(h.d0 & (VTD_R | VTD_W));
@@ -285,7 +321,7 @@ static bool sm_iotlb_lookup(struct walk *w, uint16_t did, struct leaf *lf, uint6
     return false;
 }
 
-static int sm_translate(struct walk *w, struct vtd_result *res, uint32_t hot)
+static int sm_translate(struct walk *w, struct vtd_result *res, uint32_t hot, uint32_t front_epoch)
 {
     struct vtd *u = w->u;
     const struct vtd_request *req = w->req;
@@ -382,19 +418,26 @@ static int sm_translate(struct walk *w, struct vtd_result *res, uint32_t hot)
         if (walk_caches(w) && u->iotlb.nsets) {
             hit = sm_iotlb_lookup(w, pi.did, &lf, &d0);
             /* a write through an entry cached without D re-walks to set it */
-            if (hit && w->slade && w->dirty && (lf.perm & VTD_W) && !(lf.flags & TLB_D))
+            if (hit && w->slade && w->dirty && (lf.perm & VTD_W) && !(lf.flags & TLB_D)) {
                 hit = false;
+                w->d_rewalk = true;
+            }
             if (hit) {
                 stat_inc(&w->st->iotlb_hits);
                 w->used_cache = true;
                 if (d0 & TLB_NEG)
                     w->neg_cached = true;
+                else
+                    w->memo_allow = (uint8_t)(lf.perm & (!w->slade || (lf.flags & TLB_D) ? VTD_R | VTD_W : VTD_R));
             } else {
                 stat_inc(&w->st->iotlb_misses);
             }
         }
         if (!hit) {
+            w->memo_tlb = NULL;
             r = vtd_sl_walk(w, &ci, &lf);
+            if (VTD_UNLIKELY(w->d_rewalk))
+                front_bump(u); /* the walk may have cached a leaf other than the one memoized */
             if (r) {
                 uint8_t code = sm_sl_code((uint8_t)r, w->perm_fault ? lf.perm : VTD_R | VTD_W);
                 if (w->ats && (w->perm_fault || sm_ats_null(code)))
@@ -406,6 +449,8 @@ static int sm_translate(struct walk *w, struct vtd_result *res, uint32_t hot)
         }
     } else {
         r = sm_fl_dispatch(w, &pi, &lf);
+        if (VTD_UNLIKELY(w->d_rewalk))
+            front_bump(u); /* the walk may have cached a leaf (of another size) the probe finds first */
         if (r) {
             if (w->ats && (w->perm_fault || sm_ats_null((uint8_t)r))) {
                 /* SFS.10: a failed A/D update is also reported as a fault */
@@ -442,6 +487,12 @@ static int sm_translate(struct walk *w, struct vtd_result *res, uint32_t hot)
     }
     ok(res, pa, lf.size, lf.perm,
        w->ats ? (uint8_t)(priv_ats | ((u->sc && ((lf.flags & TLB_SNP) || pi.pgsnp)) ? VTD_ATS_N : 0)) : 0);
+    /* a memo of what came from the caches alone, for requests the fast path
+     * takes (untranslated, no ZLR, no execute; the address outside the
+     * interrupt range, which a request without PASID treats apart) */
+    if (w->memo_tlb && w->ctx_hit && w->pc_hit && !w->neg_cached && hot == (HOT_TE | HOT_FAST | HOT_SM) &&
+        u->smfront && req->at == VTD_AT_UNTRANSLATED && !req->zlr && !(req->access & VTD_X) && !in_intr_range(addr))
+        smfront_fill(w, pa, lf.size, lf.perm, front_epoch);
 done:
     if (VTD_UNLIKELY(w->used_cache) && u->stale_check && walk_diags(w))
         sm_check_stale(w, res, &sc, &pi);
@@ -463,6 +514,8 @@ static int do_translate(struct vtd *u, const struct vtd_request *req, struct vtd
     w.slade = false;
     w.pc_hit = w.ad_ok = w.dirty = w.sm_priv = false;
     w.sm_pasid = 0;
+    w.memo_tlb = NULL;
+    w.d_rewalk = false;
     res->fault_recorded = false;
     if (walk_diags(&w))
         stat_inc(&w.st->translations);
@@ -479,7 +532,7 @@ static int do_translate(struct vtd *u, const struct vtd_request *req, struct vtd
     if (VTD_UNLIKELY(hot & (HOT_TTM_BAD | HOT_ABORT)))
         return fault(&w, res, (hot & HOT_ABORT) ? VTD_FR_RTA_ABORT_DMA : VTD_FR_RTA_TTM_INVALID);
     if (hot & HOT_SM)
-        return sm_translate(&w, res, hot);
+        return sm_translate(&w, res, hot, front_epoch);
     if (VTD_UNLIKELY(req->pasid_valid)) {
         if (walk_diags(&w))
             vtd_diagf(u, VTD_DIAG_REQ_PASID_LEGACY, req->sid, addr,
@@ -564,7 +617,7 @@ static int do_translate(struct vtd *u, const struct vtd_request *req, struct vtd
     struct leaf lf;
     bool hit = false;
     uint32_t hit_set = 0;
-    uint64_t hit_tag = 0;
+    uint64_t hit_tag = 0, hit_d0 = 0;
     if (walk_caches(&w) && u->iotlb.nsets) {
         const uint64_t gen = tlb_gen(u, ci.did), pfn = addr >> VTD_PAGE_SHIFT;
         struct chit h;
@@ -592,6 +645,7 @@ static int do_translate(struct vtd *u, const struct vtd_request *req, struct vtd
             lf.perm = (uint8_t)(h.d0 & (VTD_R | VTD_W));
             lf.flags = (uint8_t)(h.d0 & TLB_SNP);
             lf.amiss = amiss_of(h.d0);
+            hit_d0 = h.d0;
             if (h.d0 & TLB_NEG)
                 w.neg_cached = true;
         } else {
@@ -639,7 +693,7 @@ static int do_translate(struct vtd *u, const struct vtd_request *req, struct vtd
      * evicted): the IOTLB entry is marked, and evicting a marked entry bumps
      * the front epoch */
     if (hit && hot == (HOT_TE | HOT_FAST) && req->at == VTD_AT_UNTRANSLATED && !req->zlr &&
-        !(req->access & VTD_X) && cache_mark(&u->iotlb, hit_set, hit_tag))
+        !(req->access & VTD_X) && cache_mark_k(&u->iotlb, hit_set, hit_tag, 0, 0, hit_d0))
         front_fill(u, req->sid, addr, pa, lf.size, lf.perm, front_epoch);
 done:
     if (VTD_UNLIKELY(w.used_cache) && u->stale_check && walk_diags(&w))
@@ -665,6 +719,47 @@ _Static_assert(VTD_OK == 0 && offsetof(struct vtd_result, status) == 0 &&
                "struct vtd_result layout");
 #define FAST_REQ_MASK (0xFFULL << 16 | (0xFFULL & ~(uint64_t)(VTD_R | VTD_W)) << 24 | 0xFFULL << 32 | 0xFFULL << 48)
 
+/* Read a front entry's n qwords into out[] and its epoch into *e
+ * (seqlock): false when it was being written. */
+static inline __attribute__((always_inline)) bool front_read(const _Atomic uint32_t *seq, const _Atomic uint32_t *ep,
+                                                             const _Atomic uint64_t *v, uint64_t *out, unsigned n,
+                                                             uint32_t *e)
+{
+    uint32_t s1 = atomic_load_explicit(seq, memory_order_acquire);
+    /* written out: n is 3 or 4, and the hit path wants no loop */
+    out[0] = atomic_load_explicit(&v[0], memory_order_relaxed);
+    out[1] = atomic_load_explicit(&v[1], memory_order_relaxed);
+    out[2] = atomic_load_explicit(&v[2], memory_order_relaxed);
+    if (n > 3)
+        out[3] = atomic_load_explicit(&v[3], memory_order_relaxed);
+    *e = atomic_load_explicit(ep, memory_order_relaxed);
+    vtd_fence(memory_order_acquire);
+    return !(s1 & 1) && atomic_load_explicit(seq, memory_order_relaxed) == s1;
+}
+
+/* The epoch a front entry was read with is the current one. */
+static inline bool front_current(struct vtd *u, uint32_t e)
+{
+    return e == atomic_load_explicit(&u->front_epoch, memory_order_acquire);
+}
+
+/* A front-cache hit's result (no ATS bits) and its count: as the context
+ * cache and IOTLB hits it stands for (vtd_get_stats adds fast_hits to
+ * translations, context-cache and IOTLB hits). */
+static inline __attribute__((always_inline)) void front_result(struct vtd *u, struct vtd_result *res, uint64_t pa,
+                                                               uint64_t size, uint8_t perm)
+{
+    /* status = VTD_OK, fault_reason = 0, fault_recorded = false in one store,
+     * perm and ats = 0 in another */
+    const uint64_t zero = 0;
+    memcpy(res, &zero, sizeof(zero));
+    res->pa = pa;
+    res->page_size = size;
+    const uint16_t perm_ats = perm;
+    memcpy(&res->perm, &perm_ats, sizeof(perm_ats));
+    stat_inc(&vtd_stat_slot(u)->fast_hits);
+}
+
 static inline __attribute__((always_inline)) bool fast_translate(struct vtd *u, const struct vtd_request *req,
                                                                  struct vtd_result *res)
 {
@@ -676,27 +771,52 @@ static inline __attribute__((always_inline)) bool fast_translate(struct vtd *u, 
     const uint8_t access = (uint8_t)(head >> 24);
     const uint64_t addr = req->addr, pfn = addr >> VTD_PAGE_SHIFT;
     const struct front_entry *fe = &u->front[front_index(sid, pfn)];
-    uint32_t s1 = atomic_load_explicit(&fe->seq, memory_order_acquire);
-    uint64_t tag = atomic_load_explicit(&fe->tag, memory_order_relaxed);
-    uint64_t d0 = atomic_load_explicit(&fe->d0, memory_order_relaxed);
-    uint64_t size = atomic_load_explicit(&fe->size, memory_order_relaxed);
-    uint32_t ep = atomic_load_explicit(&fe->epoch, memory_order_relaxed);
-    vtd_fence(memory_order_acquire);
-    if ((s1 & 1) || atomic_load_explicit(&fe->seq, memory_order_relaxed) != s1 || tag != front_tag(sid, pfn) ||
-        ep != atomic_load_explicit(&u->front_epoch, memory_order_acquire))
+    uint64_t v[3];
+    uint32_t ep;
+    if (!front_read(&fe->seq, &fe->epoch, fe->v, v, 3, &ep) || v[FE_TAG] != front_tag(sid, pfn) ||
+        !front_current(u, ep))
         return false;
+    const uint64_t d0 = v[FE_D0], size = v[FE_SIZE];
     const uint8_t perm = (uint8_t)(size & (VTD_R | VTD_W));
-    if ((perm & access) != access)
+    if ((perm & access) != access || VTD_UNLIKELY(!access))
         return false;
-    /* status = VTD_OK, fault_reason = 0, fault_recorded = false in one store,
-     * perm and ats = 0 in another */
-    const uint64_t zero = 0;
-    memcpy(res, &zero, sizeof(zero));
-    res->pa = d0 | (addr & (VTD_PAGE_SIZE - 1));
-    res->page_size = size & ~(VTD_PAGE_SIZE - 1);
-    const uint16_t perm_ats = perm;
-    memcpy(&res->perm, &perm_ats, sizeof(perm_ats));
-    stat_inc(&vtd_stat_slot(u)->fast_hits);
+    front_result(u, res, d0 | (addr & (VTD_PAGE_SIZE - 1)), size & ~(VTD_PAGE_SIZE - 1), perm);
+    return true;
+}
+
+/*
+ * The scalable-mode hit (struct smfront_entry): an untranslated read, write
+ * or atomic, with or without PASID, no ZLR, translation enabled in scalable
+ * mode and nothing else latched, whose memo is current and grants the
+ * access.  Gives what sm_translate() gives from the same cached state: the
+ * memo is dead once any of the context-cache, PASID-cache and IOTLB entries
+ * it came from is invalidated or evicted.
+ */
+#define SM_FAST_REQ_MASK (0xFFULL << 16 | (0xFFULL & ~(uint64_t)(VTD_R | VTD_W)) << 24 | 0xFFULL << 48)
+
+static inline __attribute__((always_inline)) bool sm_fast_translate(struct vtd *u, const struct vtd_request *req,
+                                                                    struct vtd_result *res)
+{
+    uint64_t head;
+    memcpy(&head, req, sizeof(head));
+    const uint8_t access = (uint8_t)(head >> 24);
+    if ((head & SM_FAST_REQ_MASK) || !access ||
+        atomic_load_explicit(&u->hot, memory_order_acquire) != (HOT_TE | HOT_FAST | HOT_SM) || !u->smfront)
+        return false;
+    const uint64_t addr = req->addr, pfn = addr >> VTD_PAGE_SHIFT;
+    const uint64_t key = smfront_key(req->sid, req->pasid_valid, req->priv, req->pasid);
+    const struct smfront_entry *fe = &u->smfront[smfront_index(key, pfn)];
+    uint64_t v[4];
+    uint32_t ep;
+    if (!front_read(&fe->seq, &fe->epoch, fe->v, v, 4, &ep) || v[SFE_KEY] != key || v[SFE_PFN] != pfn ||
+        !front_current(u, ep))
+        return false;
+    const uint64_t d0 = v[SFE_D0], size = v[SFE_SIZE];
+    const uint8_t allow = (uint8_t)((d0 >> 2) & (VTD_R | VTD_W));
+    if ((allow & access) != access)
+        return false;
+    front_result(u, res, (d0 & ~(VTD_PAGE_SIZE - 1)) | (addr & (VTD_PAGE_SIZE - 1)), size,
+                 (uint8_t)(d0 & (VTD_R | VTD_W)));
     return true;
 }
 
@@ -744,6 +864,8 @@ static bool fast_miss(struct vtd *u, const struct vtd_request *req, struct vtd_r
     w.neg_cached = w.qualified = w.perm_fault = w.ats = false;
     w.tlb_d1 = 0;      /* the scalable-mode fields the legacy walk reads */
     w.slade = false;
+    w.memo_tlb = NULL;
+    w.d_rewalk = false;
     w.ctx_hit = true;
     w.fpd = ci.fpd;
     w.need = (uint8_t)(head >> 24) & (VTD_R | VTD_W);
@@ -774,6 +896,8 @@ static bool fast_miss(struct vtd *u, const struct vtd_request *req, struct vtd_r
 static __attribute__((noinline)) int slow_translate(struct vtd *u, const struct vtd_request *req,
                                                     struct vtd_result *res)
 {
+    if (sm_fast_translate(u, req, res))
+        return 0;
     if (!request_valid(req))
         return VTD_EINVAL;
     if (fast_miss(u, req, res))
